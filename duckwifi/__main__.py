@@ -1,0 +1,3 @@
+from duckwifi.cli import main
+
+main()

@@ -1,0 +1,177 @@
+"""The ``duckwifi`` command line: a thin layer that parses arguments, calls the library and reports.
+
+Data (paths written, status fields) goes to stdout; messages and errors go to stderr. Every expected failure is
+one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
+
+from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.errors import DuckwifiError, ExitCode
+from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
+from duckwifi.generator.hours import HourWritten, write_hours
+from duckwifi.warehouse import Warehouse, exclusive, read_status
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"duckwifi: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _OneLineErrors(TyperGroup):
+    """Turns every expected failure, usage errors included, into one stderr line and its exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":
+                typer.echo(error.format_message(), err=True)
+                sys.exit(ExitCode.USAGE)
+            _fail(error.format_message().replace("\n", " "), ExitCode.USAGE)
+        except DuckwifiError as error:
+            _fail(str(error).replace("\n", " "), error.exit_code)
+        except (typer.Abort, KeyboardInterrupt):
+            _fail("interrupted", 130)
+        code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="duckwifi",
+    help="Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+WarehouseOption = Annotated[
+    Path,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        envvar="DUCKWIFI_WAREHOUSE",
+        help="Warehouse folder (holds warehouse.duckdb and devices.parquet).",
+        file_okay=True,
+        dir_okay=True,
+    ),
+]
+DEFAULT_WAREHOUSE = Path("warehouse")
+
+
+def _progress(total: int, label: str) -> Progress | None:
+    """A progress bar on stderr for multi-step runs in a terminal; nothing when piped or redirected."""
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+    )
+
+
+@contextlib.contextmanager
+def _maybe(progress: Progress | None) -> Iterator[None]:
+    if progress is None:
+        yield
+    else:
+        with progress:
+            yield
+
+
+@app.command()
+def init(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    devices: Annotated[int, typer.Option(help="Number of devices in the fleet.")] = DEFAULT_DEVICES,
+    seed: Annotated[int, typer.Option(help="Seed for placement, IDs and metrics.")] = DEFAULT_SEED,
+    start: Annotated[
+        datetime,
+        typer.Option(help="The clock's first hour.", formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+    ] = DEFAULT_START,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing fleet (new IDs, clock restarts).")
+    ] = False,
+) -> None:
+    """Create the warehouse: sample the devices on U.S. land and set the clock."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "tick"):
+        fleet = initialize(target, Fleet(devices, seed, start), force=force)
+    stderr.print(
+        f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}), "
+        f"clock at {fleet.start_hour:{DATETIME_FORMAT}}"
+    )
+
+
+@app.command()
+def tick(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the hourly CSV files into.")],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    hours: Annotated[int, typer.Option(help="How many hours to generate.")] = 1,
+) -> None:
+    """Write the next hour(s) of telemetry as CSV, one file per hour; prints each file's path."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "tick"):
+        if not is_initialized(target):
+            stderr.print(f"no fleet in {target.root} yet: initialising it with the defaults")
+            initialize(target, Fleet(DEFAULT_DEVICES, DEFAULT_SEED, DEFAULT_START))
+        progress = _progress(hours, "tick")
+        task = progress.add_task("hours", total=hours) if progress else None
+
+        def report(result: HourWritten) -> None:
+            typer.echo(str(result.path))
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+        with _maybe(progress):
+            write_hours(target, out, hours, on_hour=report)
+
+
+@app.command()
+def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
+    """Show the fleet, the clock, the hours generated and the conversions, as ``key: value`` lines."""
+    report = read_status(Warehouse(warehouse))
+    lines = [f"warehouse: {report.root.resolve()}"]
+    if report.generator is None:
+        lines.append("devices: 0")
+    else:
+        g = report.generator
+        lines += [
+            f"devices: {g.devices}",
+            f"seed: {g.seed}",
+            f"start: {g.start_hour:{DATETIME_FORMAT}}",
+            f"clock: {g.next_hour:{DATETIME_FORMAT}}",
+            f"hours_generated: {g.hours_written}",
+        ]
+    lines += [
+        f"converted_files: {report.converted_files}",
+        f"converted_rows: {report.converted_rows}",
+        f"rejected_files: {len(report.rejections)}",
+    ]
+    for rejection in report.rejections:
+        where = f"line {rejection.line}: " if rejection.line is not None else ""
+        lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")
+    typer.echo("\n".join(lines))
+
+
+def main() -> None:
+    app()

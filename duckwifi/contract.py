@@ -1,0 +1,39 @@
+"""The CSV contract shared by the generator (which writes it) and the converter (which enforces it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+ID_COLUMNS: tuple[str, ...] = (
+    "datetime",
+    "region",
+    "state",
+    "latitude",
+    "longitude",
+    "site",
+    "cell",
+    "sector",
+    "band",
+)
+METRIC_COUNT = 20
+METRIC_COLUMNS: tuple[str, ...] = tuple(f"metric_{k}" for k in range(1, METRIC_COUNT + 1))
+COLUMNS: tuple[str, ...] = ID_COLUMNS + METRIC_COLUMNS
+HEADER_LINE = ",".join(COLUMNS)
+
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_START = datetime(2020, 1, 1)
+
+# The 48 contiguous states and DC: where the generator places devices.
+CONTIGUOUS_STATES: frozenset[str] = frozenset(
+    (  # noqa: SIM905 - a list of 49 quoted codes reads worse
+        "AL AZ AR CA CO CT DE DC FL GA ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
+        "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"
+    ).split()
+)
+
+CSV_PREFIX = "telemetry_"
+
+
+def hour_file_name(hour: datetime) -> str:
+    """``telemetry_2020-01-01_00.csv``: names sort in hour order."""
+    return f"{CSV_PREFIX}{hour:%Y-%m-%d_%H}.csv"

@@ -1,0 +1,107 @@
+"""The one exception tree of duckwifi, its exit codes, and the one place DuckDB errors are translated."""
+
+from __future__ import annotations
+
+import errno
+from enum import IntEnum
+from pathlib import Path
+
+import duckdb
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README and in docs/reliability.md."""
+
+    OK = 0
+    INTERNAL = 1  # a bug: anything not anticipated below
+    USAGE = 2  # bad arguments (the same code click uses for its own usage errors)
+    NOT_INITIALIZED = 3  # the warehouse is missing or has no devices yet
+    BUSY = 4  # another duckwifi process holds the warehouse
+    CORRUPT = 5  # warehouse.duckdb or devices.parquet cannot be read
+    REJECTED = 6  # convert rejected at least one input file
+    DISK_FULL = 7  # no space left (or the file-size limit was hit)
+    ALREADY_INITIALIZED = 8  # init on an existing warehouse without --force
+    SOURCE_CHANGED = 9  # convert found converted files that changed since, and --replace-changed was not given
+
+
+class DuckwifiError(Exception):
+    """Root of every expected failure; the CLI prints ``str(error)`` as one line and exits with ``exit_code``."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class BadArgument(DuckwifiError):
+    exit_code = ExitCode.USAGE
+
+
+class WarehouseMissing(DuckwifiError):
+    exit_code = ExitCode.NOT_INITIALIZED
+
+
+class WarehouseExists(DuckwifiError):
+    exit_code = ExitCode.ALREADY_INITIALIZED
+
+
+class WarehouseBusy(DuckwifiError):
+    exit_code = ExitCode.BUSY
+
+
+class WarehouseCorrupt(DuckwifiError):
+    exit_code = ExitCode.CORRUPT
+
+
+class DevicesCorrupt(DuckwifiError):
+    exit_code = ExitCode.CORRUPT
+
+
+class DiskFull(DuckwifiError):
+    exit_code = ExitCode.DISK_FULL
+
+
+class InputRejected(DuckwifiError):
+    """One CSV file broke the contract; it is rejected whole."""
+
+    exit_code = ExitCode.REJECTED
+
+    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.line = line
+        where = f"{path}: line {line}" if line is not None else str(path)
+        super().__init__(f"rejected {where}: {reason}")
+
+
+class SourceChanged(DuckwifiError):
+    exit_code = ExitCode.SOURCE_CHANGED
+
+
+_NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for ENOSPC/EFBIG/EDQUOT, whether raised by the OS or reported inside a DuckDB message."""
+    if isinstance(error, OSError) and error.errno in {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}:
+        return True
+    text = str(error).lower()
+    return any(marker in text for marker in _NO_SPACE_MARKERS)
+
+
+def is_lock_conflict(error: BaseException) -> bool:
+    text = str(error)
+    return isinstance(error, duckdb.IOException) and ("Could not set lock" in text or "Conflicting lock" in text)
+
+
+def translate(error: Exception, *, target: str) -> DuckwifiError:
+    """Map a DuckDB or OS error met while working on ``target`` to the duckwifi error named for its condition."""
+    if isinstance(error, DuckwifiError):
+        return error
+    if is_disk_full(error):
+        return DiskFull(f"disk full while writing {target}; free some space and run the command again")
+    if is_lock_conflict(error):
+        return WarehouseBusy(f"warehouse busy: {target} is held by another process; try again when it finishes")
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, PermissionError):
+        return BadArgument(f"permission denied: {error.filename or target}")
+    if isinstance(error, duckdb.Error | OSError):
+        return DuckwifiError(f"{target}: {first_line}")
+    return DuckwifiError(f"{target}: {type(error).__name__}: {first_line}")

@@ -1,0 +1,100 @@
+"""``duckwifi init``: sample a fleet of devices and record it, with a fresh clock, in the warehouse."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from duckwifi import queries
+from duckwifi.errors import BadArgument, DuckwifiError, WarehouseExists, translate
+from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.generator.geography import sample_points
+from duckwifi.warehouse import Warehouse, connect, read_generator_state, work_connection
+
+DEFAULT_DEVICES = 1_000_000
+DEFAULT_SEED = 0
+MAX_DEVICES = 100_000_000
+
+
+@dataclass(frozen=True)
+class Fleet:
+    devices: int
+    seed: int
+    start_hour: datetime
+
+
+def validate_fleet(devices: int, seed: int, start_hour: datetime) -> None:
+    if not 1 <= devices <= MAX_DEVICES:
+        raise BadArgument(f"--devices must be between 1 and {MAX_DEVICES:,}, not {devices:,}")
+    if not 0 <= seed < 2**63:
+        raise BadArgument(f"--seed must be between 0 and 2**63-1, not {seed}")
+    if start_hour != start_hour.replace(minute=0, second=0, microsecond=0):
+        raise BadArgument(f"--start must fall on the hour, not {start_hour:%Y-%m-%d %H:%M:%S}")
+
+
+def is_initialized(warehouse: Warehouse) -> bool:
+    if not warehouse.exists():
+        return False
+    with connect(warehouse, read_only=True) as con:
+        return read_generator_state(con) is not None
+
+
+def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fleet:
+    """Create the devices (table and Parquet copy) and set the clock; refuses to replace IDs unless ``force``.
+
+    The caller holds the warehouse's "tick" lock. The Parquet file is published first and the warehouse row
+    last, so a crash in between leaves an uninitialised warehouse, never one whose IDs disagree.
+    """
+    validate_fleet(fleet.devices, fleet.seed, fleet.start_hour)
+    if not force and is_initialized(warehouse):
+        raise WarehouseExists(
+            f"warehouse {warehouse.root} is already initialised; its device IDs must not change under "
+            "existing data (use --force to start over)"
+        )
+    warehouse.ensure_folder()
+    points = sample_points(fleet.devices, fleet.seed)
+    staged = temp_path_for(warehouse.devices_parquet)
+    try:
+        with work_connection(warehouse) as work:
+            work.execute(queries.load("reference/state_regions.sql"))
+            sampled = {
+                "site": np.arange(1, fleet.devices + 1, dtype=np.int64),
+                "state": points.state,
+                "latitude": points.latitude,
+                "longitude": points.longitude,
+            }
+            work.register("sampled_points", sampled)
+            work.execute(queries.load("generator/create_devices.sql"), {"seed": fleet.seed})
+            work.execute(queries.load("generator/export_devices.sql"), {"target": str(staged)})
+        publish(staged, warehouse.devices_parquet)
+    except Exception as error:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+        raise translate(error, target=str(warehouse.devices_parquet)) from None
+    parquet_bytes = warehouse.devices_parquet.stat().st_size
+    try:
+        with connect(warehouse, create=True) as con:
+            con.begin()
+            con.execute(
+                queries.load("generator/load_devices.sql"),
+                {"devices_parquet": str(warehouse.devices_parquet)},
+            )
+            con.execute(queries.load("warehouse/forget_hours.sql"))
+            con.execute(
+                queries.load("warehouse/reset_generator.sql"),
+                {
+                    "seed": fleet.seed,
+                    "devices": fleet.devices,
+                    "start_hour": fleet.start_hour,
+                    "devices_parquet_bytes": parquet_bytes,
+                },
+            )
+            con.commit()
+    except DuckwifiError:
+        raise
+    except Exception as error:
+        raise translate(error, target=str(warehouse.database)) from None
+    return fleet

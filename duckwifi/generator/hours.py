@@ -1,0 +1,153 @@
+"""``duckwifi tick``: write the next hours of telemetry as CSV files, each exactly once.
+
+Per hour: COPY to a hidden temporary name, fsync, rename to the final name, then advance the clock in the
+warehouse. A kill before the rename leaves only a temporary file (removed by the next run); a kill after the
+rename but before the clock moves makes the next run write the same hour again, byte for byte identical, over
+the same name. Either way every hour exists once and the clock never skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.contract import hour_file_name
+from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
+from duckwifi.fsutil import publish, remove_stale_temps, temp_path_for
+from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
+
+MAX_HOURS = 24 * 366
+
+
+@dataclass(frozen=True)
+class HourWritten:
+    hour: datetime
+    path: Path
+    rows: int
+    bytes: int
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadArgument(f"--out {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadArgument(f"cannot create --out folder {out_dir}: {error.strerror}") from None
+    probe = out_dir / f".duckwifi-write-probe-{id(out_dir)}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise translate(error, target=str(out_dir)) from None
+    return out_dir.resolve()
+
+
+def current_state(warehouse: Warehouse) -> GeneratorState:
+    with connect(warehouse, read_only=True) as con:
+        state = read_generator_state(con)
+    if state is None:
+        raise WarehouseMissing(f"warehouse {warehouse.root} has no devices yet; run `duckwifi init` first")
+    return state
+
+
+def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
+    """Refuse to generate from a devices file that is missing or not the one init wrote."""
+    path = warehouse.devices_parquet
+    hint = "restore it from a backup, or start over with `duckwifi init --force`"
+    if not path.is_file():
+        raise DevicesCorrupt(f"devices file {path} is missing; {hint}")
+    size = path.stat().st_size
+    if size != state.devices_parquet_bytes:
+        raise DevicesCorrupt(
+            f"devices file {path} is {size:,} bytes but init wrote {state.devices_parquet_bytes:,}; {hint}"
+        )
+
+
+def write_hours(
+    warehouse: Warehouse,
+    out_dir: Path,
+    hours: int,
+    on_hour: Callable[[HourWritten], None] | None = None,
+) -> list[HourWritten]:
+    """Write ``hours`` consecutive hours from the clock on; the caller holds the "tick" lock."""
+    if not 1 <= hours <= MAX_HOURS:
+        raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
+    out_dir = prepare_out_dir(out_dir)
+    remove_stale_temps(out_dir)
+    state = current_state(warehouse)
+    check_devices_parquet(warehouse, state)
+    written: list[HourWritten] = []
+    with work_connection(warehouse) as work:
+        work.execute(queries.load("generator/create_metric_macro.sql"))
+        for offset in range(hours):
+            hour = state.next_hour + timedelta(hours=offset)
+            result = _write_one_hour(warehouse, work, state, hour, out_dir)
+            _advance_clock(warehouse, result)
+            written.append(result)
+            if on_hour is not None:
+                on_hour(result)
+    return written
+
+
+def _write_one_hour(
+    warehouse: Warehouse,
+    work: duckdb.DuckDBPyConnection,
+    state: GeneratorState,
+    hour: datetime,
+    out_dir: Path,
+) -> HourWritten:
+    final = out_dir / hour_file_name(hour)
+    staged = temp_path_for(final)
+    try:
+        copied = work.execute(
+            queries.load("generator/write_hour.sql"),
+            {
+                "seed": state.seed,
+                "hour": hour,
+                "devices_parquet": str(warehouse.devices_parquet),
+                "target": str(staged),
+            },
+        ).fetchone()
+        publish(staged, final)
+    except Exception as error:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+        if isinstance(error, DuckwifiError):
+            raise
+        message = str(error)
+        if str(warehouse.devices_parquet) in message and not isinstance(error, OSError):
+            raise DevicesCorrupt(
+                f"cannot read devices file {warehouse.devices_parquet}: {message.strip().splitlines()[0]}; "
+                "restore it from a backup, or start over with `duckwifi init --force`"
+            ) from None
+        raise translate(error, target=str(final)) from None
+    rows = int(copied[0]) if copied is not None else 0
+    return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+
+
+def _advance_clock(warehouse: Warehouse, result: HourWritten) -> None:
+    try:
+        with connect(warehouse) as con:
+            con.begin()
+            con.execute(
+                queries.load("warehouse/record_hour.sql"),
+                {
+                    "hour": result.hour,
+                    "path": str(result.path),
+                    "row_count": result.rows,
+                    "byte_count": result.bytes,
+                },
+            )
+            con.execute(queries.load("warehouse/advance_clock.sql"), {"hour": result.hour})
+            con.commit()
+    except DuckwifiError:
+        raise
+    except Exception as error:
+        raise translate(error, target=str(warehouse.database)) from None

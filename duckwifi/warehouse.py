@@ -1,0 +1,186 @@
+"""The warehouse folder: where it is, its locks, its DuckDB connections and what it records.
+
+``warehouse.duckdb`` holds metadata only (devices table, clock, hours written, conversions). The heavy work
+runs in separate in-memory DuckDB connections, so the database file is opened for short moments: a reader
+with ``duckdb.connect(..., read_only=True)`` rarely meets a writer, and a crash mid-COPY cannot damage it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    WarehouseBusy,
+    WarehouseCorrupt,
+    WarehouseMissing,
+    is_lock_conflict,
+    translate,
+)
+
+DATABASE_NAME = "warehouse.duckdb"
+DEVICES_NAME = "devices.parquet"
+SPILL_NAME = "tmp"
+
+# How long to wait for another process's brief hold on warehouse.duckdb before answering "busy".
+DEFAULT_OPEN_TIMEOUT_S = float(os.environ.get("DUCKWIFI_OPEN_TIMEOUT", "15"))
+# Keeps peak memory bounded on a 2-core, 24 GB laptop; DuckDB spills the rest to <warehouse>/tmp.
+DEFAULT_MEMORY_LIMIT = os.environ.get("DUCKWIFI_MEMORY_LIMIT", "2GB")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / DATABASE_NAME
+
+    @property
+    def devices_parquet(self) -> Path:
+        return self.root / DEVICES_NAME
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.root / SPILL_NAME
+
+    def exists(self) -> bool:
+        return self.database.is_file()
+
+    def ensure_folder(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise BadArgument(f"warehouse {self.root} is not a folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise translate(error, target=str(self.root)) from None
+
+
+@contextlib.contextmanager
+def exclusive(warehouse: Warehouse, job: str) -> Iterator[None]:
+    """Hold the warehouse's lock for one kind of job ("tick" or "convert") for the whole run, or raise busy.
+
+    Separate locks let a tick and a convert run side by side; two of the same kind never do. The kernel
+    drops the lock when the process dies, so a kill -9 never leaves the warehouse locked.
+    """
+    warehouse.ensure_folder()
+    lock_path = warehouse.root / f"{job}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WarehouseBusy(
+                f"warehouse busy: another duckwifi {job} is running on {warehouse.root}; try again when it ends"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def connect(
+    warehouse: Warehouse,
+    *,
+    create: bool = False,
+    read_only: bool = False,
+    timeout_s: float = DEFAULT_OPEN_TIMEOUT_S,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open ``warehouse.duckdb`` for a short piece of work, waiting out another process's brief hold."""
+    if not warehouse.exists() and not create:
+        raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi init` (or `duckwifi tick`) first")
+    if create:
+        warehouse.ensure_folder()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            con = duckdb.connect(str(warehouse.database), read_only=read_only)
+            break
+        except duckdb.Error as error:
+            if is_lock_conflict(error) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            if is_lock_conflict(error):
+                raise WarehouseBusy(
+                    f"warehouse busy: {warehouse.database} is held by another process; try again shortly"
+                ) from None
+            translated = translate(error, target=str(warehouse.database))
+            if type(translated) is DuckwifiError:
+                raise WarehouseCorrupt(
+                    f"cannot open {warehouse.database} ({str(error).strip().splitlines()[0]}); it looks "
+                    "damaged: move it aside and restore a backup, or start over with `duckwifi init --force`"
+                ) from None
+            raise translated from None
+    try:
+        if not read_only:
+            con.execute(queries.load("warehouse/create_schema.sql"))
+        yield con
+    finally:
+        con.close()
+
+
+def work_connection(
+    warehouse: Warehouse, *, preserve_insertion_order: bool = True, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the heavy lifting, with bounded memory and spilling beside the warehouse."""
+    warehouse.spill_dir.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | bool | int] = {
+        "memory_limit": DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(warehouse.spill_dir),
+        "preserve_insertion_order": preserve_insertion_order,
+    }
+    if threads is not None:
+        config["threads"] = threads
+    return duckdb.connect(":memory:", config=config)
+
+
+@dataclass(frozen=True)
+class GeneratorState:
+    seed: int
+    devices: int
+    start_hour: datetime
+    next_hour: datetime
+    devices_parquet_bytes: int
+    hours_written: int
+
+
+def read_generator_state(con: duckdb.DuckDBPyConnection) -> GeneratorState | None:
+    row = con.execute(queries.load("warehouse/read_generator.sql")).fetchone()
+    return None if row is None else GeneratorState(*row)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    lake: str
+    source: str
+    line: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Status:
+    root: Path
+    generator: GeneratorState | None
+    converted_files: int
+    converted_rows: int
+    rejections: list[Rejection]
+
+
+def read_status(warehouse: Warehouse) -> Status:
+    with connect(warehouse, read_only=True) as con:
+        generator = read_generator_state(con)
+        converted = con.execute(queries.load("warehouse/count_conversions.sql")).fetchone()
+        rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
+    files, rows = converted if converted is not None else (0, 0)
+    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections)

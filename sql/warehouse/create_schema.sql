@@ -1,0 +1,46 @@
+-- Creates the warehouse's bookkeeping tables where they are missing; safe to run on every open.
+-- Parameters: none.
+-- Output: tables generator (one row: seed, device count, clock), hours (one row per CSV hour written),
+-- conversions (one row per converted source file) and rejections (source files convert refused).
+CREATE TABLE IF NOT EXISTS generator (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seed BIGINT NOT NULL,
+    devices BIGINT NOT NULL,
+    start_hour TIMESTAMP NOT NULL,
+    -- The clock: the hour the next tick writes.
+    next_hour TIMESTAMP NOT NULL,
+    devices_parquet_bytes BIGINT NOT NULL,
+    initialized_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS hours (
+    hour TIMESTAMP PRIMARY KEY,
+    path VARCHAR NOT NULL,
+    row_count BIGINT NOT NULL,
+    byte_count BIGINT NOT NULL,
+    written_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS conversions (
+    lake VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    byte_count BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    row_count BIGINT NOT NULL,
+    -- Lake-relative paths of the Parquet files this source produced.
+    outputs VARCHAR[] NOT NULL,
+    -- 'publishing' while staged files are being renamed into the lake, then 'done'.
+    status VARCHAR NOT NULL CHECK (status IN ('publishing', 'done')),
+    converted_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (lake, source)
+);
+
+CREATE TABLE IF NOT EXISTS rejections (
+    lake VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    byte_count BIGINT NOT NULL,
+    line BIGINT,
+    reason VARCHAR NOT NULL,
+    rejected_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (lake, source)
+);

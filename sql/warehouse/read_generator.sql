@@ -1,0 +1,11 @@
+-- Reads the generator's state: seed, device count, start hour, the clock and the hours written so far.
+-- Parameters: none.
+-- Output: at most one row (none before init).
+SELECT
+    g.seed,
+    g.devices,
+    g.start_hour,
+    g.next_hour,
+    g.devices_parquet_bytes,
+    (SELECT count(*) FROM hours) AS hours_written
+FROM generator AS g;

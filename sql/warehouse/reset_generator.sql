@@ -1,0 +1,5 @@
+-- Records a fresh generator state after init: new seed, device count and clock at the start hour.
+-- Parameters: $seed BIGINT, $devices BIGINT, $start_hour TIMESTAMP, $devices_parquet_bytes BIGINT.
+-- Output: the generator table holds exactly this row.
+INSERT OR REPLACE INTO generator
+VALUES (1, $seed, $devices, $start_hour, $start_hour, $devices_parquet_bytes, current_localtimestamp());

@@ -1,0 +1,231 @@
+"""`duckwifi init` and `duckwifi tick` through the CLI, against a real warehouse and real CSV files."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from duckwifi.contract import CONTIGUOUS_STATES, HEADER_LINE
+from duckwifi.errors import ExitCode
+from tests.conftest import invoke, run_cli
+
+
+def _clock(warehouse: Path) -> datetime:
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("SELECT next_hour FROM generator").fetchone()[0]
+
+
+def test_init_creates_devices_table_and_parquet(warehouse_dir: Path) -> None:
+    assert (warehouse_dir / "devices.parquet").is_file()
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT count(*), count(DISTINCT site) FROM devices").fetchone()
+        assert rows == (500, 500)
+        parquet = con.execute(
+            "SELECT count(*) FROM (SELECT * FROM devices EXCEPT SELECT * FROM read_parquet($p))",
+            {"p": str(warehouse_dir / "devices.parquet")},
+        ).fetchone()
+        assert parquet == (0,)
+        ranges = con.execute(
+            "SELECT min(cell), max(cell), min(sector), max(sector), min(band), max(band) FROM devices"
+        ).fetchone()
+        assert min(ranges) >= 1
+        assert max(ranges) <= 10
+        states = {s for (s,) in con.execute("SELECT DISTINCT state FROM devices").fetchall()}
+        assert states <= CONTIGUOUS_STATES
+        pairs = dict(con.execute("SELECT DISTINCT state, region FROM devices").fetchall())
+    assert pairs.get("CA", "West") == "West"
+    assert pairs.get("TX", "South") == "South"
+    assert pairs.get("NY", "Northeast") == "Northeast"
+    assert set(pairs.values()) <= {"Northeast", "Midwest", "South", "West"}
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_init_refuses_an_existing_warehouse_unless_forced(runner, warehouse_dir: Path) -> None:
+    before = (warehouse_dir / "devices.parquet").read_bytes()
+    refused = invoke(runner, "init", "--warehouse", warehouse_dir, "--devices", "100")
+    assert refused.exit_code == ExitCode.ALREADY_INITIALIZED
+    assert "already initialised" in refused.stderr
+    assert (warehouse_dir / "devices.parquet").read_bytes() == before
+    forced = invoke(runner, "init", "--warehouse", warehouse_dir, "--devices", "100", "--force")
+    assert forced.exit_code == 0
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM devices").fetchone() == (100,)
+
+
+def test_tick_writes_one_csv_per_hour_with_the_contract(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "3")
+    assert result.exit_code == 0, result.output
+    files = sorted(out.glob("*.csv"))
+    assert [p.name for p in files] == [
+        "telemetry_2020-01-01_00.csv",
+        "telemetry_2020-01-01_01.csv",
+        "telemetry_2020-01-01_02.csv",
+    ]
+    assert result.stdout.split() == [str(p) for p in files]
+    for hour, path in enumerate(files):
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert ",".join(rows[0]) == HEADER_LINE
+        assert len(rows) == 1 + 500
+        assert {r[0] for r in rows[1:]} == {f"2020-01-01 {hour:02d}:00:00"}
+        sites = [int(r[5]) for r in rows[1:]]
+        assert sorted(sites) == list(range(1, 501))
+        for row in rows[1:3]:
+            metrics = row[9:]
+            assert len(metrics) == 20
+            for value in metrics:
+                _whole, _, decimals = value.partition(".")
+                assert len(decimals) == 4
+                assert 0 <= float(value) < 100
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1, 3)
+    status = invoke(runner, "status", "--warehouse", warehouse_dir)
+    assert "hours_generated: 3" in status.stdout
+    assert "clock: 2020-01-01 03:00:00" in status.stdout
+
+
+def test_metrics_differ_between_hours_and_metrics(warehouse_dir: Path, runner, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2")
+    first, second = (list(csv.reader(p.open()))[1:] for p in sorted(out.glob("*.csv")))
+    assert first[0][9:] != second[0][9:]
+    assert len(set(first[0][9:])) > 15
+
+
+def test_same_seed_and_hour_give_byte_identical_files_other_seed_differs(runner, tmp_path: Path) -> None:
+    outputs = {}
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        invoke(runner, "init", "--warehouse", tmp_path / name, "--devices", "300", "--seed", seed)
+        invoke(runner, "tick", "--warehouse", tmp_path / name, "--out", tmp_path / f"out_{name}", "--hours", "2")
+        outputs[name] = [p.read_bytes() for p in sorted((tmp_path / f"out_{name}").glob("*.csv"))]
+    assert outputs["a"] == outputs["b"]
+    assert outputs["a"][0] != outputs["c"][0]
+
+
+def test_start_option_sets_the_clock(runner, tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    invoke(runner, "init", "--warehouse", wh, "--devices", "50", "--start", "2023-06-30 22:00:00")
+    result = invoke(runner, "tick", "--warehouse", wh, "--out", tmp_path / "o", "--hours", "3")
+    names = [Path(p).name for p in result.stdout.split()]
+    assert names == [
+        "telemetry_2023-06-30_22.csv",
+        "telemetry_2023-06-30_23.csv",
+        "telemetry_2023-07-01_00.csv",
+    ]
+
+
+def test_warehouse_from_environment_variable(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DUCKWIFI_WAREHOUSE", str(tmp_path / "envwh"))
+    assert invoke(runner, "init", "--devices", "20").exit_code == 0
+    assert (tmp_path / "envwh" / "warehouse.duckdb").is_file()
+
+
+def test_default_warehouse_is_dot_warehouse(runner, tmp_path: Path) -> None:
+    assert invoke(runner, "init", "--devices", "20").exit_code == 0
+    assert (tmp_path / "warehouse" / "warehouse.duckdb").is_file()
+
+
+@pytest.mark.slow
+def test_first_tick_initialises_a_fresh_warehouse_with_the_defaults(runner, tmp_path: Path) -> None:
+    result = invoke(runner, "tick", "--warehouse", tmp_path / "fresh", "--out", tmp_path / "o")
+    assert result.exit_code == 0
+    assert "initialising it with the defaults" in result.stderr
+    with duckdb.connect(str(tmp_path / "fresh" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM devices").fetchone() == (1_000_000,)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["init", "--devices", "0"], ExitCode.USAGE, "--devices must be between 1"),
+        (["init", "--devices", "ten"], ExitCode.USAGE, "Invalid value for '--devices'"),
+        (["init", "--start", "2020-01-01 00:30:00"], ExitCode.USAGE, "--start must fall on the hour"),
+        (["tick", "--hours", "-1", "--out", "o"], ExitCode.USAGE, "--hours must be between 1"),
+        (["tick", "--hours", "0", "--out", "o"], ExitCode.USAGE, "--hours must be between 1"),
+        (["tick"], ExitCode.USAGE, "Missing option '--out'"),
+        (["tock"], ExitCode.USAGE, "No such command"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_usage_code(runner, warehouse_dir: Path, args, code, message) -> None:
+    result = invoke(runner, *args, "--warehouse", warehouse_dir) if args[0] != "tock" else invoke(runner, *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_a_file_given_as_out_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", a_file)
+    assert result.exit_code == ExitCode.USAGE
+    assert "is a file, not a folder" in result.stderr
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_an_unwritable_out_folder_is_refused(runner, warehouse_dir: Path) -> None:
+    # /proc refuses new folders even to root, unlike a chmod-ed folder.
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", "/proc/duckwifi-out")
+    assert result.exit_code == ExitCode.USAGE
+    assert "cannot create --out folder" in result.stderr
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_status_of_a_missing_warehouse(runner, tmp_path: Path) -> None:
+    result = invoke(runner, "status", "--warehouse", tmp_path / "nowhere")
+    assert result.exit_code == ExitCode.NOT_INITIALIZED
+    assert "no warehouse at" in result.stderr
+
+
+def test_a_corrupt_warehouse_is_refused_with_a_hint_and_never_recreated(tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    garbage = b"this is not a duckdb file" * 200
+    (wh / "warehouse.duckdb").write_bytes(garbage)
+    for args in (["tick", "--out", tmp_path / "o"], ["status"], ["init", "--devices", "10"]):
+        result = run_cli(*args, "--warehouse", wh)
+        assert result.returncode == ExitCode.CORRUPT, result.stderr
+        assert "looks damaged" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert (wh / "warehouse.duckdb").read_bytes() == garbage
+
+
+def test_a_truncated_devices_parquet_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    parquet = warehouse_dir / "devices.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:100])
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", tmp_path / "o")
+    assert result.exit_code == ExitCode.CORRUPT
+    assert "devices file" in result.stderr
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+    assert not list((tmp_path / "o").iterdir())
+
+
+def test_a_second_tick_while_one_runs_says_busy(warehouse_dir: Path, tmp_path: Path) -> None:
+    # Hold the tick lock the way a running tick does, from this process; the CLI runs as another process.
+    fd = os.open(warehouse_dir / "tick.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        result = run_cli("tick", "--warehouse", warehouse_dir, "--out", tmp_path / "o")
+    finally:
+        os.close(fd)
+    assert result.returncode == ExitCode.BUSY
+    assert "warehouse busy" in result.stderr
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_a_raw_duckdb_lock_becomes_busy_not_a_traceback(warehouse_dir: Path, tmp_path: Path) -> None:
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb")):
+        result = run_cli(
+            "tick", "--warehouse", warehouse_dir, "--out", tmp_path / "o", env={"DUCKWIFI_OPEN_TIMEOUT": "0.5"}
+        )
+    assert result.returncode == ExitCode.BUSY, result.stderr
+    assert "warehouse busy" in result.stderr
+    assert "Traceback" not in result.stderr
