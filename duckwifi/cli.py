@@ -19,6 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.lake import convert as convert_folder
+from duckwifi.converter.lake import list_sources, raise_for_outcome
 from duckwifi.errors import DuckwifiError, ExitCode
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -144,6 +146,44 @@ def tick(
 
         with _maybe(progress):
             write_hours(target, out, hours, on_hour=report)
+
+
+@app.command()
+def convert(
+    src: Annotated[Path, typer.Argument(help="Folder of CSV files (only *.csv directly inside it are read).")],
+    lake: Annotated[Path, typer.Argument(help="Root folder of the Parquet lake.")],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    replace_changed: Annotated[
+        bool,
+        typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
+    ] = False,
+) -> None:
+    """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        total = len(list_sources(src))
+        progress = _progress(total, "convert")
+        task = progress.add_task("files", total=total) if progress else None
+
+        def advance(_: Path) -> None:
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+        with _maybe(progress):
+            report = convert_folder(target, src, lake, replace_changed=replace_changed, on_file=advance)
+    for converted in report.converted:
+        typer.echo(str(converted.source))
+    for rejection in report.rejected:
+        typer.echo(f"duckwifi: {rejection}", err=True)
+    for changed in report.changed:
+        typer.echo(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)", err=True)
+    rows = sum(c.rows for c in report.converted)
+    stderr.print(
+        f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
+        f"{len(report.rejected)} rejected; {len(report.changed)} changed"
+        + (f"; finished {report.recovered} interrupted" if report.recovered else "")
+    )
+    raise_for_outcome(report)
 
 
 @app.command()

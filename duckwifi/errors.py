@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 from enum import IntEnum
 from pathlib import Path
 
@@ -71,6 +72,12 @@ class InputRejected(DuckwifiError):
         super().__init__(f"rejected {where}: {reason}")
 
 
+class FilesRejected(DuckwifiError):
+    """The summary of a convert run in which at least one file was rejected."""
+
+    exit_code = ExitCode.REJECTED
+
+
 class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
 
@@ -105,3 +112,32 @@ def translate(error: Exception, *, target: str) -> DuckwifiError:
     if isinstance(error, duckdb.Error | OSError):
         return DuckwifiError(f"{target}: {first_line}")
     return DuckwifiError(f"{target}: {type(error).__name__}: {first_line}")
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CONVERSION = re.compile(r'Error when converting column "([^"]+)"\. (Could not convert string "(.*?)" to \'(\w+)\')')
+_COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def translate_reader_error(error: Exception, source: Path) -> DuckwifiError:
+    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason."""
+    if is_disk_full(error):
+        return translate(error, target=str(source))
+    message = str(error)
+    line_match = _CSV_LINE.search(message)
+    line = int(line_match[1]) if line_match else None
+    if conversion := _CONVERSION.search(message):
+        column, _, value, type_name = conversion.groups()
+        reason = f'column {column}: "{value}" is not a valid {type_name}'
+    elif count := _COLUMN_COUNT.search(message):
+        reason = f"expected {count[1]} columns, found {count[2]}"
+    elif "Invalid unicode" in message:
+        reason = "invalid UTF-8"
+    elif "unterminated quote" in message.lower():
+        reason = "unterminated quote"
+    elif "state machine reached an invalid state" in message or "RFC 4180" in message:
+        reason = "not a well-formed CSV file"
+    else:
+        first = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+        reason = re.sub(r"^[\w ]+Error: ", "", first)
+    return InputRejected(source, reason, line)

@@ -33,3 +33,10 @@ def quote_path(path: Path | str) -> str:
     if not _SAFE_PATH.fullmatch(text):
         raise BadArgument(f"unsupported characters in path {text!r}; use letters, digits and ./_-+=:@,~% only")
     return "'" + text.replace("'", "''") + "'"
+
+
+def with_path_literals(sql: str, **paths: Path | str) -> str:
+    """``sql`` with each ``$name`` placeholder replaced by ``quote_path(paths[name])``."""
+    for name, path in paths.items():
+        sql = re.sub(rf"\${re.escape(name)}\b", lambda _match, p=path: quote_path(p), sql)
+    return sql

@@ -60,7 +60,7 @@ def test_every_command_has_help(runner) -> None:
 
     group = typer.main.get_command(app)
     commands = list(group.commands)  # type: ignore[attr-defined]
-    assert {"init", "tick", "status"} <= set(commands)
+    assert {"init", "tick", "convert", "status"} <= set(commands)
     for name in commands:
         result = invoke(runner, name, "--help")
         assert result.exit_code == 0

@@ -25,10 +25,14 @@ CREATE TABLE IF NOT EXISTS conversions (
     lake VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     byte_count BIGINT NOT NULL,
+    -- With byte_count, the cheap test for "unchanged"; the checksum decides when either moved.
+    mtime_ns BIGINT NOT NULL,
     sha256 VARCHAR NOT NULL,
     row_count BIGINT NOT NULL,
     -- Lake-relative paths of the Parquet files this source produced.
     outputs VARCHAR[] NOT NULL,
+    -- Outputs of an earlier version of the source, deleted once the new ones are published.
+    retired VARCHAR[] NOT NULL,
     -- 'publishing' while staged files are being renamed into the lake, then 'done'.
     status VARCHAR NOT NULL CHECK (status IN ('publishing', 'done')),
     converted_at TIMESTAMP NOT NULL,

@@ -1,0 +1,1 @@
+"""The converter: a folder of hourly CSV files into a Hive-partitioned Parquet lake, exactly once."""

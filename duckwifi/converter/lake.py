@@ -1,0 +1,365 @@
+"""``duckwifi convert SRC LAKE``: each CSV file, independently, into the partitioned Parquet lake, exactly once.
+
+One source file is the unit of work, so a distributed scheduler can later spread files over machines:
+
+1. **Check** the file cheaply (not empty, exact header, ends with a newline) and fingerprint it (size, mtime,
+   SHA-256). Unchanged files already in the ledger are skipped.
+2. **Stage**: one COPY, in a fresh in-memory DuckDB connection (never the warehouse's), writes the file's
+   partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing of the
+   file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
+3. **Record** the staged outputs in the warehouse as 'publishing'.
+4. **Publish**: rename each staged file to its final name (atomic per file), delete outputs of an older
+   version of the source, then mark the ledger row 'done'.
+
+A kill before 3 leaves only staging, which the next run deletes; a kill during 4 is finished by the next run
+from the ledger. Output names derive from the source, so re-converting a source only ever replaces its own files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.contract import HEADER_LINE
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    FilesRejected,
+    InputRejected,
+    SourceChanged,
+    is_disk_full,
+    translate,
+    translate_reader_error,
+)
+from duckwifi.fsutil import fsync_dir, fsync_file
+from duckwifi.warehouse import Warehouse, connect, work_connection
+
+STAGING_DIR = "_staging"
+STAGED_SUFFIX = ".partial"
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_HEADER_BYTES = HEADER_LINE.encode()
+_READ_CHUNK = 8 * 1024 * 1024
+# Enough of line 1 to describe any plausible wrong header, without reading a headerless file whole.
+_HEADER_READ_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    byte_count: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Converted:
+    source: Path
+    rows: int
+    outputs: tuple[str, ...]
+
+
+@dataclass
+class ConvertReport:
+    converted: list[Converted] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    rejected: list[InputRejected] = field(default_factory=list)
+    changed: list[Path] = field(default_factory=list)
+    recovered: int = 0
+
+
+@dataclass(frozen=True)
+class _LedgerEntry:
+    byte_count: int
+    mtime_ns: int
+    sha256: str
+    status: str
+    outputs: tuple[str, ...]
+    retired: tuple[str, ...]
+
+
+def source_key(source: Path) -> str:
+    """A file-name-safe key derived from the source: its stem, and a hash of its absolute path."""
+    stem = _UNSAFE_NAME_CHARS.sub("_", source.stem)[:80] or "source"
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:10]
+    return f"{stem}-{digest}"
+
+
+def list_sources(src: Path) -> list[Path]:
+    """The ``*.csv`` files directly in ``src``, sorted; hidden files (such as a tick's temporaries) excluded."""
+    if not src.is_dir():
+        raise BadArgument(f"source folder {src} does not exist or is not a folder")
+    return sorted(p.resolve() for p in src.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+
+
+def prepare_lake(lake: Path) -> Path:
+    if lake.exists() and not lake.is_dir():
+        raise BadArgument(f"lake {lake} is a file, not a folder")
+    try:
+        lake.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadArgument(f"cannot create lake folder {lake}: {error.strerror}") from None
+    return lake.resolve()
+
+
+def convert(
+    warehouse: Warehouse,
+    src: Path,
+    lake: Path,
+    *,
+    replace_changed: bool = False,
+    on_file: Callable[[Path], None] | None = None,
+) -> ConvertReport:
+    """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
+    sources = list_sources(src)
+    lake = prepare_lake(lake)
+    report = ConvertReport()
+    with connect(warehouse, create=True) as con:
+        report.recovered = _finish_interrupted_publishing(con, lake)
+        ledger = _read_ledger(con, lake)
+    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
+
+    for source in sources:
+        try:
+            _convert_if_new(warehouse, source, lake, ledger.get(str(source)), replace_changed, report)
+        except OSError as error:
+            if is_disk_full(error):
+                raise translate(error, target=str(lake)) from None
+            rejection = InputRejected(source, f"cannot read: {error.strerror or error}")
+            report.rejected.append(rejection)
+            _record_rejection(warehouse, lake, rejection)
+        except InputRejected as rejection:
+            report.rejected.append(rejection)
+            _record_rejection(warehouse, lake, rejection)
+        finally:
+            if on_file is not None:
+                on_file(source)
+
+    if any(entry.status == "done" for entry in ledger.values()) or report.converted:
+        with connect(warehouse) as con:
+            con.execute(queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake))
+    return report
+
+
+def _convert_if_new(
+    warehouse: Warehouse,
+    source: Path,
+    lake: Path,
+    entry: _LedgerEntry | None,
+    replace_changed: bool,
+    report: ConvertReport,
+) -> None:
+    stat = source.stat()
+    if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+        report.unchanged.append(source)
+        return
+    check_shape(source, stat.st_size)
+    fingerprint = Fingerprint(stat.st_size, stat.st_mtime_ns, _sha256(source))
+    if entry is not None and entry.sha256 == fingerprint.sha256:
+        with connect(warehouse) as con:
+            con.execute(
+                queries.load("warehouse/touch_conversion.sql"),
+                {"lake": str(lake), "source": str(source), "mtime_ns": fingerprint.mtime_ns},
+            )
+        report.unchanged.append(source)
+        return
+    if entry is not None and not replace_changed:
+        report.changed.append(source)
+        return
+    previous = entry.outputs if entry is not None else ()
+    report.converted.append(convert_file(warehouse, source, lake, fingerprint, previous_outputs=previous))
+
+
+def check_shape(source: Path, byte_count: int) -> None:
+    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line."""
+    if byte_count == 0:
+        raise InputRejected(source, "empty file", line=1)
+    with source.open("rb") as handle:
+        first = handle.readline(_HEADER_READ_LIMIT)
+        handle.seek(-1, os.SEEK_END)
+        last_byte = handle.read(1)
+    header = first.rstrip(b"\r\n")
+    if header != _HEADER_BYTES:
+        raise InputRejected(source, _describe_header(header), line=1)
+    if last_byte != b"\n":
+        raise InputRejected(source, "truncated: the last line does not end with a newline")
+
+
+def _describe_header(header: bytes) -> str:
+    try:
+        found = header.decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return "the header is not UTF-8 text"
+    expected = HEADER_LINE.split(",")
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing[:5]))
+    if extra:
+        parts.append("unexpected " + ", ".join(repr(c) for c in extra[:5]))
+    if not parts:
+        parts.append("columns out of order")
+    return "header does not match the contract: " + "; ".join(parts)
+
+
+def _sha256(source: Path) -> str:
+    digest = hashlib.sha256()
+    with source.open("rb") as handle:
+        while chunk := handle.read(_READ_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def convert_file(
+    warehouse: Warehouse,
+    source: Path,
+    lake: Path,
+    fingerprint: Fingerprint,
+    previous_outputs: tuple[str, ...] = (),
+) -> Converted:
+    """Stage, record, publish one source file; see the module's docstring for why in this order."""
+    key = source_key(source)
+    staging = lake / STAGING_DIR / key
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        rows = _stage(warehouse, source, staging, key)
+        if source.stat().st_mtime_ns != fingerprint.mtime_ns or source.stat().st_size != fingerprint.byte_count:
+            raise InputRejected(source, "the file changed while it was being converted; it will be retried")
+        staged = sorted(staging.rglob(f"*{STAGED_SUFFIX}"))
+        for path in staged:
+            fsync_file(path)
+        outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
+        retired = tuple(sorted(set(previous_outputs) - set(outputs)))
+        with connect(warehouse) as con:
+            con.execute(
+                queries.load("warehouse/record_conversion.sql"),
+                {
+                    "lake": str(lake),
+                    "source": str(source),
+                    "byte_count": fingerprint.byte_count,
+                    "mtime_ns": fingerprint.mtime_ns,
+                    "sha256": fingerprint.sha256,
+                    "row_count": rows,
+                    "outputs": list(outputs),
+                    "retired": list(retired),
+                },
+            )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _publish(staging, lake, outputs, retired)
+    with connect(warehouse) as con:
+        con.begin()
+        con.execute(queries.load("warehouse/finish_conversion.sql"), {"lake": str(lake), "source": str(source)})
+        con.execute(queries.load("warehouse/forget_rejection.sql"), {"lake": str(lake), "source": str(source)})
+        con.commit()
+    shutil.rmtree(staging, ignore_errors=True)
+    return Converted(source, rows, outputs)
+
+
+def _stage(warehouse: Warehouse, source: Path, staging: Path, key: str) -> int:
+    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
+    # Row order inside a Parquet file carries no meaning, so DuckDB may write it in parallel.
+    with work_connection(warehouse, preserve_insertion_order=False) as reader:
+        reader.execute(queries.load("reference/state_regions.sql"))
+        reader.execute(queries.load("converter/create_reader_macros.sql"))
+        try:
+            result = reader.execute(
+                queries.load("converter/convert_file.sql"),
+                {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
+            ).fetchone()
+        except duckdb.Error as error:
+            raise _explain_rejection(reader, source, error) from None
+    return int(result[0]) if result is not None else 0
+
+
+def _explain_rejection(reader: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) -> DuckwifiError:
+    rejection = translate_reader_error(error, source)
+    if not isinstance(rejection, InputRejected) or rejection.line is not None:
+        return rejection
+    # A rule of checked_telemetry failed inside the parallel COPY; find its line on one ordered thread.
+    reader.execute("SET threads = 1")
+    reader.execute("SET preserve_insertion_order = true")
+    try:
+        found = reader.execute(queries.load("converter/find_first_problem.sql"), {"source": str(source)}).fetchone()
+    except duckdb.Error:
+        return rejection
+    return InputRejected(source, found[1], line=int(found[0])) if found else rejection
+
+
+def _publish(staging: Path, lake: Path, outputs: tuple[str, ...], retired: tuple[str, ...]) -> None:
+    """Rename staged files into the lake (idempotent: a file already moved is skipped), then drop retired ones."""
+    touched_dirs: set[Path] = set()
+    for relative in outputs:
+        staged = staging / f"{relative}{STAGED_SUFFIX}"
+        final = lake / relative
+        if staged.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            touched_dirs.add(final.parent)
+    for relative in retired:
+        with contextlib.suppress(FileNotFoundError):
+            (lake / relative).unlink()
+            touched_dirs.add((lake / relative).parent)
+    for folder in touched_dirs:
+        fsync_dir(folder)
+
+
+def _finish_interrupted_publishing(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Complete the publishing of sources a killed convert had staged and recorded; returns how many."""
+    finished = 0
+    for source, entry in _read_ledger(con, lake).items():
+        if entry.status != "publishing":
+            continue
+        staging = lake / STAGING_DIR / source_key(Path(source))
+        _publish(staging, lake, entry.outputs, entry.retired)
+        con.execute(queries.load("warehouse/finish_conversion.sql"), {"lake": str(lake), "source": source})
+        con.execute(queries.load("warehouse/forget_rejection.sql"), {"lake": str(lake), "source": source})
+        finished += 1
+    return finished
+
+
+def _read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, _LedgerEntry]:
+    rows = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
+    return {
+        source: _LedgerEntry(byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired))
+        for source, byte_count, mtime_ns, sha, status, outputs, retired in rows
+    }
+
+
+def _record_rejection(warehouse: Warehouse, lake: Path, rejection: InputRejected) -> None:
+    try:
+        byte_count = rejection.path.stat().st_size
+    except OSError:
+        byte_count = 0
+    with connect(warehouse) as con:
+        con.execute(
+            queries.load("warehouse/record_rejection.sql"),
+            {
+                "lake": str(lake),
+                "source": str(rejection.path),
+                "byte_count": byte_count,
+                "line": rejection.line,
+                "reason": rejection.reason,
+            },
+        )
+
+
+def raise_for_outcome(report: ConvertReport) -> None:
+    """The exit status of a convert run: rejected files first, then changed ones."""
+    if report.rejected:
+        raise FilesRejected(f"{len(report.rejected)} file(s) rejected; fix them and run convert again")
+    if report.changed:
+        raise SourceChanged(
+            f"{len(report.changed)} converted file(s) changed since; rerun with --replace-changed to replace "
+            "their output"
+        )

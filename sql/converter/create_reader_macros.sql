@@ -1,0 +1,124 @@
+-- Defines checked_telemetry(csv_path): one CSV file read against the contract, never sniffed, with a
+-- problem column that names the first rule a row breaks (NULL when the row is valid).
+-- The reader fails on its own, with the line, for a wrong column count, a value that does not parse as its
+-- type (an impossible datetime included), an unterminated quote or invalid UTF-8. The problem column adds
+-- the rules a parser cannot see: a state and region that are not a valid pair (so no value such as '../x'
+-- or '' can become a partition folder), cell, sector and band outside 1 to 10, coordinates off the globe,
+-- and non-finite metrics.
+-- Parameters: none. Needs: state_regions (reference/state_regions.sql).
+-- Output: temporary table macro checked_telemetry(csv_path).
+CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
+    SELECT
+        c.datetime,
+        c.region,
+        c.state,
+        c.latitude,
+        c.longitude,
+        c.site,
+        c.cell,
+        c.sector,
+        c.band,
+        c.metric_1,
+        c.metric_2,
+        c.metric_3,
+        c.metric_4,
+        c.metric_5,
+        c.metric_6,
+        c.metric_7,
+        c.metric_8,
+        c.metric_9,
+        c.metric_10,
+        c.metric_11,
+        c.metric_12,
+        c.metric_13,
+        c.metric_14,
+        c.metric_15,
+        c.metric_16,
+        c.metric_17,
+        c.metric_18,
+        c.metric_19,
+        c.metric_20,
+        CASE
+            WHEN r.state IS NULL
+                THEN format('state {} with region {} is not a valid pair', c.state, c.region)
+            WHEN c.datetime IS NULL OR c.site IS NULL
+                THEN 'datetime and site must not be empty'
+            WHEN
+                NOT coalesce(
+                    c.cell BETWEEN 1 AND 10 AND c.sector BETWEEN 1 AND 10 AND c.band BETWEEN 1 AND 10, FALSE
+                )
+                THEN format('cell, sector and band must be 1 to 10, not {}, {}, {}', c.cell, c.sector, c.band)
+            WHEN NOT coalesce(c.latitude BETWEEN -90 AND 90 AND c.longitude BETWEEN -180 AND 180, FALSE)
+                THEN format('coordinates {}, {} are not on the globe', c.latitude, c.longitude)
+            WHEN
+                NOT coalesce(
+                    isfinite(c.metric_1)
+                    AND isfinite(c.metric_2)
+                    AND isfinite(c.metric_3)
+                    AND isfinite(c.metric_4)
+                    AND isfinite(c.metric_5)
+                    AND isfinite(c.metric_6)
+                    AND isfinite(c.metric_7)
+                    AND isfinite(c.metric_8)
+                    AND isfinite(c.metric_9)
+                    AND isfinite(c.metric_10)
+                    AND isfinite(c.metric_11)
+                    AND isfinite(c.metric_12)
+                    AND isfinite(c.metric_13)
+                    AND isfinite(c.metric_14)
+                    AND isfinite(c.metric_15)
+                    AND isfinite(c.metric_16)
+                    AND isfinite(c.metric_17)
+                    AND isfinite(c.metric_18)
+                    AND isfinite(c.metric_19)
+                    AND isfinite(c.metric_20),
+                    FALSE
+                )
+                THEN 'every metric must be a finite number'
+        END AS problem
+    FROM
+        read_csv(
+            csv_path,  -- noqa: RF02
+            columns = {
+                'datetime': 'TIMESTAMP',
+                'region': 'VARCHAR',
+                'state': 'VARCHAR',
+                'latitude': 'DOUBLE',
+                'longitude': 'DOUBLE',
+                'site': 'BIGINT',
+                'cell': 'TINYINT',
+                'sector': 'TINYINT',
+                'band': 'TINYINT',
+                'metric_1': 'DOUBLE',
+                'metric_2': 'DOUBLE',
+                'metric_3': 'DOUBLE',
+                'metric_4': 'DOUBLE',
+                'metric_5': 'DOUBLE',
+                'metric_6': 'DOUBLE',
+                'metric_7': 'DOUBLE',
+                'metric_8': 'DOUBLE',
+                'metric_9': 'DOUBLE',
+                'metric_10': 'DOUBLE',
+                'metric_11': 'DOUBLE',
+                'metric_12': 'DOUBLE',
+                'metric_13': 'DOUBLE',
+                'metric_14': 'DOUBLE',
+                'metric_15': 'DOUBLE',
+                'metric_16': 'DOUBLE',
+                'metric_17': 'DOUBLE',
+                'metric_18': 'DOUBLE',
+                'metric_19': 'DOUBLE',
+                'metric_20': 'DOUBLE'
+            },
+            header = TRUE,
+            auto_detect = FALSE,
+            delim = ',',
+            quote = '"',
+            escape = '"',
+            timestampformat = '%Y-%m-%d %H:%M:%S',
+            strict_mode = TRUE,
+            null_padding = FALSE,
+            -- No field is read as NULL by accident: an empty number fails to parse, an empty state is ''.
+            nullstr = '\x01'
+        ) AS c
+    LEFT JOIN state_regions AS r ON c.state = r.state AND c.region = r.region;

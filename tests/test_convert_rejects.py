@@ -1,0 +1,127 @@
+"""A file that breaks the contract is rejected whole, with its name, line and reason; good files still convert."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from duckwifi.errors import ExitCode
+from tests.conftest import invoke
+
+
+def _replace_field(text: str, line: int, column: int, value: str) -> str:
+    lines = text.split("\n")
+    fields = lines[line - 1].split(",")
+    fields[column] = value
+    lines[line - 1] = ",".join(fields)
+    return "\n".join(lines)
+
+
+def _bytes(mutate: Callable[[str], str]) -> Callable[[bytes], bytes]:
+    return lambda data: mutate(data.decode()).encode()
+
+
+CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, str]] = {
+    "empty file": (lambda data: b"", 1, "empty file"),
+    "wrong column name": (
+        _bytes(lambda t: t.replace("metric_7", "metric_seven", 1)),
+        1,
+        "header does not match the contract: missing metric_7; unexpected 'metric_seven'",
+    ),
+    "missing column": (
+        _bytes(lambda t: t.replace(",band", "", 1)),
+        1,
+        "missing band",
+    ),
+    "extra column": (
+        _bytes(lambda t: t.replace("metric_20\n", "metric_20,metric_21\n", 1)),
+        1,
+        "unexpected 'metric_21'",
+    ),
+    "renamed (swapped) columns": (
+        _bytes(lambda t: t.replace("latitude,longitude", "longitude,latitude", 1)),
+        1,
+        "columns out of order",
+    ),
+    "extra value on a row": (_bytes(lambda t: _replace_field(t, 3, 28, "1.0,2.0")), 3, "expected 29 columns, found 30"),
+    "non-numeric metric": (_bytes(lambda t: _replace_field(t, 4, 11, "abc")), 4, 'column metric_3: "abc"'),
+    "non-numeric site": (_bytes(lambda t: _replace_field(t, 5, 5, "x12")), 5, 'column site: "x12"'),
+    "impossible datetime": (
+        _bytes(lambda t: _replace_field(t, 6, 0, "2020-02-30 00:00:00")),
+        6,
+        'column datetime: "2020-02-30 00:00:00"',
+    ),
+    "truncated last line": (lambda data: data[:-40], None, "truncated"),
+    "invalid utf-8": (
+        lambda data: data.replace(b",West,", b",W\xffst,", 1) if b",West," in data else data.replace(b",", b"\xff", 50),
+        None,
+        "invalid UTF-8",
+    ),
+    "empty state": (_bytes(lambda t: _replace_field(t, 7, 2, "")), 7, "state  with region"),
+    "path-like state": (_bytes(lambda t: _replace_field(t, 7, 2, "../x")), 7, "state ../x with region"),
+    "state in the wrong region": (
+        _bytes(lambda t: _replace_field(_replace_field(t, 8, 2, "CA"), 8, 1, "South")),
+        8,
+        "state CA with region South is not a valid pair",
+    ),
+    "cell out of range": (_bytes(lambda t: _replace_field(t, 9, 6, "11")), 9, "cell, sector and band must be 1 to 10"),
+    "nan metric": (_bytes(lambda t: _replace_field(t, 10, 20, "nan")), 10, "every metric must be a finite number"),
+    "empty metric": (_bytes(lambda t: _replace_field(t, 11, 9, "")), 11, 'column metric_1: ""'),
+    "binary garbage": (lambda data: bytes(range(256)) * 40, 1, "header"),
+    "garbage after a valid header": (
+        lambda data: data.split(b"\n", 1)[0] + b"\n" + bytes(range(1, 256)) * 8 + b"\n",
+        None,
+        "",
+    ),
+}
+
+
+@pytest.fixture
+def one_hour(runner, warehouse_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "gen"
+    invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2")
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_a_bad_file_is_rejected_whole_and_good_files_still_convert(
+    case: str, runner, warehouse_dir: Path, one_hour: Path, tmp_path: Path
+) -> None:
+    mutate, line, reason = CASES[case]
+    src = tmp_path / "src"
+    src.mkdir()
+    good = src / "good.csv"
+    bad = src / "bad.csv"
+    shutil.copy(one_hour / "telemetry_2020-01-01_00.csv", good)
+    original = (one_hour / "telemetry_2020-01-01_01.csv").read_bytes()
+    bad.write_bytes(mutate(original))
+    lake = tmp_path / "lake"
+
+    result = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
+
+    assert result.exit_code == ExitCode.REJECTED
+    assert "Traceback" not in result.output
+    rejection_lines = [line_ for line_ in result.stderr.splitlines() if "rejected " in line_ and "bad.csv" in line_]
+    assert len(rejection_lines) == 1, result.stderr
+    expected_where = f"{bad.resolve()}: line {line}:" if line is not None else f"{bad.resolve()}"
+    assert expected_where in rejection_lines[0]
+    assert reason in rejection_lines[0]
+    assert result.stdout.split() == [str(good.resolve())]
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), min(hour), max(hour) FROM telemetry").fetchone() == (500, 0, 0)
+    assert not list(lake.rglob("*bad*")), "nothing of the rejected file may reach the lake"
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "rejected_files: 1" in status
+    assert f"rejected: {bad.resolve()}" in status
+
+    bad.write_bytes(original)
+    fixed = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.stdout.split() == [str(bad.resolve())]
+    assert "rejected_files: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM telemetry").fetchone() == (1000,)

@@ -1,0 +1,222 @@
+"""`duckwifi convert`: CSV folder to Hive-partitioned Parquet lake, exactly once, through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from duckwifi.contract import HEADER_LINE
+from duckwifi.errors import ExitCode
+from tests.conftest import invoke
+
+
+@pytest.fixture
+def csv_dir(runner, warehouse_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "csv"
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "3")
+    assert result.exit_code == 0
+    return out
+
+
+def _lake_digest(lake: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(lake.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _expected_rows(csv_dir: Path) -> list[tuple]:
+    with duckdb.connect() as con:
+        return con.execute(
+            """
+            SELECT
+                CAST(datetime AS TIMESTAMP), region, state, latitude, longitude, site, cell, sector, band,
+                COLUMNS('metric_\\d+'), strftime(CAST(datetime AS TIMESTAMP), '%d-%m-%y'),
+                hour(CAST(datetime AS TIMESTAMP))
+            FROM read_csv($glob, all_varchar = true)
+            ORDER BY 1, 6
+            """,
+            {"glob": str(csv_dir / "*.csv")},
+        ).fetchall()
+
+
+def _view_rows(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("SELECT * FROM telemetry ORDER BY datetime, site").fetchall()
+
+
+def _normalise(rows: list[tuple]) -> list[tuple]:
+    """CSV text versus typed values: compare numbers as floats and the rest as text."""
+
+    def cell(value):
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        if isinstance(value, int | float):
+            return float(value)
+        return value
+
+    return [tuple(cell(v) for v in row) for row in rows]
+
+
+def test_round_trip_every_row_and_value_comes_back(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    result = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.split()) == 3
+    got = _view_rows(warehouse_dir)
+    assert len(got) == 1500
+    assert sorted(_normalise(got), key=lambda r: (r[0], r[5])) == sorted(
+        _normalise(_expected_rows(csv_dir)), key=lambda r: (r[0], r[5])
+    )
+
+
+def test_partition_layout_and_values(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    hour_dirs = sorted(p.name for p in (lake / "date=01-01-20").iterdir())
+    assert hour_dirs == ["hour=0", "hour=1", "hour=2"]
+    files = list(lake.rglob("*.parquet"))
+    assert all(f.relative_to(lake).parts[2].startswith("region=") for f in files)
+    assert all(f.relative_to(lake).parts[3].startswith("state=") for f in files)
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE telemetry)").fetchall())
+        assert types["datetime"] == "TIMESTAMP"
+        assert types["date"] == "VARCHAR"
+        assert types["hour"] == "INTEGER"
+        # The Hive value 01-01-20 must come back as that text, not as a DATE DuckDB guessed.
+        assert con.execute("SELECT DISTINCT date FROM telemetry").fetchall() == [("01-01-20",)]
+        assert con.execute("SELECT count(*) FROM telemetry WHERE hour = 2 AND state = 'TX'").fetchone()[0] > 0
+        mismatched = con.execute(
+            "SELECT count(*) FROM telemetry WHERE date <> strftime(datetime, '%d-%m-%y') OR hour <> hour(datetime)"
+        ).fetchone()
+        assert mismatched == (0,)
+    # The Parquet files themselves carry no partition columns and a typed TIMESTAMP.
+    with duckdb.connect() as con:
+        schema = dict(con.execute("SELECT name, type FROM parquet_schema($f)", {"f": str(files[0])}).fetchall()[1:])
+    assert "state" not in schema
+    assert "date" not in schema
+    assert schema["datetime"] == "INT64"
+
+
+def test_view_is_queryable_from_a_fresh_duckdb_process(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
+    code = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        'print(c.execute("SELECT count(*), count(DISTINCT (site, datetime)) FROM telemetry").fetchone())'
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(warehouse_dir / "warehouse.duckdb")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
+    assert out.stdout.strip() == "(1500, 1500)"
+
+
+def test_running_twice_leaves_the_lake_byte_for_byte_the_same(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    before = _lake_digest(lake)
+    again = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert again.exit_code == 0
+    assert again.stdout == ""
+    assert "3 already converted" in again.stderr
+    assert _lake_digest(lake) == before
+
+
+def test_a_second_run_converts_only_new_files(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    before = _lake_digest(lake)
+    invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", csv_dir)
+    second = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert second.stdout.split() == [str((csv_dir / "telemetry_2020-01-01_03.csv").resolve())]
+    after = _lake_digest(lake)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert len(_view_rows(warehouse_dir)) == 2000
+
+
+def test_touching_a_file_without_changing_it_is_not_a_change(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    (csv_dir / "telemetry_2020-01-01_00.csv").touch()
+    again = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert again.exit_code == 0
+    assert "3 already converted" in again.stderr
+
+
+def test_a_changed_file_is_reported_and_replaced_only_with_the_flag(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    target = csv_dir / "telemetry_2020-01-01_00.csv"
+    lines = target.read_text().splitlines(keepends=True)
+    # Keep only the Texas rows: the new version has fewer partitions than the old.
+    target.write_text(lines[0] + "".join(line for line in lines[1:] if ",TX," in line))
+    texas_rows = sum(1 for line in lines[1:] if ",TX," in line)
+    before = _lake_digest(lake)
+
+    reported = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert reported.exit_code == ExitCode.SOURCE_CHANGED
+    assert f"changed since it was converted: {target.resolve()}" in reported.stderr
+    assert _lake_digest(lake) == before
+
+    replaced = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir, "--replace-changed")
+    assert replaced.exit_code == 0, replaced.output
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        per_hour = dict(con.execute("SELECT hour, count(*) FROM telemetry GROUP BY hour").fetchall())
+    assert per_hour == {0: texas_rows, 1: 500, 2: 500}
+
+
+def test_other_files_and_folders_in_src_are_left_alone(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    (csv_dir / "notes.txt").write_text("hello")
+    (csv_dir / "nested").mkdir()
+    shutil.copy(csv_dir / "telemetry_2020-01-01_00.csv", csv_dir / "nested" / "copy.csv")
+    (csv_dir / ".telemetry_2020-01-01_09.csv.123.tmp").write_text(HEADER_LINE[:30])
+    result = invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == 0
+    assert len(result.stdout.split()) == 3
+    assert (csv_dir / "notes.txt").read_text() == "hello"
+
+
+def test_convert_works_on_a_fresh_warehouse_for_production_csvs(runner, csv_dir, tmp_path) -> None:
+    result = invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", tmp_path / "prod")
+    assert result.exit_code == 0
+    assert len(_view_rows(tmp_path / "prod")) == 1500
+
+
+def test_status_lists_conversions(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "converted_files: 3" in status
+    assert "converted_rows: 1500" in status
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing_src", "lake"], "does not exist or is not a folder"),
+    ],
+)
+def test_bad_convert_arguments(runner, warehouse_dir, args, message) -> None:
+    result = invoke(runner, "convert", *args, "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE
+    assert message in result.stderr
+
+
+def test_a_file_as_lake_is_refused(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    (tmp_path / "lakefile").write_text("x")
+    result = invoke(runner, "convert", csv_dir, tmp_path / "lakefile", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE
+    assert "is a file, not a folder" in result.stderr
