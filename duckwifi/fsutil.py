@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from duckwifi.errors import BadArgument
+
 _TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.tmp$")
 
@@ -61,3 +63,14 @@ def remove_stale_temps(folder: Path) -> list[Path]:
                 entry.unlink()
                 removed.append(entry)
     return removed
+
+
+def ensure_folder(path: Path, role: str) -> Path:
+    """Create the folder ``path`` (the ``role`` names it in messages, e.g. "--out folder"); return it resolved."""
+    if path.exists() and not path.is_dir():
+        raise BadArgument(f"{role} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadArgument(f"cannot create {role} {path}: {error.strerror}") from None
+    return path.resolve()

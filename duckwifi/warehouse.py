@@ -20,7 +20,6 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.errors import (
-    BadArgument,
     DuckwifiError,
     WarehouseBusy,
     WarehouseCorrupt,
@@ -28,6 +27,7 @@ from duckwifi.errors import (
     is_lock_conflict,
     translate,
 )
+from duckwifi.fsutil import ensure_folder
 
 DATABASE_NAME = "warehouse.duckdb"
 DEVICES_NAME = "devices.parquet"
@@ -59,12 +59,7 @@ class Warehouse:
         return self.database.is_file()
 
     def ensure_folder(self) -> None:
-        if self.root.exists() and not self.root.is_dir():
-            raise BadArgument(f"warehouse {self.root} is not a folder")
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise translate(error, target=str(self.root)) from None
+        ensure_folder(self.root, "warehouse folder")
 
 
 @contextlib.contextmanager

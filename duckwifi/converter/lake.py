@@ -40,7 +40,7 @@ from duckwifi.errors import (
     translate,
     translate_reader_error,
 )
-from duckwifi.fsutil import fsync_dir, fsync_file
+from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file
 from duckwifi.warehouse import Warehouse, connect, work_connection
 
 STAGING_DIR = "_staging"
@@ -99,16 +99,6 @@ def list_sources(src: Path) -> list[Path]:
     return sorted(p.resolve() for p in src.glob("*.csv") if p.is_file() and not p.name.startswith("."))
 
 
-def prepare_lake(lake: Path) -> Path:
-    if lake.exists() and not lake.is_dir():
-        raise BadArgument(f"lake {lake} is a file, not a folder")
-    try:
-        lake.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise BadArgument(f"cannot create lake folder {lake}: {error.strerror}") from None
-    return lake.resolve()
-
-
 def convert(
     warehouse: Warehouse,
     src: Path,
@@ -119,7 +109,7 @@ def convert(
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
     sources = list_sources(src)
-    lake = prepare_lake(lake)
+    lake = ensure_folder(lake, "lake folder")
     report = ConvertReport()
     with connect(warehouse, create=True) as con:
         report.recovered = _finish_interrupted_publishing(con, lake)

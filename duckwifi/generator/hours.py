@@ -19,7 +19,7 @@ import duckdb
 from duckwifi import queries
 from duckwifi.contract import hour_file_name
 from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
-from duckwifi.fsutil import publish, remove_stale_temps, temp_path_for
+from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
@@ -34,19 +34,14 @@ class HourWritten:
 
 
 def prepare_out_dir(out_dir: Path) -> Path:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise BadArgument(f"--out {out_dir} is a file, not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise BadArgument(f"cannot create --out folder {out_dir}: {error.strerror}") from None
+    out_dir = ensure_folder(out_dir, "--out folder")
     probe = out_dir / f".duckwifi-write-probe-{id(out_dir)}"
     try:
         probe.touch()
         probe.unlink()
     except OSError as error:
         raise translate(error, target=str(out_dir)) from None
-    return out_dir.resolve()
+    return out_dir
 
 
 def current_state(warehouse: Warehouse) -> GeneratorState:
