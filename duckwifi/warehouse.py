@@ -33,6 +33,9 @@ DATABASE_NAME = "warehouse.duckdb"
 DEVICES_NAME = "devices.parquet"
 SPILL_NAME = "tmp"
 
+DAMAGED_HINT = (
+    "it looks damaged: restore it from a backup, or run `duckwifi init --force`, which sets it aside and starts over"
+)
 # How long to wait for another process's brief hold on warehouse.duckdb before answering "busy".
 DEFAULT_OPEN_TIMEOUT_S = float(os.environ.get("DUCKWIFI_OPEN_TIMEOUT", "15"))
 # Keeps peak memory bounded on a 2-core, 24 GB laptop; DuckDB spills the rest to <warehouse>/tmp.
@@ -113,16 +116,34 @@ def connect(
             translated = translate(error, target=str(warehouse.database))
             if type(translated) is DuckwifiError:
                 raise WarehouseCorrupt(
-                    f"cannot open {warehouse.database} ({str(error).strip().splitlines()[0]}); it looks "
-                    "damaged: move it aside and restore a backup, or start over with `duckwifi init --force`"
+                    f"cannot open {warehouse.database} ({str(error).strip().splitlines()[0]}); {DAMAGED_HINT}"
                 ) from None
             raise translated from None
     try:
+        _refuse_truncated(con, warehouse)
         if not read_only:
             con.execute(queries.load("warehouse/create_schema.sql"))
         yield con
     finally:
         con.close()
+
+
+# A DuckDB file opens with a main header and two database headers of 4 KiB each, then its blocks.
+_DUCKDB_FILE_HEADERS_BYTES = 3 * 4096
+
+
+def _refuse_truncated(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> None:
+    """Refuse a warehouse file shorter than the blocks it claims (while no WAL is pending, when that holds)."""
+    if warehouse.database.with_name(DATABASE_NAME + ".wal").exists():
+        return
+    row = con.execute(queries.load("warehouse/database_size.sql")).fetchone()
+    if row is None:
+        return
+    total_blocks, block_size = row
+    expected = _DUCKDB_FILE_HEADERS_BYTES + int(total_blocks) * int(block_size)
+    actual = warehouse.database.stat().st_size
+    if actual < expected:
+        raise WarehouseCorrupt(f"{warehouse.database} is truncated ({actual:,} of {expected:,} bytes); {DAMAGED_HINT}")
 
 
 def work_connection(
@@ -179,3 +200,14 @@ def read_status(warehouse: Warehouse) -> Status:
         rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
     files, rows = converted if converted is not None else (0, 0)
     return Status(warehouse.root, generator, int(files), int(rows or 0), rejections)
+
+
+def set_aside_damaged(warehouse: Warehouse) -> Path:
+    """Rename a damaged ``warehouse.duckdb`` (and its WAL) out of the way, keeping it for inspection."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = warehouse.database.with_name(f"{DATABASE_NAME}.damaged-{stamp}")
+    os.replace(warehouse.database, aside)
+    wal = warehouse.database.with_name(DATABASE_NAME + ".wal")
+    if wal.exists():
+        os.replace(wal, aside.with_name(aside.name + ".wal"))
+    return aside

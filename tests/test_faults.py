@@ -140,3 +140,35 @@ def test_convert_on_a_full_disk_fails_clearly_and_the_lake_stays_exact(
     again = run_cli("convert", src, lake, "--warehouse", fleet)
     assert again.returncode == 0, again.stderr
     assert _lake_rows(lake) == (6 * DEVICES, 6 * DEVICES)
+
+
+@pytest.mark.faults
+def test_two_ticks_at_once_never_duplicate_an_hour(fleet: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    first = popen_cli("tick", "--warehouse", fleet, "--out", out, "--hours", "3")
+    time.sleep(0.2)
+    second = run_cli("tick", "--warehouse", fleet, "--out", out, "--hours", "3")
+    first.communicate()
+    assert first.returncode == 0
+    assert second.returncode in (0, ExitCode.BUSY)
+    if second.returncode == ExitCode.BUSY:
+        assert "warehouse busy: another duckwifi tick is running" in second.stderr
+    expected_hours = 3 if second.returncode == ExitCode.BUSY else 6
+    assert len(list(out.glob("*.csv"))) == expected_hours
+    status = run_cli("status", "--warehouse", fleet).stdout
+    assert f"hours_generated: {expected_hours}" in status
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("keep", [0, 4096, 0.5])
+def test_a_truncated_warehouse_is_refused_with_a_hint(fleet: Path, tmp_path: Path, keep: float) -> None:
+    database = fleet / "warehouse.duckdb"
+    data = database.read_bytes()
+    cut = int(len(data) * keep) if isinstance(keep, float) else keep
+    database.write_bytes(data[:cut])
+    for args in (["tick", "--out", tmp_path / "csv"], ["status"], ["convert", tmp_path, tmp_path / "lake"]):
+        result = run_cli(*args, "--warehouse", fleet)
+        assert result.returncode in (ExitCode.CORRUPT, ExitCode.NOT_INITIALIZED), result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert database.read_bytes() == data[:cut], "the damaged warehouse must never be silently recreated"

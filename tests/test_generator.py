@@ -198,6 +198,18 @@ def test_a_corrupt_warehouse_is_refused_with_a_hint_and_never_recreated(tmp_path
     assert (wh / "warehouse.duckdb").read_bytes() == garbage
 
 
+def test_init_force_sets_a_damaged_warehouse_aside_and_starts_over(tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    garbage = b"this is not a duckdb file" * 200
+    (wh / "warehouse.duckdb").write_bytes(garbage)
+    result = run_cli("init", "--devices", "10", "--force", "--warehouse", wh)
+    assert result.returncode == 0, result.stderr
+    (aside,) = wh.glob("warehouse.duckdb.damaged-*")
+    assert aside.read_bytes() == garbage
+    assert "devices: 10" in run_cli("status", "--warehouse", wh).stdout
+
+
 def test_a_truncated_devices_parquet_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
     parquet = warehouse_dir / "devices.parquet"
     parquet.write_bytes(parquet.read_bytes()[:100])

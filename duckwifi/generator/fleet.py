@@ -9,10 +9,10 @@ from datetime import datetime
 import numpy as np
 
 from duckwifi import queries
-from duckwifi.errors import BadArgument, DuckwifiError, WarehouseExists, translate
+from duckwifi.errors import BadArgument, DuckwifiError, WarehouseCorrupt, WarehouseExists, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.geography import sample_points
-from duckwifi.warehouse import Warehouse, connect, read_generator_state, work_connection
+from duckwifi.warehouse import Warehouse, connect, read_generator_state, set_aside_damaged, work_connection
 
 DEFAULT_DEVICES = 1_000_000
 DEFAULT_SEED = 0
@@ -49,7 +49,14 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
     last, so a crash in between leaves an uninitialised warehouse, never one whose IDs disagree.
     """
     validate_fleet(fleet.devices, fleet.seed, fleet.start_hour)
-    if not force and is_initialized(warehouse):
+    try:
+        initialized = is_initialized(warehouse)
+    except WarehouseCorrupt:
+        if not force:
+            raise
+        set_aside_damaged(warehouse)
+        initialized = False
+    if not force and initialized:
         raise WarehouseExists(
             f"warehouse {warehouse.root} is already initialised; its device IDs must not change under "
             "existing data (use --force to start over)"
