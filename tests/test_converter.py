@@ -220,3 +220,16 @@ def test_a_file_as_lake_is_refused(runner, warehouse_dir, csv_dir, tmp_path) -> 
     result = invoke(runner, "convert", csv_dir, tmp_path / "lakefile", "--warehouse", warehouse_dir)
     assert result.exit_code == ExitCode.USAGE
     assert "is a file, not a folder" in result.stderr
+
+
+def test_a_header_only_file_converts_to_nothing_and_the_view_waits(runner, warehouse_dir, tmp_path) -> None:
+    # Found by the fuzz test: creating the view over a lake with no Parquet file failed.
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "empty_hour.csv").write_text(HEADER_LINE + "\n")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert "converted 1 file(s), 0 rows" in result.stderr
+    again = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert again.exit_code == 0
+    assert "1 already converted" in again.stderr

@@ -132,7 +132,8 @@ def convert(
             if on_file is not None:
                 on_file(source)
 
-    if any(entry.status == "done" for entry in ledger.values()) or report.converted:
+    # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
+    if any(entry.outputs for entry in ledger.values()) or any(c.outputs for c in report.converted):
         with connect(warehouse) as con:
             con.execute(queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake))
     return report
