@@ -11,7 +11,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -103,7 +103,9 @@ def connect(
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            con = duckdb.connect(str(warehouse.database), read_only=read_only)
+            con = duckdb.connect(
+                str(warehouse.database), read_only=read_only, config={"memory_limit": DEFAULT_MEMORY_LIMIT}
+            )
             break
         except duckdb.Error as error:
             if is_lock_conflict(error) and time.monotonic() < deadline:
@@ -150,7 +152,10 @@ def _refuse_truncated(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> N
 
 
 def work_connection(
-    warehouse: Warehouse, *, preserve_insertion_order: bool = True, threads: int | None = None
+    warehouse: Warehouse,
+    *,
+    preserve_insertion_order: bool = True,
+    settings: Mapping[str, str | bool | int] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for the heavy lifting, with bounded memory and spilling beside the warehouse."""
     warehouse.spill_dir.mkdir(parents=True, exist_ok=True)
@@ -158,9 +163,8 @@ def work_connection(
         "memory_limit": DEFAULT_MEMORY_LIMIT,
         "temp_directory": str(warehouse.spill_dir),
         "preserve_insertion_order": preserve_insertion_order,
+        **(settings or {}),
     }
-    if threads is not None:
-        config["threads"] = threads
     return duckdb.connect(":memory:", config=config)
 
 

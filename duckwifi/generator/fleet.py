@@ -73,9 +73,11 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
                 "latitude": points.latitude,
                 "longitude": points.longitude,
             }
+            del points
             work.register("sampled_points", sampled)
-            work.execute(queries.load("generator/create_devices.sql"), {"seed": fleet.seed})
-            work.execute(queries.load("generator/export_devices.sql"), {"target": str(staged)})
+            work.execute(queries.load("generator/write_devices.sql"), {"seed": fleet.seed, "target": str(staged)})
+            work.unregister("sampled_points")
+            del sampled
         publish(staged, warehouse.devices_parquet)
     except Exception as error:
         with contextlib.suppress(FileNotFoundError):

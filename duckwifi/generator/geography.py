@@ -112,6 +112,11 @@ def sample_points(count: int, seed: int) -> SampledPoints:
     state = np.repeat(np.array(codes, dtype="<U2"), per_state)
     longitude = np.concatenate([lon for lon, _ in results])
     latitude = np.concatenate([lat for _, lat in results])
+    del results
     # Shuffled so that the files are not grouped by state: production data will not be either.
     order = rng.permutation(count)
-    return SampledPoints(state=state[order], latitude=latitude[order], longitude=longitude[order])
+    # One array at a time, so that only one spare copy is alive at the peak.
+    state = state[order]
+    latitude = latitude[order]
+    longitude = longitude[order]
+    return SampledPoints(state=state, latitude=latitude, longitude=longitude)
