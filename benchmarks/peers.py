@@ -1,8 +1,9 @@
 """The peers duckwifi is measured against: what a user would write themselves for the same two jobs.
 
-Each peer produces the same output as duckwifi: the same rows, columns and precision (metrics with exactly
-four decimals, coordinates as shortest round-trip doubles) and, for conversion, the same Hive layout
-``date=dd-mm-yy/hour=H/region=R/state=SS/*.parquet`` with zstd compression.
+Each peer does the same job as duckwifi: it fsyncs its files before it exits, and produces the same rows,
+columns and precision (metrics with exactly four decimals, coordinates as shortest round-trip doubles) and,
+for conversion, the same Hive layout ``date=dd-mm-yy/hour=H/region=R/state=SS/*.parquet`` with zstd
+compression. (pyarrow's writer has no fsync option; its files are left to the page cache.)
 
 Run one peer in its own process (so its peak memory is its own):
 
@@ -13,6 +14,7 @@ Run one peer in its own process (so its peak memory is its own):
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +34,11 @@ def make_polars(devices_parquet: Path, out_csv: Path, hour: str = "2020-01-01 00
     frame = devices.select(
         pl.lit(hour).alias("datetime"), "region", "state", "latitude", "longitude", "site", "cell", "sector", "band"
     ).with_columns(**{name: series.cast(pl.Decimal(6, 4)) for name, series in metrics.items()})
-    frame.write_csv(out_csv)
+    # duckwifi's hours are durable once written; the peer is made to do the same job.
+    with open(out_csv, "wb") as handle:
+        frame.write_csv(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _hive_path(args: object) -> str:
@@ -67,6 +73,7 @@ def convert_polars(src_csv: Path, lake: Path) -> None:
         pl.PartitionBy(lake, key=["date", "hour", "region", "state"], include_key=False),
         compression="zstd",
         mkdir=True,
+        sync_on_close="all",
     )
 
 
