@@ -233,3 +233,20 @@ def test_a_header_only_file_converts_to_nothing_and_the_view_waits(runner, wareh
     again = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
     assert again.exit_code == 0
     assert "1 already converted" in again.stderr
+
+
+def test_a_source_that_vanishes_mid_run_is_rejected_and_the_run_goes_on(warehouse_dir, csv_dir, tmp_path) -> None:
+    from duckwifi.converter.lake import convert
+    from duckwifi.warehouse import Warehouse
+
+    files = sorted(csv_dir.glob("*.csv"))
+
+    def delete_the_next(done: Path) -> None:
+        if done == files[0].resolve():
+            files[1].unlink()
+
+    report = convert(Warehouse(warehouse_dir), csv_dir, tmp_path / "lake", on_file=delete_the_next)
+    assert [c.source for c in report.converted] == [files[0].resolve(), files[2].resolve()]
+    (rejection,) = report.rejected
+    assert rejection.path == files[1].resolve()
+    assert "cannot read" in rejection.reason

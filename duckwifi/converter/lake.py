@@ -124,13 +124,8 @@ def convert(
     for source in sources:
         try:
             _convert_if_new(warehouse, source, lake, ledger.get(str(source)), replace_changed, report)
-        except OSError as error:
-            if is_disk_full(error):
-                raise translate(error, target=str(lake)) from None
-            rejection = InputRejected(source, f"cannot read: {error.strerror or error}")
-            report.rejected.append(rejection)
-            _record_rejection(warehouse, lake, rejection)
-        except InputRejected as rejection:
+        except (InputRejected, OSError) as error:
+            rejection = _as_rejection(error, source, lake)
             report.rejected.append(rejection)
             _record_rejection(warehouse, lake, rejection)
         finally:
@@ -142,6 +137,15 @@ def convert(
         with connect(warehouse) as con:
             con.execute(queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake))
     return report
+
+
+def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
+    """A rejection for a source that broke the contract or cannot be read; any other OS error stops the run."""
+    if isinstance(error, InputRejected):
+        return error
+    if is_disk_full(error) or error.filename is None or os.fspath(error.filename) != str(source):
+        raise translate(error, target=str(lake)) from None
+    return InputRejected(source, f"cannot read: {error.strerror or error}")
 
 
 def _convert_if_new(
