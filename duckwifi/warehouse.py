@@ -125,11 +125,17 @@ def connect(
         _refuse_truncated(con, warehouse)
         if not read_only:
             con.execute(queries.load("warehouse/create_schema.sql"))
+        elif con.execute(queries.load("warehouse/count_own_tables.sql")).fetchone() != (_OWN_TABLES,):
+            raise WarehouseMissing(
+                f"{warehouse.database} is not a duckwifi warehouse yet; run `duckwifi init` (or `duckwifi tick`)"
+            )
         yield con
     finally:
         con.close()
 
 
+# generator, hours, conversions, rejections: see sql/warehouse/create_schema.sql.
+_OWN_TABLES = 4
 # A DuckDB file opens with a main header and two database headers of 4 KiB each, then its blocks.
 _DUCKDB_FILE_HEADERS_BYTES = 3 * 4096
 

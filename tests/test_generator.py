@@ -241,3 +241,16 @@ def test_a_raw_duckdb_lock_becomes_busy_not_a_traceback(warehouse_dir: Path, tmp
     assert result.returncode == ExitCode.BUSY, result.stderr
     assert "warehouse busy" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_duckdb_file_that_is_not_a_warehouse(tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    with duckdb.connect(str(wh / "warehouse.duckdb")) as con:
+        con.execute("CREATE TABLE notes (text VARCHAR)")
+    status = run_cli("status", "--warehouse", wh)
+    assert status.returncode == ExitCode.NOT_INITIALIZED
+    assert "is not a duckwifi warehouse yet" in status.stderr
+    assert "Traceback" not in status.stderr
+    assert run_cli("init", "--devices", "10", "--warehouse", wh).returncode == 0
+    assert "devices: 10" in run_cli("status", "--warehouse", wh).stdout

@@ -9,7 +9,14 @@ from datetime import datetime
 import numpy as np
 
 from duckwifi import queries
-from duckwifi.errors import BadArgument, DuckwifiError, WarehouseCorrupt, WarehouseExists, translate
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    WarehouseCorrupt,
+    WarehouseExists,
+    WarehouseMissing,
+    translate,
+)
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.geography import sample_points
 from duckwifi.warehouse import Warehouse, connect, read_generator_state, set_aside_damaged, work_connection
@@ -38,8 +45,11 @@ def validate_fleet(devices: int, seed: int, start_hour: datetime) -> None:
 def is_initialized(warehouse: Warehouse) -> bool:
     if not warehouse.exists():
         return False
-    with connect(warehouse, read_only=True) as con:
-        return read_generator_state(con) is not None
+    try:
+        with connect(warehouse, read_only=True) as con:
+            return read_generator_state(con) is not None
+    except WarehouseMissing:
+        return False
 
 
 def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fleet:
