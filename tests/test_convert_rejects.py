@@ -103,20 +103,20 @@ def test_a_bad_file_is_rejected_whole_and_good_files_still_convert(
 
     result = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
 
-    assert result.exit_code == ExitCode.REJECTED
+    assert result.exit_code == ExitCode.REJECTED, result.output
     assert "Traceback" not in result.output
     rejection_lines = [line_ for line_ in result.stderr.splitlines() if "rejected " in line_ and "bad.csv" in line_]
     assert len(rejection_lines) == 1, result.stderr
     expected_where = f"{bad.resolve()}: line {line}:" if line is not None else f"{bad.resolve()}"
-    assert expected_where in rejection_lines[0]
-    assert reason in rejection_lines[0]
-    assert result.stdout.split() == [str(good.resolve())]
+    assert expected_where in rejection_lines[0], result.stderr
+    assert reason in rejection_lines[0], result.stderr
+    assert result.stdout.split() == [str(good.resolve())], result.output
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), min(hour), max(hour) FROM telemetry").fetchone() == (500, 0, 0)
     assert not list(lake.rglob("*bad*")), "nothing of the rejected file may reach the lake"
     status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
-    assert "rejected_files: 1" in status
-    assert f"rejected: {bad.resolve()}" in status
+    assert "rejected_files: 1" in status, status
+    assert f"rejected: {bad.resolve()}" in status, status
 
     bad.write_bytes(original)
     fixed = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
