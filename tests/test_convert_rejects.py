@@ -125,3 +125,20 @@ def test_a_bad_file_is_rejected_whole_and_good_files_still_convert(
     assert "rejected_files: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM telemetry").fetchone() == (1000,)
+
+
+def test_the_line_named_is_right_deep_in_a_larger_file(
+    runner, warehouse_dir: Path, one_hour: Path, tmp_path: Path
+) -> None:
+    header, *rows = (one_hour / "telemetry_2020-01-01_00.csv").read_text().splitlines()
+    body = rows * 40  # 20,000 rows, about 4 MB
+    bad_line = 17_321
+    fields = body[bad_line - 2].split(",")
+    fields[2] = "ZZ"
+    body[bad_line - 2] = ",".join(fields)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "big.csv").write_text(header + "\n" + "\n".join(body) + "\n")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED, result.output
+    assert f"big.csv: line {bad_line}: state ZZ with region" in result.stderr

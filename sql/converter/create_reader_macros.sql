@@ -5,8 +5,15 @@
 -- the rules a parser cannot see: a state and region that are not a valid pair (so no value such as '../x'
 -- or '' can become a partition folder), cell, sector and band outside 1 to 10, coordinates off the globe,
 -- and non-finite metrics.
+-- The state check looks the state up in a map rather than joining state_regions: no join, so rows keep
+-- the file's order and find_first_problem.sql can number them.
 -- Parameters: none. Needs: state_regions (reference/state_regions.sql).
--- Output: temporary table macro checked_telemetry(csv_path).
+-- Output: variable region_of_state (a MAP of state to region); temporary table macro
+-- checked_telemetry(csv_path).
+SET VARIABLE region_of_state = (
+    SELECT map(list(sr.state), list(sr.region)) FROM state_regions AS sr
+);
+
 CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
     SELECT
         c.datetime,
@@ -39,7 +46,7 @@ CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
         c.metric_19,
         c.metric_20,
         CASE
-            WHEN r.state IS NULL
+            WHEN NOT coalesce(map_extract_value(getvariable('region_of_state'), c.state) = c.region, FALSE)
                 THEN format('state {} with region {} is not a valid pair', c.state, c.region)
             WHEN c.datetime IS NULL OR c.site IS NULL
                 THEN 'datetime and site must not be empty'
@@ -78,7 +85,7 @@ CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
         END AS problem
     FROM
         read_csv(
-            csv_path,  -- noqa: RF02
+            csv_path,  -- noqa: RF02, RF03
             columns = {
                 'datetime': 'TIMESTAMP',
                 'region': 'VARCHAR',
@@ -120,5 +127,4 @@ CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
             null_padding = FALSE,
             -- No field is read as NULL by accident: an empty number fails to parse, an empty state is ''.
             nullstr = '\x01'
-        ) AS c
-    LEFT JOIN state_regions AS r ON c.state = r.state AND c.region = r.region;
+        ) AS c;
