@@ -58,13 +58,6 @@ _CONVERT_SETTINGS = {"partitioned_write_flush_threshold": 32_768}
 
 
 @dataclass(frozen=True)
-class Fingerprint:
-    byte_count: int
-    mtime_ns: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Converted:
     source: Path
     rows: int
@@ -241,7 +234,7 @@ def convert_file(
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(_sha256, source)
             rows = _stage(warehouse, source, staging, key)
-            fingerprint = Fingerprint(byte_count, mtime_ns, checksum.result())
+            sha256 = checksum.result()
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
@@ -256,9 +249,9 @@ def convert_file(
                 {
                     "lake": str(lake),
                     "source": str(source),
-                    "byte_count": fingerprint.byte_count,
-                    "mtime_ns": fingerprint.mtime_ns,
-                    "sha256": fingerprint.sha256,
+                    "byte_count": byte_count,
+                    "mtime_ns": mtime_ns,
+                    "sha256": sha256,
                     "row_count": rows,
                     "outputs": list(outputs),
                     "retired": list(retired),
@@ -270,8 +263,7 @@ def convert_file(
     _publish(staging, lake, outputs, retired)
     with connect(warehouse) as con:
         con.begin()
-        con.execute(queries.load("warehouse/finish_conversion.sql"), {"lake": str(lake), "source": str(source)})
-        con.execute(queries.load("warehouse/forget_rejection.sql"), {"lake": str(lake), "source": str(source)})
+        _mark_published(con, lake, str(source))
         con.commit()
     shutil.rmtree(staging, ignore_errors=True)
     return Converted(source, rows, outputs)
@@ -325,6 +317,13 @@ def _publish(staging: Path, lake: Path, outputs: tuple[str, ...], retired: tuple
         fsync_dir(folder)
 
 
+def _mark_published(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
+    """The ledger's last step for a source: 'done', and no rejection of an earlier version left listed."""
+    params = {"lake": str(lake), "source": source}
+    con.execute(queries.load("warehouse/finish_conversion.sql"), params)
+    con.execute(queries.load("warehouse/forget_rejection.sql"), params)
+
+
 def _finish_interrupted_publishing(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     """Complete the publishing of sources a killed convert had staged and recorded; returns how many."""
     finished = 0
@@ -333,8 +332,7 @@ def _finish_interrupted_publishing(con: duckdb.DuckDBPyConnection, lake: Path) -
             continue
         staging = lake / STAGING_DIR / source_key(Path(source))
         _publish(staging, lake, entry.outputs, entry.retired)
-        con.execute(queries.load("warehouse/finish_conversion.sql"), {"lake": str(lake), "source": source})
-        con.execute(queries.load("warehouse/forget_rejection.sql"), {"lake": str(lake), "source": source})
+        _mark_published(con, lake, source)
         finished += 1
     return finished
 

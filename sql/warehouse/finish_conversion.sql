@@ -1,6 +1,6 @@
--- Marks a source's output as published, and forgets any rejection of an earlier version of it.
+-- Marks a source's output as published (forget_rejection.sql clears its old rejection beside it).
 -- Parameters: $lake VARCHAR, $source VARCHAR.
--- Output: the conversions row is 'done' with nothing retired; no rejections row for the source.
+-- Output: the conversions row is 'done' with nothing retired.
 UPDATE conversions
 SET status = 'done', retired = []
 WHERE lake = $lake AND source = $source;
