@@ -1,9 +1,10 @@
 """The peers duckwifi is measured against: what a user would write themselves for the same two jobs.
 
 Each peer does the same job as duckwifi: it fsyncs its files before it exits, and produces the same rows,
-columns and precision (metrics with exactly four decimals, coordinates as shortest round-trip doubles) and,
-for conversion, the same Hive layout ``date=dd-mm-yy/hour=H/region=R/state=SS/*.parquet`` with zstd
-compression. (pyarrow's writer has no fsync option; its files are left to the page cache.)
+columns and precision (metrics with exactly four decimals, coordinates with six) and, for conversion, the same
+column types (metrics DECIMAL(9, 4), coordinates DECIMAL(8, 6) and DECIMAL(9, 6)) and the same Hive layout
+``date=dd-mm-yy/hour=H/region=R/state=SS/*.parquet`` with zstd compression. (pyarrow's writer has no fsync
+option; its files are left to the page cache.)
 
 Run one peer in its own process (so its peak memory is its own):
 
@@ -55,13 +56,13 @@ def convert_polars(src_csv: Path, lake: Path) -> None:
         "datetime": pl.String,
         "region": pl.String,
         "state": pl.String,
-        "latitude": pl.Float64,
-        "longitude": pl.Float64,
+        "latitude": pl.Decimal(8, 6),
+        "longitude": pl.Decimal(9, 6),
         "site": pl.Int64,
         "cell": pl.Int8,
         "sector": pl.Int8,
         "band": pl.Int8,
-        **dict.fromkeys(METRICS, pl.Float64),
+        **dict.fromkeys(METRICS, pl.Decimal(9, 4)),
     }
     ts = pl.col("datetime").str.to_datetime("%Y-%m-%d %H:%M:%S")
     frame = (
@@ -88,13 +89,13 @@ def convert_pyarrow(src_csv: Path, lake: Path) -> None:
         "datetime": pa.timestamp("us"),
         "region": pa.string(),
         "state": pa.string(),
-        "latitude": pa.float64(),
-        "longitude": pa.float64(),
+        "latitude": pa.decimal128(8, 6),
+        "longitude": pa.decimal128(9, 6),
         "site": pa.int64(),
         "cell": pa.int8(),
         "sector": pa.int8(),
         "band": pa.int8(),
-        **dict.fromkeys(METRICS, pa.float64()),
+        **dict.fromkeys(METRICS, pa.decimal128(9, 4)),
     }
     table = pacsv.read_csv(
         src_csv,

@@ -69,7 +69,17 @@ CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, str]] = {
         "state CA with region South is not a valid pair",
     ),
     "cell out of range": (_bytes(lambda t: _replace_field(t, 9, 6, "11")), 9, "cell, sector and band must be 1 to 10"),
-    "nan metric": (_bytes(lambda t: _replace_field(t, 10, 20, "nan")), 10, "every metric must be a finite number"),
+    "nan metric": (_bytes(lambda t: _replace_field(t, 10, 20, "nan")), 10, 'column metric_12: "nan"'),
+    "metric too large for its decimal": (
+        _bytes(lambda t: _replace_field(t, 12, 12, "100000")),
+        12,
+        'column metric_4: "100000"',
+    ),
+    "latitude off the globe": (
+        _bytes(lambda t: _replace_field(t, 13, 3, "90.5")),
+        13,
+        "coordinates 90.5, ",
+    ),
     "empty metric": (_bytes(lambda t: _replace_field(t, 11, 9, "")), 11, 'column metric_1: ""'),
     "binary garbage": (lambda data: bytes(range(256)) * 40, 1, "header"),
     "garbage after a valid header": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
@@ -51,16 +52,16 @@ def _view_rows(warehouse: Path) -> list[tuple]:
 
 
 def _normalise(rows: list[tuple]) -> list[tuple]:
-    """CSV text versus typed values: compare numbers as floats and the rest as text."""
+    """CSV text versus typed values: numbers compare as exact decimals, so every digit must survive."""
 
     def cell(value):
         if isinstance(value, str):
             try:
-                return float(value)
-            except ValueError:
+                return Decimal(value)
+            except InvalidOperation:
                 return value
-        if isinstance(value, int | float):
-            return float(value)
+        if isinstance(value, int | Decimal):
+            return Decimal(value)
         return value
 
     return [tuple(cell(v) for v in row) for row in rows]
@@ -91,6 +92,10 @@ def test_partition_layout_and_values(runner, warehouse_dir, csv_dir, tmp_path) -
         assert types["datetime"] == "TIMESTAMP"
         assert types["date"] == "VARCHAR"
         assert types["hour"] == "INTEGER"
+        # Exact decimals at the contract's precision: the CSV's text comes back digit for digit.
+        assert types["latitude"] == "DECIMAL(8,6)"
+        assert types["longitude"] == "DECIMAL(9,6)"
+        assert {types[f"metric_{k}"] for k in range(1, 21)} == {"DECIMAL(9,4)"}
         # The Hive value 01-01-20 must come back as that text, not as a DATE DuckDB guessed.
         assert con.execute("SELECT DISTINCT date FROM telemetry").fetchall() == [("01-01-20",)]
         assert con.execute("SELECT count(*) FROM telemetry WHERE hour = 2 AND state = 'TX'").fetchone()[0] > 0
@@ -104,6 +109,23 @@ def test_partition_layout_and_values(runner, warehouse_dir, csv_dir, tmp_path) -
     assert "state" not in schema
     assert "date" not in schema
     assert schema["datetime"] == "INT64"
+    assert schema["metric_1"] == "INT32"
+
+
+def test_digits_beyond_the_contract_precision_are_rounded_half_away_from_zero(runner, warehouse_dir, tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    row = ["2020-01-01 00:00:00", "West", "CA", "36.1234565", "-119.0000005", "1", "1", "1", "1"]
+    metrics = ["12.34565", "-0.00005", "99999.9999"] + ["0"] * 17
+    (src / "one.csv").write_text(HEADER_LINE + "\n" + ",".join(row + metrics) + "\n")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        got = con.execute(
+            "SELECT latitude::VARCHAR, longitude::VARCHAR, metric_1::VARCHAR, metric_2::VARCHAR, "
+            "metric_3::VARCHAR FROM telemetry"
+        ).fetchall()
+    assert got == [("36.123457", "-119.000001", "12.3457", "-0.0001", "99999.9999")]
 
 
 def test_view_is_queryable_from_a_fresh_duckdb_process(runner, warehouse_dir, csv_dir, tmp_path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -85,10 +86,10 @@ def mutated(draw: st.DrawFn, text: str) -> tuple[bytes, str]:
     return encoded, kind
 
 
-def _parsed_rows(data: bytes) -> set[tuple[int, float]]:
+def _parsed_rows(data: bytes) -> set[tuple[int, Decimal]]:
     reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     next(reader)
-    return {(int(r[5]), float(r[9])) for r in reader}
+    return {(int(r[5]), Decimal(r[9])) for r in reader}
 
 
 @settings(max_examples=30)
