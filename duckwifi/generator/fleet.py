@@ -6,8 +6,6 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
 from duckwifi import queries
 from duckwifi.errors import (
     BadArgument,
@@ -18,7 +16,6 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import publish, temp_path_for
-from duckwifi.generator.geography import sample_points
 from duckwifi.warehouse import Warehouse, connect, read_generator_state, set_aside_damaged, work_connection
 
 DEFAULT_DEVICES = 1_000_000
@@ -72,6 +69,12 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
             "existing data (use --force to start over)"
         )
     warehouse.ensure_folder()
+    # numpy and shapely take about 0.1 s to import and only init samples points: tick, convert and status,
+    # which run every hour, start without them.
+    import numpy as np
+
+    from duckwifi.generator.geography import sample_points
+
     points = sample_points(fleet.devices, fleet.seed)
     staged = temp_path_for(warehouse.devices_parquet)
     try:
