@@ -31,6 +31,8 @@ def test_init_creates_devices_table_and_parquet(warehouse_dir: Path) -> None:
             {"p": str(warehouse_dir / "devices.parquet")},
         ).fetchone()
         assert parquet == (0,)
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE devices)").fetchall())
+        assert (types["latitude"], types["longitude"]) == ("DECIMAL(8,6)", "DECIMAL(9,6)")
         ranges = con.execute(
             "SELECT min(cell), max(cell), min(sector), max(sector), min(band), max(band) FROM devices"
         ).fetchone()
@@ -78,6 +80,8 @@ def test_tick_writes_one_csv_per_hour_with_the_contract(runner, warehouse_dir: P
         sites = [int(r[5]) for r in rows[1:]]
         assert sorted(sites) == list(range(1, 501))
         for row in rows[1:3]:
+            # Coordinates at the contract's six decimals, trailing zeros kept: the text is exact.
+            assert all(len(value.partition(".")[2]) == 6 for value in row[3:5])
             metrics = row[9:]
             assert len(metrics) == 20
             for value in metrics:
