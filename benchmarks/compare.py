@@ -4,10 +4,11 @@
 
 For each fleet size: `duckwifi tick` against numpy + Polars `write_csv` (same CSV), and `duckwifi convert`
 against Polars' partitioned sink and `pyarrow.dataset.write_dataset` (same lake layout), each step in its own
-process so that its peak RSS is its own. Medians of --repeat runs; ratios are duckwifi's throughput over the
-peer's, measured in the same run so that they hold on a noisy machine. It also measures the floor: raw disk
-write speed, DuckDB's CSV scan alone and a Parquet write alone. Writes results.json, results.md and
-throughput.png into --out.
+process so that its peak RSS and CPU time are its own. duckwifi and its peers take turns (A B A B …) and the
+table gives medians of --repeat runs, so that the ratios (duckwifi's throughput over the peer's) hold on a noisy
+machine. It also measures the floor (raw disk write speed, DuckDB's CSV scan alone, a Parquet write alone) and
+profiles duckwifi's two hourly statements with DuckDB's own profiler: CPU seconds per operator. Writes
+results.json, results.md and throughput.png into --out.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
+from duckwifi.converter.lake import CONVERT_SETTINGS
+from duckwifi.warehouse import Warehouse, connect, read_generator_state, work_connection
 
 PYARROW_MAX_DEVICES = 5_000_000  # pyarrow materialises the whole table: beyond this it needs > 3 GB
 
@@ -42,17 +45,50 @@ class Measurement:
     mb_per_s: float
     peak_rss_mb: float
     runs: int
+    cpu_s: float = 0.0  # median user + system CPU seconds of the process (0 for in-process floor steps)
 
 
-def _child(argv: list[str]) -> tuple[float, float]:
-    """Run argv as a child process; return (wall seconds, its peak RSS in MB)."""
+@dataclass
+class OperatorTime:
+    devices: int
+    step: str
+    operator: str
+    cpu_s: float  # summed over DuckDB's threads
+    share: float  # of the statement's operator total
+    work: str  # what the operator does in duckwifi's statement
+
+
+# The operators of write_hour.sql and convert_file.sql, top down, as DuckDB's profiler names them.
+_OPERATOR_WORK = {
+    ("make", "BATCH_COPY_TO_FILE"): "format every value as CSV text and write it",
+    ("make", "PROJECTION"): "20 metrics from the hashes as DECIMAL(6,4), the datetime text",
+    ("make", "PROJECTION 2"): "10 hashes of (seed, site, hour, pair) per row",
+    ("make", "READ_PARQUET"): "read the devices file",
+    ("convert", "COPY_TO_FILE"): "partition, encode Parquet (zstd) and write",
+    ("convert", "PROJECTION"): "date and hour keys; fail on a row that breaks a rule",
+    ("convert", "PROJECTION 2"): "the contract's checks (state/region pair, ranges)",
+    ("convert", "READ_CSV"): "parse the CSV into typed columns",
+}
+
+
+@dataclass
+class _Runs:
+    times: list[float]
+    cpu: list[float]
+    peak_rss_mb: float = 0.0
+
+
+def _child(argv: list[str], runs: _Runs) -> None:
+    """Run argv as a child process and add its wall time, CPU time and peak RSS to ``runs``."""
     started = time.perf_counter()
     pid = os.posix_spawn(argv[0], argv, os.environ)
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss / 1024
+    runs.times.append(elapsed)
+    runs.cpu.append(usage.ru_utime + usage.ru_stime)
+    runs.peak_rss_mb = max(runs.peak_rss_mb, usage.ru_maxrss / 1024)
 
 
 def _duckwifi(*args: str | Path) -> list[str]:
@@ -63,23 +99,21 @@ def _peer(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "benchmarks.peers", *map(str, args)]
 
 
-def _repeat(
-    repeat: int, prepare: Callable[[int], list[str]], cleanup: Callable[[int], None]
-) -> tuple[list[float], float]:
-    times, peak = [], 0.0
+def _take_turns(
+    repeat: int, contenders: dict[str, tuple[Callable[[int], list[str]], Callable[[int], None]]]
+) -> dict[str, _Runs]:
+    """Run each contender ``repeat`` times, in turns, so that a slow spell of the host hits all of them."""
+    runs = {name: _Runs([], []) for name in contenders}
     for attempt in range(repeat):
-        argv = prepare(attempt)
-        elapsed, rss = _child(argv)
-        times.append(elapsed)
-        peak = max(peak, rss)
-        cleanup(attempt)
-    return times, peak
+        for name, (prepare, cleanup) in contenders.items():
+            _child(prepare(attempt), runs[name])
+            cleanup(attempt)
+    return runs
 
 
-def _record(
-    results: list[Measurement], devices: int, step: str, tool: str, times: list[float], peak: float, mb: float
-) -> None:
-    median = statistics.median(times)
+def _record(results: list[Measurement], devices: int, step: str, tool: str, runs: _Runs, mb: float) -> None:
+    median = statistics.median(runs.times)
+    cpu = statistics.median(runs.cpu) if runs.cpu else 0.0
     results.append(
         Measurement(
             devices,
@@ -88,11 +122,66 @@ def _record(
             round(median, 2),
             round(devices / median),
             round(mb / median, 1),
-            round(peak),
-            len(times),
+            round(runs.peak_rss_mb),
+            len(runs.times),
+            round(cpu, 2),
         )
     )
-    print(f"  {step:8} {tool:28} {median:7.2f} s  {devices / median:>12,.0f} rows/s  {peak:>6,.0f} MB", flush=True)
+    print(
+        f"  {step:8} {tool:32} {median:7.2f} s  {devices / median:>12,.0f} rows/s  cpu {cpu:6.2f} s  "
+        f"{runs.peak_rss_mb:>6,.0f} MB",
+        flush=True,
+    )
+
+
+def _operators(devices: int, step: str, con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[OperatorTime]:
+    """DuckDB's profile of one statement: CPU seconds per operator, summed over threads, from the top down."""
+    (_, profile), *_ = con.execute("EXPLAIN (ANALYZE, FORMAT json) " + sql, params).fetchall()
+    found: list[tuple[str, float]] = []
+    pending = json.loads(profile)["operator"]
+    while pending:
+        node = pending.pop(0)
+        if node["type"] not in ("RESULT_COLLECTOR", "EXPLAIN_ANALYZE"):
+            found.append((node["name"], node["timing"]))
+        pending = node.get("children", []) + pending
+    total = sum(seconds for _, seconds in found) or 1.0
+    seen: dict[str, int] = {}
+    named = []
+    for name, seconds in found:
+        seen[name] = seen.get(name, 0) + 1
+        label = name if seen[name] == 1 else f"{name} {seen[name]}"
+        work = _OPERATOR_WORK.get((step, label), "")
+        named.append(OperatorTime(devices, step, label, round(seconds, 2), round(seconds / total, 3), work))
+    return named
+
+
+def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime]:
+    """Where the CPU of one tick and one convert goes, by DuckDB's own profiler (in this process)."""
+    warehouse = Warehouse(wh)
+    with connect(warehouse, read_only=True) as con:
+        state = read_generator_state(con)
+    assert state is not None
+    found = []
+    with work_connection(warehouse) as con:
+        con.execute(queries.load("generator/create_metric_macro.sql"))
+        params = {
+            "seed": state.seed,
+            "hour": state.start_hour,
+            "devices_parquet": str(warehouse.devices_parquet),
+            "target": str(work / "profile.csv"),
+        }
+        found += _operators(devices, "make", con, queries.load("generator/write_hour.sql"), params)
+    (work / "profile.csv").unlink()
+    staging = work / "profile-lake"
+    with work_connection(warehouse, preserve_insertion_order=False, settings=CONVERT_SETTINGS) as con:
+        con.execute(queries.load("reference/state_regions.sql"))
+        con.execute(queries.load("converter/create_reader_macros.sql"))
+        params = {"source": str(csv), "staging": str(staging), "filename_pattern": "profile_{i}"}
+        found += _operators(devices, "convert", con, queries.load("converter/convert_file.sql"), params)
+    shutil.rmtree(staging)
+    for row in found:
+        print(f"  profile  {row.step:8} {row.operator:24} {row.cpu_s:7.2f} cpu s  {row.share:6.1%}", flush=True)
+    return found
 
 
 def _floor(results: list[Measurement], devices: int, csv: Path, work: Path, repeat: int) -> None:
@@ -111,7 +200,7 @@ def _floor(results: list[Measurement], devices: int, csv: Path, work: Path, repe
         os.close(fd)
         times.append(time.perf_counter() - started)
         target.unlink()
-    _record(results, devices, "floor", "raw disk write (fsync)", times, 0, mb)
+    _record(results, devices, "floor", "raw disk write (fsync)", _Runs(times, []), mb)
 
     con = duckdb.connect(config={"memory_limit": "2GB", "preserve_insertion_order": False})
     con.execute(queries.load("reference/state_regions.sql"))
@@ -121,7 +210,7 @@ def _floor(results: list[Measurement], devices: int, csv: Path, work: Path, repe
         started = time.perf_counter()
         con.execute("SELECT count(*), max(COLUMNS(*)) FROM checked_telemetry($s)", {"s": str(csv)}).fetchall()
         times.append(time.perf_counter() - started)
-    _record(results, devices, "floor", "DuckDB CSV scan + checks", times, 0, mb)
+    _record(results, devices, "floor", "DuckDB CSV scan + checks", _Runs(times, []), mb)
 
     con.execute("CREATE TABLE loaded AS SELECT * EXCLUDE (problem) FROM checked_telemetry($s)", {"s": str(csv)})
     times = []
@@ -131,73 +220,88 @@ def _floor(results: list[Measurement], devices: int, csv: Path, work: Path, repe
         con.execute("COPY loaded TO $t (FORMAT parquet, COMPRESSION zstd)", {"t": str(target)})
         times.append(time.perf_counter() - started)
         target.unlink()
-    _record(results, devices, "floor", "Parquet write alone (zstd)", times, 0, mb)
+    _record(results, devices, "floor", "Parquet write alone (zstd)", _Runs(times, []), mb)
     con.close()
 
 
-def measure(devices: int, repeat: int, work: Path) -> list[Measurement]:
+def measure(devices: int, repeat: int, work: Path) -> tuple[list[Measurement], list[OperatorTime]]:
     results: list[Measurement] = []
     print(f"{devices:,} devices", flush=True)
     wh = work / "wh"
-    times, peak = _repeat(
+    runs = _take_turns(
         repeat if devices < 20_000_000 else 1,
-        lambda i: _duckwifi("init", "-w", wh, "--devices", devices, "--force"),
-        lambda i: None,
+        {"init": (lambda i: _duckwifi("init", "-w", wh, "--devices", devices, "--force"), lambda i: None)},
     )
-    _record(results, devices, "init", "duckwifi init", times, peak, 0)
+    _record(results, devices, "init", "duckwifi init", runs["init"], 0)
 
-    csv_dir = work / "csv"
-    times, peak = _repeat(
+    # The tick's clock advances with every run; each run writes its own hour into its own folder.
+    peer_csv = work / "peer.csv"
+    runs = _take_turns(
         repeat,
-        lambda i: _duckwifi("tick", "-w", wh, "--out", work / f"tick{i}"),
-        lambda i: None if i == 0 else shutil.rmtree(work / f"tick{i}"),
+        {
+            "duckwifi": (
+                lambda i: _duckwifi("tick", "-w", wh, "--out", work / f"tick{i}"),
+                lambda i: None if i == 0 else shutil.rmtree(work / f"tick{i}"),
+            ),
+            "peer": (lambda i: _peer("make-polars", wh / "devices.parquet", peer_csv), lambda i: None),
+        },
     )
+    csv_dir = work / "csv"
     (work / "tick0").rename(csv_dir)
     csv = next(csv_dir.glob("*.csv"))
     csv_mb = csv.stat().st_size / 1e6
-    _record(results, devices, "make", "duckwifi tick", times, peak, csv_mb)
-
-    peer_csv = work / "peer.csv"
-    times, peak = _repeat(repeat, lambda i: _peer("make-polars", wh / "devices.parquet", peer_csv), lambda i: None)
-    _record(results, devices, "make", "numpy + Polars write_csv", times, peak, peer_csv.stat().st_size / 1e6)
+    _record(results, devices, "make", "duckwifi tick", runs["duckwifi"], csv_mb)
+    _record(results, devices, "make", "numpy + Polars write_csv", runs["peer"], peer_csv.stat().st_size / 1e6)
     with peer_csv.open() as a, csv.open() as b:
         assert a.readline() == b.readline(), "the peer's CSV must have the same header"
     peer_csv.unlink()
 
-    times, peak = _repeat(
-        repeat,
-        lambda i: _duckwifi("convert", csv_dir, work / "lake", "-w", work / f"cwh{i}"),
-        lambda i: (shutil.rmtree(work / "lake"), shutil.rmtree(work / f"cwh{i}")),
-    )
-    _record(results, devices, "convert", "duckwifi convert", times, peak, csv_mb)
-    times, peak = _repeat(
-        repeat, lambda i: _peer("convert-polars", csv, work / "lake"), lambda i: shutil.rmtree(work / "lake")
-    )
-    _record(results, devices, "convert", "Polars sink_parquet(PartitionBy)", times, peak, csv_mb)
+    lake = work / "lake"
+    contenders = {
+        "duckwifi": (
+            lambda i: _duckwifi("convert", csv_dir, lake, "-w", work / f"cwh{i}"),
+            lambda i: (shutil.rmtree(lake), shutil.rmtree(work / f"cwh{i}")),
+        ),
+        "polars": (lambda i: _peer("convert-polars", csv, lake), lambda i: shutil.rmtree(lake)),
+    }
+    runs = _take_turns(repeat, contenders)
+    _record(results, devices, "convert", "duckwifi convert", runs["duckwifi"], csv_mb)
+    _record(results, devices, "convert", "Polars sink_parquet(PartitionBy)", runs["polars"], csv_mb)
     if devices <= PYARROW_MAX_DEVICES:
-        times, peak = _repeat(
-            1, lambda i: _peer("convert-pyarrow", csv, work / "lake"), lambda i: shutil.rmtree(work / "lake")
+        runs = _take_turns(
+            1, {"pyarrow": (lambda i: _peer("convert-pyarrow", csv, lake), lambda i: shutil.rmtree(lake))}
         )
-        _record(results, devices, "convert", "pyarrow write_dataset", times, peak, csv_mb)
+        _record(results, devices, "convert", "pyarrow write_dataset", runs["pyarrow"], csv_mb)
 
     _floor(results, devices, csv, work, repeat)
+    profile = _profile(devices, wh, csv, work)
     shutil.rmtree(work, ignore_errors=True)
-    return results
+    return results, profile
 
 
-def to_markdown(results: list[Measurement]) -> str:
+def to_markdown(results: list[Measurement], profile: list[OperatorTime]) -> str:
     lines = [
-        "| devices | step | tool | median s | rows/s | MB/s | peak RSS MB | runs | duckwifi / peer |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| devices | step | tool | median s | rows/s | MB/s | CPU s | peak RSS MB | runs | duckwifi / peer |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ours = {(m.devices, m.step): m for m in results if m.tool.startswith("duckwifi")}
     for m in results:
         mine = ours.get((m.devices, m.step))
         ratio = f"{mine.rows_per_s / m.rows_per_s:.2f}x" if mine and mine is not m and m.step != "floor" else ""
+        cpu = f"{m.cpu_s}" if m.cpu_s else ""
         lines.append(
-            f"| {m.devices:,} | {m.step} | {m.tool} | {m.median_s} | {m.rows_per_s:,.0f} | {m.mb_per_s} | "
+            f"| {m.devices:,} | {m.step} | {m.tool} | {m.median_s} | {m.rows_per_s:,.0f} | {m.mb_per_s} | {cpu} | "
             f"{m.peak_rss_mb:,.0f} | {m.runs} | {ratio} |"
         )
+    lines += [
+        "",
+        "Where duckwifi's CPU goes: DuckDB's profile of one `tick` and one `convert` statement, CPU seconds per",
+        "operator summed over threads.",
+        "",
+        "| devices | step | operator | what it does | CPU s | share |",
+        "|---:|---|---|---|---:|---:|",
+    ]
+    lines += [f"| {p.devices:,} | {p.step} | {p.operator} | {p.work} | {p.cpu_s} | {p.share:.0%} |" for p in profile]
     return "\n".join(lines) + "\n"
 
 
@@ -233,8 +337,11 @@ def main() -> None:
     options.out.mkdir(parents=True, exist_ok=True)
     scratch = options.workdir or Path(tempfile.mkdtemp(prefix="duckwifi-compare-"))
     results: list[Measurement] = []
+    profile: list[OperatorTime] = []
     for devices in options.devices:
-        results += measure(devices, options.repeat, scratch / str(devices))
+        measured, profiled = measure(devices, options.repeat, scratch / str(devices))
+        results += measured
+        profile += profiled
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -242,11 +349,14 @@ def main() -> None:
         "duckdb": duckdb.__version__,
     }
     (options.out / "results.json").write_text(
-        json.dumps({"machine": machine, "results": [asdict(m) for m in results]}, indent=2)
+        json.dumps(
+            {"machine": machine, "results": [asdict(m) for m in results], "profile": [asdict(p) for p in profile]},
+            indent=2,
+        )
     )
-    (options.out / "results.md").write_text(to_markdown(results))
+    (options.out / "results.md").write_text(to_markdown(results, profile))
     plot(results, options.out / "throughput.png")
-    print(to_markdown(results))
+    print(to_markdown(results, profile))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ _HEADER_READ_LIMIT = 64 * 1024
 # Each thread buffers rows per partition until this many, then writes them out. DuckDB's default (524,288)
 # buffers a whole 20M-row hour across 49 states and spills it to disk; 32,768 kept one such hour at 1.4 GB
 # peak and cut its conversion from 60 s to 47 s on 2 cores (row groups still come out at 122,880 rows).
-_CONVERT_SETTINGS = {"partitioned_write_flush_threshold": 32_768}
+CONVERT_SETTINGS = {"partitioned_write_flush_threshold": 32_768}
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def convert_file(
 def _stage(warehouse: Warehouse, source: Path, staging: Path, key: str) -> int:
     """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
     # Row order inside a Parquet file carries no meaning, so DuckDB may write it in parallel.
-    with work_connection(warehouse, preserve_insertion_order=False, settings=_CONVERT_SETTINGS) as reader:
+    with work_connection(warehouse, preserve_insertion_order=False, settings=CONVERT_SETTINGS) as reader:
         reader.execute(queries.load("reference/state_regions.sql"))
         reader.execute(queries.load("converter/create_reader_macros.sql"))
         try:
