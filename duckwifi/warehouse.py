@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.errors import (
+    BadArgument,
     DuckwifiError,
     WarehouseBusy,
     WarehouseCorrupt,
@@ -37,9 +40,43 @@ DAMAGED_HINT = (
     "it looks damaged: restore it from a backup, or run `duckwifi init --force`, which sets it aside and starts over"
 )
 # How long to wait for another process's brief hold on warehouse.duckdb before answering "busy".
-DEFAULT_OPEN_TIMEOUT_S = float(os.environ.get("DUCKWIFI_OPEN_TIMEOUT", "15"))
+DEFAULT_OPEN_TIMEOUT_S = 15.0
 # Keeps peak memory bounded on a 2-core, 24 GB laptop; DuckDB spills the rest to <warehouse>/tmp.
-DEFAULT_MEMORY_LIMIT = os.environ.get("DUCKWIFI_MEMORY_LIMIT", "2GB")
+DEFAULT_MEMORY_LIMIT = "2GB"
+# Below this DuckDB cannot convert one hour of a large fleet even with spilling.
+MIN_MEMORY_LIMIT_BYTES = 100_000_000
+_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b|%)", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit() -> str:
+    """DUCKWIFI_MEMORY_LIMIT, checked here: DuckDB would reject a bad value with an error that looks like damage."""
+    value = os.environ.get("DUCKWIFI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
+    size = _SIZE.fullmatch(value)
+    unit = size["unit"].lower() if size else ""
+    if unit == "%":
+        fits = size is not None and 0 < float(size["number"]) <= 100
+    else:
+        fits = size is not None and unit in _SIZE_UNITS and float(size["number"]) * _SIZE_UNITS[unit] >= 1e8
+    if not fits:
+        raise BadArgument(
+            f"DUCKWIFI_MEMORY_LIMIT must be a size of at least 100MB (such as 2GB or 500MiB) or a share of "
+            f"memory (such as 50%), not {value!r}"
+        )
+    return value
+
+
+def open_timeout_s() -> float:
+    """DUCKWIFI_OPEN_TIMEOUT in seconds, checked."""
+    raw = os.environ.get("DUCKWIFI_OPEN_TIMEOUT", str(DEFAULT_OPEN_TIMEOUT_S))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise BadArgument(f"DUCKWIFI_OPEN_TIMEOUT must be a number of seconds, 0 or more, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -93,9 +130,11 @@ def connect(
     *,
     create: bool = False,
     read_only: bool = False,
-    timeout_s: float = DEFAULT_OPEN_TIMEOUT_S,
+    timeout_s: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open ``warehouse.duckdb`` for a short piece of work, waiting out another process's brief hold."""
+    config = {"memory_limit": memory_limit()}
+    timeout_s = open_timeout_s() if timeout_s is None else timeout_s
     if not warehouse.exists() and not create:
         raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi init` (or `duckwifi tick`) first")
     if create:
@@ -103,9 +142,7 @@ def connect(
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            con = duckdb.connect(
-                str(warehouse.database), read_only=read_only, config={"memory_limit": DEFAULT_MEMORY_LIMIT}
-            )
+            con = duckdb.connect(str(warehouse.database), read_only=read_only, config=config)
             break
         except duckdb.Error as error:
             if is_lock_conflict(error) and time.monotonic() < deadline:
@@ -164,9 +201,10 @@ def work_connection(
     settings: Mapping[str, str | bool | int] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for the heavy lifting, with bounded memory and spilling beside the warehouse."""
+    limit = memory_limit()
     warehouse.spill_dir.mkdir(parents=True, exist_ok=True)
     config: dict[str, str | bool | int] = {
-        "memory_limit": DEFAULT_MEMORY_LIMIT,
+        "memory_limit": limit,
         "temp_directory": str(warehouse.spill_dir),
         "preserve_insertion_order": preserve_insertion_order,
         **(settings or {}),
