@@ -7,7 +7,7 @@ against Polars' partitioned sink and `pyarrow.dataset.write_dataset` (same lake 
 process so that its peak RSS and CPU time are its own. duckwifi and its peers take turns (A B A B …) and the
 table gives medians of --repeat runs, so that the ratios (duckwifi's throughput over the peer's) hold on a noisy
 machine. It also measures the floor (raw disk write speed, DuckDB's CSV scan alone, a Parquet write alone) and
-profiles duckwifi's two hourly statements with DuckDB's own profiler: CPU seconds per operator. Writes
+profiles duckwifi's two hourly statements with DuckDB's own profiler: thread seconds per operator. Writes
 results.json, results.md and throughput.png into --out.
 """
 
@@ -54,7 +54,7 @@ class OperatorTime:
     devices: int
     step: str
     operator: str
-    cpu_s: float  # summed over DuckDB's threads
+    cpu_s: float  # seconds threads spent in the operator, summed over threads
     share: float  # of the statement's operator total
     work: str  # what the operator does in duckwifi's statement
 
@@ -139,7 +139,7 @@ def _record(results: list[Measurement], devices: int, step: str, tool: str, runs
 
 
 def _operators(devices: int, step: str, con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[OperatorTime]:
-    """DuckDB's profile of one statement: CPU seconds per operator, summed over threads, from the top down.
+    """DuckDB's profile of one statement: seconds in each operator, summed over threads, from the top down.
 
     The profiler leaves some work outside every operator (an order-preserving COPY formats and writes its
     batches there), so the process's own CPU time for the statement gives the remainder its own row.
@@ -168,7 +168,7 @@ def _operators(devices: int, step: str, con: duckdb.DuckDBPyConnection, sql: str
 
 
 def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime]:
-    """Where the CPU of one tick and one convert goes, by DuckDB's own profiler (in this process)."""
+    """Where one tick's and one convert's time goes, by DuckDB's own profiler (in this process)."""
     warehouse = Warehouse(wh)
     with connect(warehouse, read_only=True) as con:
         state = read_generator_state(con)
@@ -192,7 +192,7 @@ def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime
         found += _operators(devices, "convert", con, queries.load("converter/convert_file.sql"), params)
     shutil.rmtree(staging)
     for row in found:
-        print(f"  profile  {row.step:8} {row.operator:24} {row.cpu_s:7.2f} cpu s  {row.share:6.1%}", flush=True)
+        print(f"  profile  {row.step:8} {row.operator:24} {row.cpu_s:7.2f} thread s  {row.share:6.1%}", flush=True)
     return found
 
 
@@ -307,10 +307,11 @@ def to_markdown(results: list[Measurement], profile: list[OperatorTime]) -> str:
         )
     lines += [
         "",
-        "Where duckwifi's CPU goes: DuckDB's profile of one `tick` and one `convert` statement, CPU seconds per",
-        "operator summed over threads.",
+        "Where duckwifi's time goes: DuckDB's profile of one `tick` and one `convert` statement, seconds that",
+        "threads spent in each operator, summed over threads; the last row of each is the process's CPU time",
+        "that no operator accounts for (never below 0).",
         "",
-        "| devices | step | operator | what it does | CPU s | share |",
+        "| devices | step | operator | what it does | thread s | share |",
         "|---:|---|---|---|---:|---:|",
     ]
     lines += [f"| {p.devices:,} | {p.step} | {p.operator} | {p.work} | {p.cpu_s} | {p.share:.0%} |" for p in profile]
@@ -325,14 +326,18 @@ def plot(results: list[Measurement], target: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, step in zip(axes, ("make", "convert"), strict=True):
-        tools = sorted({m.tool for m in results if m.step == step})
-        for tool in tools:
+        # duckwifi first and in the same colour in both panels; peers after it, in the order measured.
+        tools = list(dict.fromkeys(m.tool for m in results if m.step == step))
+        for index, tool in enumerate(tools):
             points = sorted((m.devices, m.rows_per_s) for m in results if m.step == step and m.tool == tool)
-            ax.plot([p[0] / 1e6 for p in points], [p[1] / 1e6 for p in points], marker="o", label=tool)
+            ax.plot(
+                [p[0] / 1e6 for p in points], [p[1] / 1e6 for p in points], marker="o", label=tool, color=f"C{index}"
+            )
         ax.set_title(f"{step}: throughput against fleet size")
         ax.set_xlabel("devices (millions)")
         ax.set_ylabel("million rows per second")
         ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()

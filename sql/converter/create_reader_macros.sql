@@ -3,7 +3,7 @@
 -- Types: metrics are DECIMAL(9, 4) (up to +/-99,999.9999) and coordinates DECIMAL(8, 6) and
 -- DECIMAL(9, 6), the precision the contract promises; finer digits round half away from zero. Exact
 -- decimals keep the CSV's digits (a double would not), cannot be NaN or infinite, and are stored as 32-bit
--- integers: DuckDB writes them to Parquet 2.4 times as fast as doubles, and the lake is 20% smaller.
+-- integers: DuckDB writes them to Parquet 2.3 times as fast as doubles, and the lake is 20% smaller.
 -- The reader fails on its own, with the line, for a wrong column count, a value that does not parse as its
 -- type or does not fit it (NaN, an impossible datetime, a metric of 100,000 or more), an unterminated
 -- quote or invalid UTF-8. The problem column adds the rules a parser cannot see: a state and region that
