@@ -43,7 +43,8 @@ DAMAGED_HINT = (
 DEFAULT_OPEN_TIMEOUT_S = 15.0
 # Keeps peak memory bounded on a 2-core, 24 GB laptop; DuckDB spills the rest to <warehouse>/tmp.
 DEFAULT_MEMORY_LIMIT = "2GB"
-# Below this DuckDB cannot convert one hour of a large fleet even with spilling.
+# DuckDB cannot even start with a few kilobytes and would say so as if the warehouse were damaged; a floor
+# this high catches a typo such as 2KB before any connection is opened.
 MIN_MEMORY_LIMIT_BYTES = 100_000_000
 _SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b|%)", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -54,17 +55,18 @@ def memory_limit() -> str:
     """DUCKWIFI_MEMORY_LIMIT, checked here: DuckDB would reject a bad value with an error that looks like damage."""
     value = os.environ.get("DUCKWIFI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
     size = _SIZE.fullmatch(value)
-    unit = size["unit"].lower() if size else ""
-    if unit == "%":
-        fits = size is not None and 0 < float(size["number"]) <= 100
-    else:
-        fits = size is not None and unit in _SIZE_UNITS and float(size["number"]) * _SIZE_UNITS[unit] >= 1e8
-    if not fits:
+    if size is None or not _is_usable_memory(float(size["number"]), size["unit"].lower()):
         raise BadArgument(
             f"DUCKWIFI_MEMORY_LIMIT must be a size of at least 100MB (such as 2GB or 500MiB) or a share of "
             f"memory (such as 50%), not {value!r}"
         )
     return value
+
+
+def _is_usable_memory(number: float, unit: str) -> bool:
+    if unit == "%":
+        return 0 < number <= 100
+    return unit in _SIZE_UNITS and number * _SIZE_UNITS[unit] >= MIN_MEMORY_LIMIT_BYTES
 
 
 def open_timeout_s() -> float:
