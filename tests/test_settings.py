@@ -69,3 +69,12 @@ def test_the_memory_limit_and_spill_folder_apply_to_the_working_connection(
     monkeypatch.delenv("DUCKWIFI_MEMORY_LIMIT")
     with work_connection(warehouse) as con:
         assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("1.8 GiB",)
+
+
+@pytest.mark.parametrize("value", ["2GB", "1.5 GB", "500MiB", "2gb", "50%", "100MB"])
+def test_every_memory_limit_accepted_here_is_accepted_by_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DUCKWIFI_MEMORY_LIMIT", value)
+    with work_connection(Warehouse(tmp_path / "wh")) as con:
+        assert con.execute("SELECT 42").fetchone() == (42,)
