@@ -4,7 +4,7 @@ One source file is the unit of work, so a distributed scheduler can later spread
 
 1. **Check** the file cheaply (not empty, exact header, ends with a newline) and fingerprint it (size, mtime,
    SHA-256). Unchanged files already in the ledger are skipped.
-2. **Stage**: one COPY, in a fresh in-memory DuckDB connection (never the warehouse's), writes the file's
+2. **Stage**: one COPY, in an in-memory DuckDB connection (never the warehouse's), writes the file's
    partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing of the
    file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
 3. **Record** the staged outputs in the warehouse as 'publishing'.
@@ -22,7 +22,7 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,16 +114,19 @@ def convert(
         ledger = _read_ledger(con, lake)
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
-    for source in sources:
-        try:
-            _convert_if_new(warehouse, source, lake, ledger.get(str(source)), replace_changed, report)
-        except (InputRejected, OSError) as error:
-            rejection = _as_rejection(error, source, lake)
-            report.rejected.append(rejection)
-            _record_rejection(warehouse, lake, rejection)
-        finally:
-            if on_file is not None:
-                on_file(source)
+    # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
+    # small files would pay per file.
+    with _reader(warehouse) as reader:
+        for source in sources:
+            try:
+                _convert_if_new(warehouse, reader, source, lake, ledger.get(str(source)), replace_changed, report)
+            except (InputRejected, OSError) as error:
+                rejection = _as_rejection(error, source, lake)
+                report.rejected.append(rejection)
+                _record_rejection(warehouse, lake, rejection)
+            finally:
+                if on_file is not None:
+                    on_file(source)
 
     # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
     if any(entry.outputs for entry in ledger.values()) or any(c.outputs for c in report.converted):
@@ -143,6 +146,7 @@ def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> I
 
 def _convert_if_new(
     warehouse: Warehouse,
+    reader: duckdb.DuckDBPyConnection,
     source: Path,
     lake: Path,
     entry: _LedgerEntry | None,
@@ -155,7 +159,7 @@ def _convert_if_new(
         return
     check_shape(source, stat.st_size)
     if entry is None:
-        report.converted.append(convert_file(warehouse, source, lake, stat.st_size, stat.st_mtime_ns))
+        report.converted.append(convert_file(warehouse, reader, source, lake, stat.st_size, stat.st_mtime_ns))
         return
     sha256 = _sha256(source)
     if entry.sha256 == sha256:
@@ -170,7 +174,7 @@ def _convert_if_new(
         report.changed.append(source)
         return
     report.converted.append(
-        convert_file(warehouse, source, lake, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+        convert_file(warehouse, reader, source, lake, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
     )
 
 
@@ -217,6 +221,7 @@ def _sha256(source: Path) -> str:
 
 def convert_file(
     warehouse: Warehouse,
+    reader: duckdb.DuckDBPyConnection,
     source: Path,
     lake: Path,
     byte_count: int,
@@ -233,7 +238,7 @@ def convert_file(
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(_sha256, source)
-            rows = _stage(warehouse, source, staging, key)
+            rows = _stage(warehouse, reader, source, staging, key)
             sha256 = checksum.result()
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
@@ -269,33 +274,44 @@ def convert_file(
     return Converted(source, rows, outputs)
 
 
-def _stage(warehouse: Warehouse, source: Path, staging: Path, key: str) -> int:
-    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
-    # Row order inside a Parquet file carries no meaning, so DuckDB may write it in parallel.
-    with work_connection(warehouse, preserve_insertion_order=False, settings=CONVERT_SETTINGS) as reader:
+@contextlib.contextmanager
+def _reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB that knows the contract (state_regions and checked_telemetry).
+
+    Row order inside a Parquet file carries no meaning, so the reader converts on every thread;
+    ``in_file_order`` gives one thread and the file's row order instead, so that rows can be numbered.
+    """
+    settings = {"threads": 1} if in_file_order else CONVERT_SETTINGS
+    with work_connection(warehouse, preserve_insertion_order=in_file_order, settings=settings) as reader:
         reader.execute(queries.load("reference/state_regions.sql"))
         reader.execute(queries.load("converter/create_reader_macros.sql"))
-        try:
-            result = reader.execute(
-                queries.load("converter/convert_file.sql"),
-                {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
-            ).fetchone()
-        except duckdb.Error as error:
-            raise _explain_rejection(reader, source, error) from None
+        yield reader
+
+
+def _stage(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, source: Path, staging: Path, key: str) -> int:
+    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
+    try:
+        result = reader.execute(
+            queries.load("converter/convert_file.sql"),
+            {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
+        ).fetchone()
+    except duckdb.Error as error:
+        raise _explain_rejection(warehouse, source, error) from None
     return int(result[0]) if result is not None else 0
 
 
-def _explain_rejection(reader: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) -> DuckwifiError:
+def _explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error) -> DuckwifiError:
     rejection = translate_reader_error(error, source)
     if not isinstance(rejection, InputRejected) or rejection.line is not None:
         return rejection
-    # A rule of checked_telemetry failed inside the parallel COPY; find its line on one ordered thread.
-    reader.execute("SET threads = 1")
-    reader.execute("SET preserve_insertion_order = true")
-    try:
-        found = reader.execute(queries.load("converter/find_first_problem.sql"), {"source": str(source)}).fetchone()
-    except duckdb.Error:
-        return rejection
+    # A rule of checked_telemetry failed inside the parallel COPY; find its line in file order.
+    with _reader(warehouse, in_file_order=True) as ordered:
+        try:
+            found = ordered.execute(
+                queries.load("converter/find_first_problem.sql"), {"source": str(source)}
+            ).fetchone()
+        except duckdb.Error:
+            return rejection
     return InputRejected(source, found[1], line=int(found[0])) if found else rejection
 
 
