@@ -170,6 +170,18 @@ def test_a_second_run_converts_only_new_files(runner, warehouse_dir, csv_dir, tm
     assert len(_view_rows(warehouse_dir)) == 2000
 
 
+@pytest.mark.parametrize("bad_name", ["a_first.csv", "z_last.csv"])
+def test_every_converted_source_is_done_when_the_run_ends(runner, warehouse_dir, csv_dir, tmp_path, bad_name) -> None:
+    (csv_dir / bad_name).write_text(HEADER_LINE + "\nnot,a,row\n")
+    result = invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        statuses = con.execute("SELECT status, count(*) FROM conversions GROUP BY ALL").fetchall()
+        rejected = con.execute("SELECT count(*) FROM rejections").fetchone()
+    assert statuses == [("done", 3)]
+    assert rejected == (1,)
+
+
 def test_touching_a_file_without_changing_it_is_not_a_change(runner, warehouse_dir, csv_dir, tmp_path) -> None:
     lake = tmp_path / "lake"
     invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)

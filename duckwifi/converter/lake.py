@@ -9,7 +9,7 @@ One source file is the unit of work, so a distributed scheduler can later spread
    file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
 3. **Record** the staged outputs in the warehouse as 'publishing'.
 4. **Publish**: rename each staged file to its final name (atomic per file), delete outputs of an older
-   version of the source, then mark the ledger row 'done'.
+   version of the source, then mark the ledger row 'done' (with the run's next ledger write, see _Ledger).
 
 A kill before 3 leaves only staging, which the next run deletes; a kill during 4 is finished by the next run
 from the ledger. Output names derive from the source, so re-converting a source only ever replaces its own files.
@@ -111,28 +111,64 @@ def convert(
     report = ConvertReport()
     with connect(warehouse, create=True) as con:
         report.recovered = _finish_interrupted_publishing(con, lake)
-        ledger = _read_ledger(con, lake)
+        entries = _read_ledger(con, lake)
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
+    ledger = _Ledger(warehouse, lake)
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
     with _reader(warehouse) as reader:
         for source in sources:
             try:
-                _convert_if_new(warehouse, reader, source, lake, ledger.get(str(source)), replace_changed, report)
+                _convert_if_new(ledger, reader, source, entries.get(str(source)), replace_changed, report)
             except (InputRejected, OSError) as error:
                 rejection = _as_rejection(error, source, lake)
                 report.rejected.append(rejection)
-                _record_rejection(warehouse, lake, rejection)
+                _record_rejection(ledger, rejection)
             finally:
                 if on_file is not None:
                     on_file(source)
 
     # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
-    if any(entry.outputs for entry in ledger.values()) or any(c.outputs for c in report.converted):
-        with connect(warehouse) as con:
-            con.execute(queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake))
+    needs_view = any(entry.outputs for entry in entries.values()) or any(c.outputs for c in report.converted)
+    if needs_view or ledger.has_unmarked:
+        with ledger.transaction() as con:
+            if needs_view:
+                view = queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake)
+                con.execute(view)
     return report
+
+
+class _Ledger:
+    """Short write transactions on the warehouse's ledger for one convert run.
+
+    A published source is marked 'done' by the run's next transaction rather than its own: opening
+    warehouse.duckdb costs about 30 ms, which a folder of many small files would otherwise pay twice per
+    file. Until then its row says 'publishing', exactly what a kill after publishing leaves, and the next
+    run finishes such a row the same way (_finish_interrupted_publishing).
+    """
+
+    def __init__(self, warehouse: Warehouse, lake: Path) -> None:
+        self.warehouse = warehouse
+        self.lake = lake
+        self._unmarked: list[str] = []
+
+    @property
+    def has_unmarked(self) -> bool:
+        return bool(self._unmarked)
+
+    def published(self, source: Path) -> None:
+        self._unmarked.append(str(source))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.warehouse) as con:
+            con.begin()
+            for source in self._unmarked:
+                _mark_published(con, self.lake, source)
+            yield con
+            con.commit()
+        self._unmarked.clear()
 
 
 def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
@@ -145,10 +181,9 @@ def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> I
 
 
 def _convert_if_new(
-    warehouse: Warehouse,
+    ledger: _Ledger,
     reader: duckdb.DuckDBPyConnection,
     source: Path,
-    lake: Path,
     entry: _LedgerEntry | None,
     replace_changed: bool,
     report: ConvertReport,
@@ -159,14 +194,14 @@ def _convert_if_new(
         return
     check_shape(source, stat.st_size)
     if entry is None:
-        report.converted.append(convert_file(warehouse, reader, source, lake, stat.st_size, stat.st_mtime_ns))
+        report.converted.append(convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns))
         return
     sha256 = _sha256(source)
     if entry.sha256 == sha256:
-        with connect(warehouse) as con:
+        with ledger.transaction() as con:
             con.execute(
                 queries.load("warehouse/touch_conversion.sql"),
-                {"lake": str(lake), "source": str(source), "mtime_ns": stat.st_mtime_ns},
+                {"lake": str(ledger.lake), "source": str(source), "mtime_ns": stat.st_mtime_ns},
             )
         report.unchanged.append(source)
         return
@@ -174,7 +209,7 @@ def _convert_if_new(
         report.changed.append(source)
         return
     report.converted.append(
-        convert_file(warehouse, reader, source, lake, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+        convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
     )
 
 
@@ -220,15 +255,15 @@ def _sha256(source: Path) -> str:
 
 
 def convert_file(
-    warehouse: Warehouse,
+    ledger: _Ledger,
     reader: duckdb.DuckDBPyConnection,
     source: Path,
-    lake: Path,
     byte_count: int,
     mtime_ns: int,
     previous_outputs: tuple[str, ...] = (),
 ) -> Converted:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
+    lake = ledger.lake
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
@@ -238,7 +273,7 @@ def convert_file(
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(_sha256, source)
-            rows = _stage(warehouse, reader, source, staging, key)
+            rows = _stage(ledger.warehouse, reader, source, staging, key)
             sha256 = checksum.result()
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
@@ -248,7 +283,7 @@ def convert_file(
             fsync_file(path)
         outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
-        with connect(warehouse) as con:
+        with ledger.transaction() as con:
             con.execute(
                 queries.load("warehouse/record_conversion.sql"),
                 {
@@ -266,11 +301,8 @@ def convert_file(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _publish(staging, lake, outputs, retired)
-    with connect(warehouse) as con:
-        con.begin()
-        _mark_published(con, lake, str(source))
-        con.commit()
     shutil.rmtree(staging, ignore_errors=True)
+    ledger.published(source)
     return Converted(source, rows, outputs)
 
 
@@ -361,16 +393,16 @@ def _read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, _Ledge
     }
 
 
-def _record_rejection(warehouse: Warehouse, lake: Path, rejection: InputRejected) -> None:
+def _record_rejection(ledger: _Ledger, rejection: InputRejected) -> None:
     try:
         byte_count = rejection.path.stat().st_size
     except OSError:
         byte_count = 0
-    with connect(warehouse) as con:
+    with ledger.transaction() as con:
         con.execute(
             queries.load("warehouse/record_rejection.sql"),
             {
-                "lake": str(lake),
+                "lake": str(ledger.lake),
                 "source": str(rejection.path),
                 "byte_count": byte_count,
                 "line": rejection.line,
