@@ -54,7 +54,7 @@ class OperatorTime:
     devices: int
     step: str
     operator: str
-    cpu_s: float  # seconds threads spent in the operator, summed over threads
+    thread_s: float  # seconds threads spent in the operator, summed over threads
     share: float  # of the statement's operator total
     work: str  # what the operator does in duckwifi's statement
 
@@ -192,7 +192,7 @@ def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime
         found += _operators(devices, "convert", con, queries.load("converter/convert_file.sql"), params)
     shutil.rmtree(staging)
     for row in found:
-        print(f"  profile  {row.step:8} {row.operator:24} {row.cpu_s:7.2f} thread s  {row.share:6.1%}", flush=True)
+        print(f"  profile  {row.step:8} {row.operator:24} {row.thread_s:7.2f} thread s  {row.share:6.1%}", flush=True)
     return found
 
 
@@ -314,7 +314,7 @@ def to_markdown(results: list[Measurement], profile: list[OperatorTime]) -> str:
         "| devices | step | operator | what it does | thread s | share |",
         "|---:|---|---|---|---:|---:|",
     ]
-    lines += [f"| {p.devices:,} | {p.step} | {p.operator} | {p.work} | {p.cpu_s} | {p.share:.0%} |" for p in profile]
+    lines += [f"| {p.devices:,} | {p.step} | {p.operator} | {p.work} | {p.thread_s} | {p.share:.0%} |" for p in profile]
     return "\n".join(lines) + "\n"
 
 

@@ -45,7 +45,7 @@ def test_compare_harness_runs_and_writes_its_outputs(tmp_path: Path) -> None:
     # The profile says where duckwifi's CPU goes, operator by operator, for both hourly steps.
     profiled = {(p["step"], p["operator"]) for p in data["profile"]}
     assert {("convert", "READ_CSV"), ("convert", "COPY_TO_FILE"), ("make", "BATCH_COPY_TO_FILE")} <= profiled
-    assert all(p["cpu_s"] >= 0 and p["work"] for p in data["profile"])
+    assert all(p["thread_s"] >= 0 and p["work"] for p in data["profile"])
     assert (out / "throughput.png").stat().st_size > 0
     markdown = (out / "results.md").read_text()
     assert "duckwifi / peer" in markdown
