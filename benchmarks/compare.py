@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.converter.lake import CONVERT_SETTINGS
+from duckwifi.converter.lake import contract_reader
 from duckwifi.warehouse import Warehouse, connect, read_generator_state, work_connection
 
 PYARROW_MAX_DEVICES = 5_000_000  # pyarrow materialises the whole table: beyond this it needs > 3 GB
@@ -185,9 +185,7 @@ def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime
         found += _operators(devices, "make", con, queries.load("generator/write_hour.sql"), params)
     (work / "profile.csv").unlink()
     staging = work / "profile-lake"
-    with work_connection(warehouse, preserve_insertion_order=False, settings=CONVERT_SETTINGS) as con:
-        con.execute(queries.load("reference/state_regions.sql"))
-        con.execute(queries.load("converter/create_reader_macros.sql"))
+    with contract_reader(warehouse) as con:
         params = {"source": str(csv), "staging": str(staging), "filename_pattern": "profile_{i}"}
         found += _operators(devices, "convert", con, queries.load("converter/convert_file.sql"), params)
     shutil.rmtree(staging)
@@ -214,26 +212,24 @@ def _floor(results: list[Measurement], devices: int, csv: Path, work: Path, repe
         target.unlink()
     _record(results, devices, "floor", "raw disk write (fsync)", _Runs(times, []), mb)
 
-    con = duckdb.connect(config={"memory_limit": "2GB", "preserve_insertion_order": False})
-    con.execute(queries.load("reference/state_regions.sql"))
-    con.execute(queries.load("converter/create_reader_macros.sql"))
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        con.execute("SELECT count(*), max(COLUMNS(*)) FROM checked_telemetry($s)", {"s": str(csv)}).fetchall()
-        times.append(time.perf_counter() - started)
-    _record(results, devices, "floor", "DuckDB CSV scan + checks", _Runs(times, []), mb)
+    # The floor reads the CSV as convert does: the same reader, spilling beside a scratch warehouse.
+    with contract_reader(Warehouse(work / "floor-warehouse")) as con:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            con.execute("SELECT count(*), max(COLUMNS(*)) FROM checked_telemetry($s)", {"s": str(csv)}).fetchall()
+            times.append(time.perf_counter() - started)
+        _record(results, devices, "floor", "DuckDB CSV scan + checks", _Runs(times, []), mb)
 
-    con.execute("CREATE TABLE loaded AS SELECT * EXCLUDE (problem) FROM checked_telemetry($s)", {"s": str(csv)})
-    times = []
-    for _ in range(repeat):
-        target = work / "floor.parquet"
-        started = time.perf_counter()
-        con.execute("COPY loaded TO $t (FORMAT parquet, COMPRESSION zstd)", {"t": str(target)})
-        times.append(time.perf_counter() - started)
-        target.unlink()
-    _record(results, devices, "floor", "Parquet write alone (zstd)", _Runs(times, []), mb)
-    con.close()
+        con.execute("CREATE TABLE loaded AS SELECT * EXCLUDE (problem) FROM checked_telemetry($s)", {"s": str(csv)})
+        times = []
+        for _ in range(repeat):
+            target = work / "floor.parquet"
+            started = time.perf_counter()
+            con.execute("COPY loaded TO $t (FORMAT parquet, COMPRESSION zstd)", {"t": str(target)})
+            times.append(time.perf_counter() - started)
+            target.unlink()
+        _record(results, devices, "floor", "Parquet write alone (zstd)", _Runs(times, []), mb)
 
 
 def measure(devices: int, repeat: int, work: Path) -> tuple[list[Measurement], list[OperatorTime]]:

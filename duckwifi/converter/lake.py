@@ -117,7 +117,7 @@ def convert(
     ledger = _Ledger(warehouse, lake)
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
-    with _reader(warehouse) as reader:
+    with contract_reader(warehouse) as reader:
         for source in sources:
             try:
                 _convert_if_new(ledger, reader, source, entries.get(str(source)), replace_changed, report)
@@ -307,7 +307,7 @@ def convert_file(
 
 
 @contextlib.contextmanager
-def _reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def contract_reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that knows the contract (state_regions and checked_telemetry).
 
     Row order inside a Parquet file carries no meaning, so the reader converts on every thread;
@@ -337,7 +337,7 @@ def _explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error) 
     if not isinstance(rejection, InputRejected) or rejection.line is not None:
         return rejection
     # A rule of checked_telemetry failed inside the parallel COPY; find its line in file order.
-    with _reader(warehouse, in_file_order=True) as ordered:
+    with contract_reader(warehouse, in_file_order=True) as ordered:
         try:
             found = ordered.execute(
                 queries.load("converter/find_first_problem.sql"), {"source": str(source)}
