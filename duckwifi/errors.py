@@ -23,6 +23,19 @@ class ExitCode(IntEnum):
     DISK_FULL = 7  # no space left (or the file-size limit was hit)
     ALREADY_INITIALIZED = 8  # init on an existing warehouse without --force
     SOURCE_CHANGED = 9  # convert found converted files that changed since, and --replace-changed was not given
+    FOREIGN_LAKE = 10  # the lake's marker names another warehouse
+    SECOND_LAKE = 11  # the warehouse already has another lake
+    CHECK_FOUND_PROBLEMS = 12  # `check` found missing, damaged or orphan lake files
+    REPAIR_INCOMPLETE = 13  # `check --repair` could not repair everything (a source CSV is gone or changed)
+    STATEMENT_REFUSED = 14  # `duckwifi sql` refused a statement that writes
+    READ_ONLY = 15  # the warehouse, the lake or an output folder is on a read-only filesystem
+    PORT_IN_USE = 16  # `serve` could not bind its address
+    LAKE_UNREADABLE = 17  # `serve` found no readable lake or rollups
+    EXTRA_MISSING = 18  # an optional extra (such as duckwifi[distributed]) is not installed
+    SCHEDULER_UNREACHABLE = 19  # the Dask scheduler cannot be reached
+    WORKERS_GONE = 20  # every Dask worker left mid-run
+    WORKER_CANNOT_SEE_PATH = 21  # a Dask worker cannot see SRC or write to LAKE
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM: temporary files removed, the clock and ledger as they were
 
 
 class DuckwifiError(Exception):

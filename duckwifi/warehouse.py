@@ -32,9 +32,18 @@ from duckwifi.errors import (
 )
 from duckwifi.fsutil import ensure_folder
 
+# The readers' database: views only, replaced by rename when a view changes (never written in place).
 DATABASE_NAME = "warehouse.duckdb"
+# The pipeline's own state (clock, hours, ledger): only duckwifi opens it, for short write transactions.
+STATE_NAME = "state.duckdb"
 DEVICES_NAME = "devices.parquet"
 SPILL_NAME = "tmp"
+# The serving store (issue 12): immutable Parquet files per source and a manifest readers follow.
+ROLLUPS_NAME = "rollups"
+# Rows set aside by `convert --max-bad-rows` (issue 9), outside the lake.
+REJECTS_NAME = "rejects"
+# Where the warehouse's one lake is, for readers that must not open state.duckdb (written by rename).
+LAKE_INFO_NAME = "lake.json"
 
 DAMAGED_HINT = (
     "it looks damaged: restore it from a backup, or run `duckwifi init --force`, which sets it aside and starts over"
@@ -88,6 +97,22 @@ class Warehouse:
     @property
     def database(self) -> Path:
         return self.root / DATABASE_NAME
+
+    @property
+    def state_database(self) -> Path:
+        return self.root / STATE_NAME
+
+    @property
+    def rollups_dir(self) -> Path:
+        return self.root / ROLLUPS_NAME
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.root / REJECTS_NAME
+
+    @property
+    def lake_info(self) -> Path:
+        return self.root / LAKE_INFO_NAME
 
     @property
     def devices_parquet(self) -> Path:
