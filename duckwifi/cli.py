@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
+from duckwifi import readers
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
@@ -118,6 +119,7 @@ def init(
     target = Warehouse(warehouse)
     with exclusive(target, "tick"):
         fleet = initialize(target, Fleet(devices, seed, start), force=force)
+        readers.refresh(target)
     stderr.print(
         f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}), "
         f"clock at {fleet.start_hour:{DATETIME_FORMAT}}"
@@ -146,6 +148,7 @@ def tick(
 
         with _maybe(progress):
             write_hours(target, out, hours, on_hour=report)
+        readers.refresh(target)
 
 
 @app.command()

@@ -66,25 +66,6 @@ def test_tick_beside_convert_never_picks_up_a_half_written_hour(fleet: Path, tmp
     assert _csv_rows(src) == 6 * DEVICES
 
 
-@pytest.mark.faults
-def test_read_only_queries_proceed_while_a_tick_runs(fleet: Path, tmp_path: Path) -> None:
-    tick = popen_cli("tick", "--warehouse", fleet, "--out", tmp_path / "csv", "--hours", "8")
-    answered, refusals = 0, []
-    while tick.poll() is None:
-        try:
-            with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as con:
-                con.execute("SELECT count(*) FROM hours").fetchone()
-                answered += 1
-        except duckdb.IOException as error:
-            refusals.append(str(error))
-        time.sleep(0.02)
-    assert tick.returncode == 0
-    # The warehouse file is held only for the instants a tick reads or advances the clock; a reader that
-    # meets one gets DuckDB's lock error and can simply retry.
-    assert answered > 0
-    assert all("lock" in message.lower() for message in refusals)
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB tmpfs: a real full disk. Needs root (as this project's machines and CI run)."""
@@ -132,7 +113,7 @@ def test_convert_on_a_full_disk_fails_clearly_and_the_lake_stays_exact(
     assert "disk full" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(lake.rglob("*.partial"))
-    with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(fleet / "state.duckdb"), read_only=True) as con:
         (done_rows,) = con.execute("SELECT coalesce(sum(row_count), 0) FROM conversions").fetchone()
     if done_rows:
         assert _lake_rows(lake) == (done_rows, done_rows)
@@ -162,7 +143,7 @@ def test_two_ticks_at_once_never_duplicate_an_hour(fleet: Path, tmp_path: Path) 
 @pytest.mark.faults
 @pytest.mark.parametrize("keep", [0, 4096, 0.5])
 def test_a_truncated_warehouse_is_refused_with_a_hint(fleet: Path, tmp_path: Path, keep: float) -> None:
-    database = fleet / "warehouse.duckdb"
+    database = fleet / "state.duckdb"
     data = database.read_bytes()
     cut = int(len(data) * keep) if isinstance(keep, float) else keep
     database.write_bytes(data[:cut])
