@@ -7,6 +7,7 @@ one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,10 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
+from duckwifi import __version__
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
-from duckwifi.errors import DuckwifiError, ExitCode
+from duckwifi.errors import DuckwifiError, ExitCode, Interrupted, note_interrupt, printable, translate
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.warehouse import Warehouse, exclusive, read_status
@@ -29,9 +31,21 @@ from duckwifi.warehouse import Warehouse, exclusive, read_status
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _say(message: str) -> None:
+    """One line on stderr; control characters that came from input files are escaped, never echoed raw."""
+    typer.echo(printable(message), err=True)
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"duckwifi: error: {message}", err=True)
+    _say(f"duckwifi: error: {message}")
     sys.exit(code)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """Ctrl-C and SIGTERM: note the signal (so whatever error DuckDB raises for it reads as "interrupted"),
+    then raise KeyboardInterrupt like Python's own handler, so every ``finally`` removes its temporary files."""
+    note_interrupt()
+    raise KeyboardInterrupt
 
 
 class _OneLineErrors(TyperGroup):
@@ -41,14 +55,18 @@ class _OneLineErrors(TyperGroup):
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as error:
-            if type(error).__name__ == "NoArgsIsHelpError":
-                typer.echo(error.format_message(), err=True)
-                sys.exit(ExitCode.USAGE)
             _fail(error.format_message().replace("\n", " "), ExitCode.USAGE)
+        except (typer.Abort, KeyboardInterrupt, Interrupted):
+            _fail("interrupted", ExitCode.INTERRUPTED)
         except DuckwifiError as error:
             _fail(str(error).replace("\n", " "), error.exit_code)
-        except (typer.Abort, KeyboardInterrupt):
-            _fail("interrupted", 130)
+        except Exception as error:
+            # An interrupt surfaces from DuckDB as a RuntimeError, and an OS error can come from any file
+            # operation: both still get their one line. Anything else is a bug and keeps its traceback.
+            translated = translate(error, target=str(getattr(error, "filename", None) or "a file"))
+            if type(translated) is DuckwifiError:
+                raise
+            _fail(str(translated), translated.exit_code)
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)
@@ -59,10 +77,39 @@ app = typer.Typer(
     cls=_OneLineErrors,
     name="duckwifi",
     help="Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"duckwifi {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    context: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake."""
+    if context.invoked_subcommand is None:
+        # No command: the help, on stderr, as a usage error (a script that forgot its command must not pass).
+        typer.echo(context.get_help(), err=True)
+        raise typer.Exit(ExitCode.USAGE)
+
+
+def _warehouse_path(value: Path) -> Path:
+    if not str(value).strip():
+        raise typer.BadParameter("the path is blank")
+    return value
+
 
 WarehouseOption = Annotated[
     Path,
@@ -73,6 +120,7 @@ WarehouseOption = Annotated[
         help="Warehouse folder (holds warehouse.duckdb and devices.parquet).",
         file_okay=True,
         dir_okay=True,
+        callback=_warehouse_path,
     ),
 ]
 DEFAULT_WAREHOUSE = Path("warehouse")
@@ -101,14 +149,18 @@ def _maybe(progress: Progress | None) -> Iterator[None]:
             yield
 
 
-@app.command()
+@app.command(short_help="Create the warehouse: the devices and the clock.")
 def init(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     devices: Annotated[int, typer.Option(help="Number of devices in the fleet.")] = DEFAULT_DEVICES,
     seed: Annotated[int, typer.Option(help="Seed for placement, IDs and metrics.")] = DEFAULT_SEED,
     start: Annotated[
         datetime,
-        typer.Option(help="The clock's first hour.", formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+        typer.Option(
+            help="The clock's first hour.",
+            formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+            metavar='"YYYY-MM-DD[ HH:MM[:SS]]"',
+        ),
     ] = DEFAULT_START,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing fleet (new IDs, clock restarts).")
@@ -124,7 +176,7 @@ def init(
     )
 
 
-@app.command()
+@app.command(short_help="Write the next hour(s) of telemetry as CSV.")
 def tick(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the hourly CSV files into.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
@@ -148,10 +200,12 @@ def tick(
             write_hours(target, out, hours, on_hour=report)
 
 
-@app.command()
+@app.command(short_help="Convert new CSV files into the Parquet lake.")
 def convert(
-    src: Annotated[Path, typer.Argument(help="Folder of CSV files (only *.csv directly inside it are read).")],
-    lake: Annotated[Path, typer.Argument(help="Root folder of the Parquet lake.")],
+    src: Annotated[
+        Path, typer.Argument(metavar="SRC", help="Folder of CSV files (only *.csv directly inside it are read).")
+    ],
+    lake: Annotated[Path, typer.Argument(metavar="LAKE", help="Root folder of the Parquet lake.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     replace_changed: Annotated[
         bool,
@@ -186,9 +240,9 @@ def convert(
     raise_for_outcome(report)
 
 
-@app.command()
+@app.command(short_help="Show the fleet, the clock and the conversions.")
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
-    """Show the fleet, the clock, the hours generated and the conversions, as ``key: value`` lines."""
+    """Show the fleet, the clock, the hours generated and the conversions, one "key: value" line each."""
     report = read_status(Warehouse(warehouse))
     lines = [f"warehouse: {report.root.resolve()}"]
     if report.generator is None:
@@ -214,4 +268,6 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     app()

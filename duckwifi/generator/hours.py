@@ -111,20 +111,33 @@ def _write_one_hour(
             },
         ).fetchone()
         publish(staged, final)
-    except Exception as error:
+    except BaseException as error:
+        # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
-        if isinstance(error, DuckwifiError):
+        if not isinstance(error, Exception) or isinstance(error, DuckwifiError):
             raise
-        message = str(error)
-        if str(warehouse.devices_parquet) in message and not isinstance(error, OSError):
+        translated = translate(error, target=str(final))
+        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
             raise DevicesCorrupt(
-                f"cannot read devices file {warehouse.devices_parquet}: {message.strip().splitlines()[0]}; "
+                f"cannot read devices file {warehouse.devices_parquet}; "
                 "restore it from a backup, or start over with `duckwifi init --force`"
             ) from None
-        raise translate(error, target=str(final)) from None
+        raise translated from None
     rows = int(copied[0]) if copied is not None else 0
     return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+
+
+def _devices_readable(work: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> bool:
+    """Whether every value of the devices file can be read: asked after an hour failed for no OS reason, to
+    tell a damaged devices file (the hour's only input) from anything else."""
+    try:
+        work.execute(
+            queries.load("generator/read_every_device.sql"), {"devices_parquet": str(warehouse.devices_parquet)}
+        ).fetchall()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _advance_clock(warehouse: Warehouse, result: HourWritten) -> None:
