@@ -228,9 +228,9 @@ def convert(
     for converted in report.converted:
         typer.echo(str(converted.source))
     for rejection in report.rejected:
-        typer.echo(f"duckwifi: {rejection}", err=True)
+        _say(f"duckwifi: {rejection}")
     for changed in report.changed:
-        typer.echo(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)", err=True)
+        _say(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)")
     rows = sum(c.rows for c in report.converted)
     stderr.print(
         f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
@@ -264,7 +264,8 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     for rejection in report.rejections:
         where = f"line {rejection.line}: " if rejection.line is not None else ""
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")
-    typer.echo("\n".join(lines))
+    # A rejection's reason may quote the rejected file: escaped, it can never forge a line of its own.
+    typer.echo("\n".join(printable(line) for line in lines))
 
 
 def main() -> None:

@@ -214,3 +214,82 @@ def test_a_devices_file_damaged_in_place_is_refused_as_damaged(runner, warehouse
     assert f"cannot read devices file {parquet}" in result.stderr
     assert not list((tmp_path / "o").iterdir())
 
+
+
+# --- A lake folder that is not the lake's own --------------------------------------------------------------
+
+
+def _csv_folder(runner, warehouse_dir: Path, tmp_path: Path) -> Path:
+    src = tmp_path / "csv"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0
+    return src
+
+
+def test_a_lake_that_holds_the_warehouse_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    src = _csv_folder(runner, warehouse_dir, tmp_path)
+    result = invoke(runner, "convert", src, tmp_path, "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    line = _one_error_line(result.stderr)
+    assert f"the warehouse {warehouse_dir} is inside the lake folder {tmp_path}" in line
+    assert not list(tmp_path.glob("date=*"))
+
+
+@pytest.mark.parametrize("where", ["x.parquet", "other/deep/x.parquet"])
+def test_a_lake_with_other_parquet_files_is_refused(runner, warehouse_dir: Path, tmp_path: Path, where: str) -> None:
+    src = _csv_folder(runner, warehouse_dir, tmp_path)
+    lake = tmp_path / "lake"
+    foreign = lake / where
+    foreign.parent.mkdir(parents=True)
+    with duckdb.connect() as con:
+        con.execute("COPY (SELECT 1 AS x) TO $p (FORMAT parquet)", {"p": str(foreign)})
+    result = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    line = _one_error_line(result.stderr)
+    assert f"holds Parquet files that are not the lake's, such as {foreign}" in line
+    assert not list(lake.glob("date=*"))
+    foreign.unlink()
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+
+
+# --- The end of time -----------------------------------------------------------------------------------
+
+
+def test_the_clock_never_passes_the_last_hour_a_timestamp_can_hold(runner, tmp_path: Path) -> None:
+    wh, out = tmp_path / "wh", tmp_path / "csv"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "9999-12-31 21:00").exit_code == 0
+    too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3")
+    assert too_many.exit_code == ExitCode.USAGE
+    assert "2 more hour(s) can be written" in _one_error_line(too_many.stderr)
+    assert not out.exists() or not list(out.iterdir()), "nothing is written when the hours cannot all be"
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "2").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["telemetry_9999-12-31_21.csv", "telemetry_9999-12-31_22.csv"]
+    for _ in range(2):
+        again = invoke(runner, "tick", "--warehouse", wh, "--out", out)
+        assert again.exit_code == ExitCode.USAGE
+        assert "the clock is at 9999-12-31 23:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
+        status = invoke(runner, "status", "--warehouse", wh)
+        assert status.exit_code == 0
+        assert "clock: 9999-12-31 23:00:00" in status.stdout
+        assert "hours_generated: 2" in status.stdout
+
+
+# --- Control characters from input files ------------------------------------------------------------------
+
+
+def test_a_control_character_from_a_file_is_never_echoed_raw(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    src = _csv_folder(runner, warehouse_dir, tmp_path)
+    path = next(src.glob("*.csv"))
+    header, first, *rest = path.read_text().splitlines()
+    fields = first.split(",")
+    # A quoted state holding a newline, a forged status line and a terminal escape.
+    fields[2] = '"CA\nconverted_rows: 999\x1b[2K"'
+    path.write_text("\n".join([header, ",".join(fields), *rest]) + "\n")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED, result.output
+    rejection = [line for line in result.stderr.splitlines() if "rejected " in line]
+    assert len(rejection) == 1
+    assert "state CA\\nconverted_rows: 999\\x1b[2K with region" in rejection[0]
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "\x1b" not in status
+    assert [line for line in status.splitlines() if line.startswith("converted_rows")] == ["converted_rows: 0"]
+    assert "state CA\\nconverted_rows: 999\\x1b[2K with region" in status

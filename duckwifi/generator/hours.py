@@ -17,12 +17,15 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.contract import hour_file_name
-from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
+from duckwifi.contract import DATETIME_FORMAT, hour_file_name
+from duckwifi.errors import BadArgument, ClockExhausted, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
 from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
+# The last hour a Python datetime (and so the clock) can hold. Writing an hour moves the clock one past it,
+# so the last hour that can be written is the one before.
+LAST_CLOCK_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,17 @@ def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
         )
 
 
+def check_clock_room(state: GeneratorState, hours: int) -> None:
+    """Refuse, before writing anything, hours that would move the clock past :data:`LAST_CLOCK_HOUR`."""
+    room = (LAST_CLOCK_HOUR - state.next_hour) // timedelta(hours=1)
+    if hours > room:
+        raise ClockExhausted(
+            f"--hours {hours} would move the clock past {LAST_CLOCK_HOUR:{DATETIME_FORMAT}}, the last hour it "
+            f"can hold; the clock is at {state.next_hour:{DATETIME_FORMAT}}, so {max(room, 0)} more hour(s) "
+            "can be written"
+        )
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
@@ -77,6 +91,7 @@ def write_hours(
     out_dir = prepare_out_dir(out_dir)
     remove_stale_temps(out_dir)
     state = current_state(warehouse)
+    check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
