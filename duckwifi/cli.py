@@ -105,10 +105,11 @@ def _root(
         raise typer.Exit(ExitCode.USAGE)
 
 
-def _warehouse_path(value: Path) -> Path:
+def _warehouse_path(value: str | Path) -> Path:
+    # Parsed from the raw text: Path("") would already read as ".", the current folder.
     if not str(value).strip():
         raise typer.BadParameter("the path is blank")
-    return value
+    return Path(value)
 
 
 WarehouseOption = Annotated[
@@ -120,7 +121,8 @@ WarehouseOption = Annotated[
         help="Warehouse folder (holds warehouse.duckdb and devices.parquet).",
         file_okay=True,
         dir_okay=True,
-        callback=_warehouse_path,
+        parser=_warehouse_path,
+        metavar="DIR",
     ),
 ]
 DEFAULT_WAREHOUSE = Path("warehouse")
