@@ -21,8 +21,8 @@ from typer.core import TyperGroup
 
 from duckwifi import __version__
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.lake import Converted, list_sources, raise_for_outcome
 from duckwifi.converter.lake import convert as convert_folder
-from duckwifi.converter.lake import list_sources, raise_for_outcome
 from duckwifi.errors import DuckwifiError, ExitCode, Interrupted, note_interrupt, printable, translate
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -194,7 +194,7 @@ def tick(
         task = progress.add_task("hours", total=hours) if progress else None
 
         def report(result: HourWritten) -> None:
-            typer.echo(str(result.path))
+            typer.echo(printable(str(result.path)))
             if progress is not None and task is not None:
                 progress.advance(task)
 
@@ -214,7 +214,9 @@ def convert(
         typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
     ] = False,
 ) -> None:
-    """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
+    """Convert new CSV files into the Hive-partitioned Parquet lake; prints one line per converted file.
+
+    Each line is the source's path, a tab, then what it wrote: rows, files, partitions and the hour folders."""
     target = Warehouse(warehouse)
     with exclusive(target, "convert"):
         total = len(list_sources(src))
@@ -228,7 +230,7 @@ def convert(
         with _maybe(progress):
             report = convert_folder(target, src, lake, replace_changed=replace_changed, on_file=advance)
     for converted in report.converted:
-        typer.echo(str(converted.source))
+        typer.echo(_conversion_line(converted))
     for rejection in report.rejected:
         _say(f"duckwifi: {rejection}")
     for changed in report.changed:
@@ -240,6 +242,22 @@ def convert(
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )
     raise_for_outcome(report)
+
+
+def _conversion_line(converted: Converted) -> str:
+    """``SOURCE<TAB>500 rows -> 49 file(s) in 49 partition(s) under date=01-01-20/hour=0``: the path stays the
+    first tab-separated field, for scripts."""
+    partitions = {Path(output).parent for output in converted.outputs}
+    hours = sorted({Path(*partition.parts[:2]).as_posix() for partition in partitions if len(partition.parts) >= 2})
+    where = ", ".join(hours) if len(hours) <= _HOURS_NAMED else f"{len(hours)} hour folders"
+    return (
+        f"{printable(str(converted.source))}\t{converted.rows:,} rows -> {len(converted.outputs)} file(s) in "
+        f"{len(partitions)} partition(s)" + (f" under {where}" if where else "")
+    )
+
+
+# A source normally holds one hour; beyond this many, the line counts the hour folders instead of naming them.
+_HOURS_NAMED = 3
 
 
 @app.command(short_help="Show the fleet, the clock and the conversions.")
