@@ -9,6 +9,8 @@ the same name. Either way every hour exists once and the clock never skips.
 from __future__ import annotations
 
 import contextlib
+import filecmp
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +20,16 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.contract import DATETIME_FORMAT, hour_file_name
-from duckwifi.errors import BadArgument, ClockExhausted, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
+from duckwifi.errors import (
+    BadArgument,
+    ClockExhausted,
+    DevicesCorrupt,
+    DuckwifiError,
+    OutputInTheWay,
+    WarehouseMissing,
+    printable,
+    translate,
+)
 from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
@@ -79,6 +90,34 @@ def check_clock_room(state: GeneratorState, hours: int) -> None:
         )
 
 
+def check_names_free(out_dir: Path, first_hour: datetime, hours: int) -> None:
+    """Refuse, before writing anything, to write over a CSV of a later hour than the clock's.
+
+    The clock's own hour may exist: a tick killed after its rename but before the clock moved left it, and it
+    is rewritten byte for byte (see _write_one_hour, which checks that). A later hour's file cannot be this
+    warehouse's: another warehouse, or this one before `init --force`, wrote it."""
+    for offset in range(1, hours):
+        final = out_dir / hour_file_name(first_hour + timedelta(hours=offset))
+        if os.path.lexists(final):
+            raise OutputInTheWay(_in_the_way(final))
+
+
+def _in_the_way(final: Path) -> str:
+    return (
+        f"{printable(str(final))} already exists and was not written by this warehouse at this hour; "
+        "move it away or choose another --out folder"
+    )
+
+
+def _is_this_hour(staged: Path, final: Path) -> bool:
+    """Whether ``final`` is the very file just staged: the same hour from the same seed and devices is the
+    same bytes, so a file left by a killed tick passes, and any other file (another fleet's, an edit) fails.
+    Only reached after a crash or a clash, so reading both files costs nothing in a normal run."""
+    if not final.is_file() or final.stat().st_size != staged.stat().st_size:
+        return False
+    return filecmp.cmp(staged, final, shallow=False)
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
@@ -93,6 +132,7 @@ def write_hours(
     state = current_state(warehouse)
     check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
+    check_names_free(out_dir, state.next_hour, hours)
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
         work.execute(queries.load("generator/create_metric_macro.sql"))
@@ -125,6 +165,8 @@ def _write_one_hour(
                 "target": str(staged),
             },
         ).fetchone()
+        if os.path.lexists(final) and not _is_this_hour(staged, final):
+            raise OutputInTheWay(_in_the_way(final))
         publish(staged, final)
     except BaseException as error:
         # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
