@@ -275,7 +275,11 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"start: {g.start_hour:{DATETIME_FORMAT}}",
             f"clock: {g.next_hour:{DATETIME_FORMAT}}",
             f"hours_generated: {g.hours_written}",
+            f"csv_rows_written: {report.written.rows}",
+            f"csv_bytes_written: {report.written.bytes}",
         ]
+        if report.written.last_path is not None:
+            lines.append(f"last_csv: {report.written.last_path}")
     lines += [
         f"converted_files: {report.converted_files}",
         f"converted_rows: {report.converted_rows}",

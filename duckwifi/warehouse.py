@@ -276,12 +276,23 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class HoursWritten:
+    """What tick has written, from the hours table."""
+
+    hours: int
+    rows: int
+    bytes: int
+    last_path: str | None
+
+
+@dataclass(frozen=True)
 class Status:
     root: Path
     generator: GeneratorState | None
     converted_files: int
     converted_rows: int
     rejections: list[Rejection]
+    written: HoursWritten = HoursWritten(0, 0, 0, None)
 
 
 def read_status(warehouse: Warehouse) -> Status:
@@ -289,8 +300,12 @@ def read_status(warehouse: Warehouse) -> Status:
         generator = read_generator_state(con)
         converted = con.execute(queries.load("warehouse/count_conversions.sql")).fetchone()
         rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
+        written = con.execute(queries.load("warehouse/summarize_hours.sql")).fetchone()
     files, rows = converted if converted is not None else (0, 0)
-    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections)
+    # A rejection is listed until a fixed version converts, or until its file is gone: nothing is left to fix.
+    rejections = [rejection for rejection in rejections if Path(rejection.source).exists()]
+    hours = HoursWritten(*written) if written is not None else HoursWritten(0, 0, 0, None)
+    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, hours)
 
 
 def set_aside_damaged(warehouse: Warehouse) -> Path:

@@ -156,3 +156,20 @@ def test_the_line_named_is_right_deep_in_a_larger_file(
     result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
     assert result.exit_code == ExitCode.REJECTED, result.output
     assert f"big.csv: line {bad_line}: state ZZ with region" in result.stderr
+
+
+def test_a_rejection_whose_file_is_gone_leaves_status(
+    runner, warehouse_dir: Path, one_hour: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bad.csv").write_bytes(b"not,a,telemetry,file\n")
+    (src / "worse.csv").write_bytes(b"")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED
+    assert "rejected_files: 2" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    (src / "bad.csv").unlink()
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "rejected_files: 1" in status
+    assert "bad.csv" not in status
+    assert f"rejected: {(src / 'worse.csv').resolve()}: line 1: empty file" in status

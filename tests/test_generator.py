@@ -309,3 +309,13 @@ def test_a_folder_in_the_way_of_an_hour_is_a_usage_error(runner, warehouse_dir: 
     assert "already exists and was not written by this warehouse" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["telemetry_2020-01-01_00.csv"]
     assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_status_reports_what_tick_wrote(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2").exit_code == 0
+    files = sorted(out.glob("*.csv"))
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout.splitlines()
+    assert "csv_rows_written: 1000" in status
+    assert f"csv_bytes_written: {sum(p.stat().st_size for p in files)}" in status
+    assert f"last_csv: {files[-1]}" in status
