@@ -7,6 +7,7 @@ one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,12 +19,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from duckwifi import adhoc, readers
+from duckwifi import __version__, adhoc, readers
 from duckwifi.adhoc import OutputFormat
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.lake import Converted, list_sources, raise_for_outcome
 from duckwifi.converter.lake import convert as convert_folder
-from duckwifi.converter.lake import list_sources, raise_for_outcome
-from duckwifi.errors import BadArgument, DuckwifiError, ExitCode, WarehouseMissing, translate
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    ExitCode,
+    Interrupted,
+    WarehouseMissing,
+    note_interrupt,
+    printable,
+    translate,
+)
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -32,9 +42,21 @@ from duckwifi.warehouse import Warehouse, exclusive, read_status
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _say(message: str) -> None:
+    """One line on stderr; control characters that came from input files are escaped, never echoed raw."""
+    typer.echo(printable(message), err=True)
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"duckwifi: error: {message}", err=True)
+    _say(f"duckwifi: error: {message}")
     sys.exit(code)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """Ctrl-C and SIGTERM: note the signal (so whatever error DuckDB raises for it reads as "interrupted"),
+    then raise KeyboardInterrupt like Python's own handler, so every ``finally`` removes its temporary files."""
+    note_interrupt()
+    raise KeyboardInterrupt
 
 
 class _OneLineErrors(TyperGroup):
@@ -44,14 +66,18 @@ class _OneLineErrors(TyperGroup):
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as error:
-            if type(error).__name__ == "NoArgsIsHelpError":
-                typer.echo(error.format_message(), err=True)
-                sys.exit(ExitCode.USAGE)
             _fail(error.format_message().replace("\n", " "), ExitCode.USAGE)
+        except (typer.Abort, KeyboardInterrupt, Interrupted):
+            _fail("interrupted", ExitCode.INTERRUPTED)
         except DuckwifiError as error:
             _fail(str(error).replace("\n", " "), error.exit_code)
-        except (typer.Abort, KeyboardInterrupt):
-            _fail("interrupted", 130)
+        except Exception as error:
+            # An interrupt surfaces from DuckDB as a RuntimeError, and an OS error can come from any file
+            # operation: both still get their one line. Anything else is a bug and keeps its traceback.
+            translated = translate(error, target=str(getattr(error, "filename", None) or "a file"))
+            if type(translated) is DuckwifiError:
+                raise
+            _fail(str(translated), translated.exit_code)
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)
@@ -62,10 +88,40 @@ app = typer.Typer(
     cls=_OneLineErrors,
     name="duckwifi",
     help="Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"duckwifi {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    context: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake."""
+    if context.invoked_subcommand is None:
+        # No command: the help, on stderr, as a usage error (a script that forgot its command must not pass).
+        typer.echo(context.get_help(), err=True)
+        raise typer.Exit(ExitCode.USAGE)
+
+
+def _warehouse_path(value: str | Path) -> Path:
+    # Parsed from the raw text: Path("") would already read as ".", the current folder.
+    if not str(value).strip():
+        raise typer.BadParameter("the path is blank")
+    return Path(value)
+
 
 WarehouseOption = Annotated[
     Path,
@@ -76,6 +132,8 @@ WarehouseOption = Annotated[
         help="Warehouse folder (holds warehouse.duckdb and devices.parquet).",
         file_okay=True,
         dir_okay=True,
+        parser=_warehouse_path,
+        metavar="DIR",
     ),
 ]
 DEFAULT_WAREHOUSE = Path("warehouse")
@@ -104,14 +162,18 @@ def _maybe(progress: Progress | None) -> Iterator[None]:
             yield
 
 
-@app.command()
+@app.command(short_help="Create the warehouse: the devices and the clock.")
 def init(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     devices: Annotated[int, typer.Option(help="Number of devices in the fleet.")] = DEFAULT_DEVICES,
     seed: Annotated[int, typer.Option(help="Seed for placement, IDs and metrics.")] = DEFAULT_SEED,
     start: Annotated[
         datetime,
-        typer.Option(help="The clock's first hour.", formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]),
+        typer.Option(
+            help="The clock's first hour.",
+            formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+            metavar='"YYYY-MM-DD[ HH:MM[:SS]]"',
+        ),
     ] = DEFAULT_START,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing fleet (new IDs, clock restarts).")
@@ -128,7 +190,7 @@ def init(
     )
 
 
-@app.command()
+@app.command(short_help="Write the next hour(s) of telemetry as CSV.")
 def tick(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the hourly CSV files into.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
@@ -144,7 +206,7 @@ def tick(
         task = progress.add_task("hours", total=hours) if progress else None
 
         def report(result: HourWritten) -> None:
-            typer.echo(str(result.path))
+            typer.echo(printable(str(result.path)))
             if progress is not None and task is not None:
                 progress.advance(task)
 
@@ -153,17 +215,21 @@ def tick(
         readers.refresh(target)
 
 
-@app.command()
+@app.command(short_help="Convert new CSV files into the Parquet lake.")
 def convert(
-    src: Annotated[Path, typer.Argument(help="Folder of CSV files (only *.csv directly inside it are read).")],
-    lake: Annotated[Path, typer.Argument(help="Root folder of the Parquet lake.")],
+    src: Annotated[
+        Path, typer.Argument(metavar="SRC", help="Folder of CSV files (only *.csv directly inside it are read).")
+    ],
+    lake: Annotated[Path, typer.Argument(metavar="LAKE", help="Root folder of the Parquet lake.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     replace_changed: Annotated[
         bool,
         typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
     ] = False,
 ) -> None:
-    """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
+    """Convert new CSV files into the Hive-partitioned Parquet lake; prints one line per converted file.
+
+    Each line is the source's path, a tab, then what it wrote: rows, files, partitions and the hour folders."""
     target = Warehouse(warehouse)
     with exclusive(target, "convert"):
         total = len(list_sources(src))
@@ -177,11 +243,11 @@ def convert(
         with _maybe(progress):
             report = convert_folder(target, src, lake, replace_changed=replace_changed, on_file=advance)
     for converted in report.converted:
-        typer.echo(str(converted.source))
+        typer.echo(_conversion_line(converted))
     for rejection in report.rejected:
-        typer.echo(f"duckwifi: {rejection}", err=True)
+        _say(f"duckwifi: {rejection}")
     for changed in report.changed:
-        typer.echo(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)", err=True)
+        _say(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)")
     rows = sum(c.rows for c in report.converted)
     stderr.print(
         f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
@@ -191,7 +257,7 @@ def convert(
     raise_for_outcome(report)
 
 
-@app.command()
+@app.command(short_help="Run a query over the readers' views.")
 def sql(
     query: Annotated[str, typer.Argument(help="One SELECT (or EXPLAIN) over telemetry, telemetry_between, devices.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
@@ -243,9 +309,25 @@ def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> Non
         staged.unlink(missing_ok=True)
 
 
-@app.command()
+def _conversion_line(converted: Converted) -> str:
+    """``SOURCE<TAB>500 rows -> 49 file(s) in 49 partition(s) under date=01-01-20/hour=0``: the path stays the
+    first tab-separated field, for scripts."""
+    partitions = {Path(output).parent for output in converted.outputs}
+    hours = sorted({Path(*partition.parts[:2]).as_posix() for partition in partitions if len(partition.parts) >= 2})
+    where = ", ".join(hours) if len(hours) <= _HOURS_NAMED else f"{len(hours)} hour folders"
+    return (
+        f"{printable(str(converted.source))}\t{converted.rows:,} rows -> {len(converted.outputs)} file(s) in "
+        f"{len(partitions)} partition(s)" + (f" under {where}" if where else "")
+    )
+
+
+# A source normally holds one hour; beyond this many, the line counts the hour folders instead of naming them.
+_HOURS_NAMED = 3
+
+
+@app.command(short_help="Show the fleet, the clock and the conversions.")
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
-    """Show the fleet, the clock, the hours generated and the conversions, as ``key: value`` lines."""
+    """Show the fleet, the clock, the hours generated and the conversions, one "key: value" line each."""
     report = read_status(Warehouse(warehouse))
     lines = [f"warehouse: {report.root.resolve()}"]
     if report.generator is None:
@@ -258,7 +340,11 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"start: {g.start_hour:{DATETIME_FORMAT}}",
             f"clock: {g.next_hour:{DATETIME_FORMAT}}",
             f"hours_generated: {g.hours_written}",
+            f"csv_rows_written: {report.written.rows}",
+            f"csv_bytes_written: {report.written.bytes}",
         ]
+        if report.written.last_path is not None:
+            lines.append(f"last_csv: {report.written.last_path}")
     lines += [
         f"converted_files: {report.converted_files}",
         f"converted_rows: {report.converted_rows}",
@@ -267,8 +353,11 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     for rejection in report.rejections:
         where = f"line {rejection.line}: " if rejection.line is not None else ""
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")
-    typer.echo("\n".join(lines))
+    # A rejection's reason may quote the rejected file: escaped, it can never forge a line of its own.
+    typer.echo("\n".join(printable(line) for line in lines))
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     app()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
 import re
+import threading
 from enum import IntEnum
 from pathlib import Path
 
@@ -95,36 +97,133 @@ class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
 
 
-_NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
+class ReadOnlyFilesystem(DuckwifiError):
+    """The warehouse, the lake or an output folder lies on a filesystem mounted read-only (EROFS)."""
+
+    exit_code = ExitCode.READ_ONLY
+
+
+class PermissionDenied(BadArgument):
+    """The user may not write (or read) a path given on the command line."""
+
+
+class Interrupted(DuckwifiError):
+    """Ctrl-C or SIGTERM; whatever was in flight has been undone."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class LakeHoldsOtherFiles(BadArgument):
+    """The lake folder holds Parquet files that are not the lake's own, or the warehouse itself."""
+
+
+class ClockExhausted(BadArgument):
+    """Writing the hours asked for would move the clock past the last hour a timestamp can hold."""
+
+
+class OutputInTheWay(BadArgument):
+    """An hour's CSV name is taken by a file that this warehouse did not write."""
+
+
+# --- Signals -----------------------------------------------------------------------------------------------
+# DuckDB turns a Ctrl-C that arrives while a query runs into a RuntimeError("Query interrupted") (not even a
+# duckdb.Error), so the type of what surfaces cannot say "interrupted". The CLI's signal handler records the
+# signal here instead, and translate() asks.
+_interrupted = threading.Event()
+
+
+def note_interrupt() -> None:
+    """Called by the CLI's SIGINT/SIGTERM handler before it raises KeyboardInterrupt."""
+    _interrupted.set()
+
+
+def was_interrupted() -> bool:
+    return _interrupted.is_set()
+
+
+# --- The operating system's condition behind an error --------------------------------------------------------
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+_PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+_KNOWN_ERRNOS = (*_DISK_FULL_ERRNOS, errno.EROFS, *_PERMISSION_ERRNOS)
+# DuckDB reports a failed system call as text: sometimes with a structured "errno" field, otherwise with the C
+# library's strerror() text appended. Recovering the errno from those two is the only place duckwifi reads a
+# DuckDB I/O message; everything after works on the number.
+_DUCKDB_ERRNO_FIELD = re.compile(r'"errno":\s*"?(\d+)')
+# DuckDB's one report of a short write that names no errno: it happens when the disk fills mid-write.
+_DUCKDB_SHORT_WRITE = "could not write all bytes"
+
+
+def os_errno(error: BaseException) -> int | None:
+    """The errno behind an OSError, or behind a DuckDB I/O error that reports a failed system call."""
+    if isinstance(error, OSError):
+        return error.errno
+    if not isinstance(error, duckdb.IOException):
+        return None
+    message = str(error)
+    if field := _DUCKDB_ERRNO_FIELD.search(message):
+        return int(field[1])
+    for code in _KNOWN_ERRNOS:
+        if os.strerror(code) in message:
+            return code
+    if _DUCKDB_SHORT_WRITE in message.lower():
+        return errno.ENOSPC
+    return None
 
 
 def is_disk_full(error: BaseException) -> bool:
-    """True for ENOSPC/EFBIG/EDQUOT, whether raised by the OS or reported inside a DuckDB message."""
-    if isinstance(error, OSError) and error.errno in {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}:
-        return True
-    text = str(error).lower()
-    return any(marker in text for marker in _NO_SPACE_MARKERS)
+    """True for ENOSPC/EFBIG/EDQUOT, whether raised by the OS or reported by DuckDB."""
+    return os_errno(error) in _DISK_FULL_ERRNOS
 
 
 def is_lock_conflict(error: BaseException) -> bool:
+    """DuckDB's refusal to open a database file another process holds.
+
+    DuckDB gives this condition no exception type or errno of its own (it is an IOException like any other), so
+    its wording is matched here, in the one module that translates DuckDB errors."""
     text = str(error)
     return isinstance(error, duckdb.IOException) and ("Could not set lock" in text or "Conflicting lock" in text)
 
 
-def translate(error: Exception, *, target: str) -> DuckwifiError:
-    """Map a DuckDB or OS error met while working on ``target`` to the duckwifi error named for its condition."""
+def is_interrupt(error: BaseException) -> bool:
+    return was_interrupted() or isinstance(error, KeyboardInterrupt | duckdb.InterruptException)
+
+
+def translate(error: BaseException, *, target: str) -> DuckwifiError:
+    """Map a DuckDB or OS error met while working on ``target`` to the duckwifi error named for its condition.
+
+    An error with no known condition becomes a plain :class:`DuckwifiError` (callers may refine it)."""
     if isinstance(error, DuckwifiError):
         return error
-    if is_disk_full(error):
-        return DiskFull(f"disk full while writing {target}; free some space and run the command again")
+    if is_interrupt(error):
+        return Interrupted("interrupted")
+    code = os_errno(error)
+    shown = printable(target)
+    if code in _DISK_FULL_ERRNOS:
+        return DiskFull(f"disk full while writing {shown}; free some space and run the command again")
+    if code == errno.EROFS:
+        return ReadOnlyFilesystem(
+            f"read-only file system: cannot write {shown}; remount it read-write or choose a writable folder"
+        )
+    if code in _PERMISSION_ERRNOS:
+        filename = getattr(error, "filename", None)
+        return PermissionDenied(f"permission denied: {printable(str(filename or target))}")
     if is_lock_conflict(error):
-        return WarehouseBusy(f"warehouse busy: {target} is held by another process; try again when it finishes")
+        return WarehouseBusy(f"warehouse busy: {shown} is held by another process; try again when it finishes")
     first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, PermissionError):
-        return BadArgument(f"permission denied: {error.filename or target}")
     if isinstance(error, duckdb.Error | OSError):
-        return DuckwifiError(f"{target}: {first_line}")
-    return DuckwifiError(f"{target}: {type(error).__name__}: {first_line}")
+        return DuckwifiError(f"{shown}: {printable(first_line)}")
+    return DuckwifiError(f"{shown}: {type(error).__name__}: {printable(first_line)}")
+
+
+# --- Text from input files -------------------------------------------------------------------------------
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators: any of them echoed raw could
+# end a line of output early, or rewrite the terminal, and so forge a line of `status`.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``, ``\\x1b``...), safe to show on one line."""
+    return _UNPRINTABLE.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
 
 
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")

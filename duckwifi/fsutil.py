@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from duckwifi.errors import BadArgument
+from duckwifi.errors import BadArgument, DiskFull, ReadOnlyFilesystem, translate
 
 _TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.tmp$")
@@ -72,5 +72,8 @@ def ensure_folder(path: Path, role: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        translated = translate(error, target=str(path))
+        if isinstance(translated, ReadOnlyFilesystem | DiskFull):
+            raise translated from None
         raise BadArgument(f"cannot create {role} {path}: {error.strerror}") from None
     return path.resolve()

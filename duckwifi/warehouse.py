@@ -61,9 +61,22 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 # DuckDB cannot even start with a few kilobytes and would say so as if the warehouse were damaged; a floor
 # this high catches a typo such as 2KB before any connection is opened.
 MIN_MEMORY_LIMIT_BYTES = 100_000_000
-_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]?i?b|%)", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+# DuckDB's own grammar for a memory size (case-insensitive, spaces allowed around the number): a decimal number
+# and a unit, or a share of memory. Sizes below MIN_MEMORY_LIMIT_BYTES and DuckDB's "no limit" values (-1,
+# none) are refused: the limit is what makes the heavy work spill to <warehouse>/tmp instead of failing.
+_SIZE = re.compile(r"\s*(?P<number>\d+\.?\d*|\.\d+)\s*(?P<unit>[a-z%]+)\s*", re.IGNORECASE)
+_DECIMAL_UNITS = {"k": "kilobyte", "m": "megabyte", "g": "gigabyte", "t": "terabyte"}
+_SIZE_UNITS: dict[str, int] = {"b": 1, "byte": 1, "bytes": 1} | {
+    name: factor
+    for power, (letter, word) in enumerate(_DECIMAL_UNITS.items(), start=1)
+    for name, factor in (
+        (letter, 1000**power),
+        (f"{letter}b", 1000**power),
+        (word, 1000**power),
+        (f"{word}s", 1000**power),
+        (f"{letter}ib", 1024**power),
+    )
+}
 
 
 def memory_limit() -> str:
@@ -72,7 +85,7 @@ def memory_limit() -> str:
     size = _SIZE.fullmatch(value)
     if size is None or not _is_usable_memory(float(size["number"]), size["unit"].lower()):
         raise BadArgument(
-            f"DUCKWIFI_MEMORY_LIMIT must be a size of at least 100MB (such as 2GB or 500MiB) or a share of "
+            f"DUCKWIFI_MEMORY_LIMIT must be a size of at least 100MB (such as 2GB, 2G or 500MiB) or a share of "
             f"memory (such as 50%), not {value!r}"
         )
     return value
@@ -271,12 +284,23 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class HoursWritten:
+    """What tick has written, from the hours table."""
+
+    hours: int
+    rows: int
+    bytes: int
+    last_path: str | None
+
+
+@dataclass(frozen=True)
 class Status:
     root: Path
     generator: GeneratorState | None
     converted_files: int
     converted_rows: int
     rejections: list[Rejection]
+    written: HoursWritten = HoursWritten(0, 0, 0, None)
 
 
 def read_status(warehouse: Warehouse) -> Status:
@@ -284,8 +308,12 @@ def read_status(warehouse: Warehouse) -> Status:
         generator = read_generator_state(con)
         converted = con.execute(queries.load("warehouse/count_conversions.sql")).fetchone()
         rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
+        written = con.execute(queries.load("warehouse/summarize_hours.sql")).fetchone()
     files, rows = converted if converted is not None else (0, 0)
-    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections)
+    # A rejection is listed until a fixed version converts, or until its file is gone: nothing is left to fix.
+    rejections = [rejection for rejection in rejections if Path(rejection.source).exists()]
+    hours = HoursWritten(*written) if written is not None else HoursWritten(0, 0, 0, None)
+    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, hours)
 
 
 def set_aside_damaged(warehouse: Warehouse) -> Path:

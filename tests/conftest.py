@@ -57,6 +57,11 @@ def invoke(runner: CliRunner, *args: str):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
+def converted_sources(stdout: str) -> list[str]:
+    """The source paths of `convert`'s stdout: each line is SOURCE, a tab, then what it wrote."""
+    return [line.split("\t", 1)[0] for line in stdout.splitlines()]
+
+
 def run_cli(*args: str | Path, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run ``python -m duckwifi`` as a real process."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}

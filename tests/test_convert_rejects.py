@@ -11,7 +11,7 @@ import pytest
 
 from duckwifi.converter.lake import source_key
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke
+from tests.conftest import converted_sources, invoke
 
 
 def _replace_field(text: str, line: int, column: int, value: str) -> str:
@@ -121,7 +121,7 @@ def test_a_bad_file_is_rejected_whole_and_good_files_still_convert(
     expected_where = f"{bad.resolve()}: line {line}:" if line is not None else f"{bad.resolve()}"
     assert expected_where in rejection_lines[0], result.stderr
     assert reason in rejection_lines[0], result.stderr
-    assert result.stdout.split() == [str(good.resolve())], result.output
+    assert converted_sources(result.stdout) == [str(good.resolve())], result.output
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), min(hour), max(hour) FROM telemetry").fetchone() == (500, 0, 0)
     # Outputs are named <stem>-<hash of the path>_<n>; a bare "*bad*" also matched a good file whose hash
@@ -135,7 +135,7 @@ def test_a_bad_file_is_rejected_whole_and_good_files_still_convert(
     bad.write_bytes(original)
     fixed = invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir)
     assert fixed.exit_code == 0, fixed.output
-    assert fixed.stdout.split() == [str(bad.resolve())]
+    assert converted_sources(fixed.stdout) == [str(bad.resolve())]
     assert "rejected_files: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM telemetry").fetchone() == (1000,)
@@ -156,3 +156,20 @@ def test_the_line_named_is_right_deep_in_a_larger_file(
     result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
     assert result.exit_code == ExitCode.REJECTED, result.output
     assert f"big.csv: line {bad_line}: state ZZ with region" in result.stderr
+
+
+def test_a_rejection_whose_file_is_gone_leaves_status(
+    runner, warehouse_dir: Path, one_hour: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bad.csv").write_bytes(b"not,a,telemetry,file\n")
+    (src / "worse.csv").write_bytes(b"")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED
+    assert "rejected_files: 2" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    (src / "bad.csv").unlink()
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "rejected_files: 1" in status
+    assert "bad.csv" not in status
+    assert f"rejected: {(src / 'worse.csv').resolve()}: line 1: empty file" in status

@@ -12,7 +12,7 @@ import pytest
 
 from duckwifi.contract import HEADER_LINE
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke
+from tests.conftest import converted_sources, invoke
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_round_trip_every_row_and_value_comes_back(runner, warehouse_dir, csv_di
     lake = tmp_path / "lake"
     result = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
     assert result.exit_code == 0, result.output
-    assert len(result.stdout.split()) == 3
+    assert len(converted_sources(result.stdout)) == 3
     got = _view_rows(warehouse_dir)
     assert len(got) == 1500
     assert sorted(_normalise(got), key=lambda r: (r[0], r[5])) == sorted(
@@ -168,7 +168,7 @@ def test_a_second_run_converts_only_new_files(runner, warehouse_dir, csv_dir, tm
     before = _lake_digest(lake)
     invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", csv_dir)
     second = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
-    assert second.stdout.split() == [str((csv_dir / "telemetry_2020-01-01_03.csv").resolve())]
+    assert converted_sources(second.stdout) == [str((csv_dir / "telemetry_2020-01-01_03.csv").resolve())]
     after = _lake_digest(lake)
     assert {k: v for k, v in after.items() if k in before} == before
     assert len(_view_rows(warehouse_dir)) == 2000
@@ -224,7 +224,7 @@ def test_other_files_and_folders_in_src_are_left_alone(runner, warehouse_dir, cs
     (csv_dir / ".telemetry_2020-01-01_09.csv.123.tmp").write_text(HEADER_LINE[:30])
     result = invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
     assert result.exit_code == 0
-    assert len(result.stdout.split()) == 3
+    assert len(converted_sources(result.stdout)) == 3
     assert (csv_dir / "notes.txt").read_text() == "hello"
 
 
@@ -288,3 +288,19 @@ def test_a_source_that_vanishes_mid_run_is_rejected_and_the_run_goes_on(warehous
     (rejection,) = report.rejected
     assert rejection.path == files[1].resolve()
     assert "cannot read" in rejection.reason
+
+
+def test_convert_prints_one_line_per_source_with_what_it_wrote(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    result = invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    for hour, line in enumerate(lines):
+        source = (csv_dir / f"telemetry_2020-01-01_{hour:02d}.csv").resolve()
+        partitions = {p.parent for p in lake.rglob(f"{source.stem}-*.parquet")}
+        files = [p for p in lake.rglob(f"{source.stem}-*.parquet")]
+        assert line == (
+            f"{source}\t500 rows -> {len(files)} file(s) in {len(partitions)} partition(s) "
+            f"under date=01-01-20/hour={hour}"
+        )

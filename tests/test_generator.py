@@ -259,3 +259,64 @@ def test_a_duckdb_file_that_is_not_a_warehouse(tmp_path: Path) -> None:
     assert "Traceback" not in status.stderr
     assert run_cli("init", "--devices", "10", "--warehouse", wh).returncode == 0
     assert "devices: 10" in run_cli("status", "--warehouse", wh).stdout
+
+
+def _rewind_clock_one_hour(warehouse: Path) -> None:
+    """The state a tick killed after its rename, before its clock transaction, leaves behind."""
+    with duckdb.connect(str(warehouse / "state.duckdb")) as con:
+        con.execute("DELETE FROM hours WHERE hour = (SELECT max(hour) FROM hours)")
+        con.execute("UPDATE generator SET next_hour = next_hour - INTERVAL 1 HOUR")
+
+
+def test_tick_rewrites_its_own_hour_after_a_crash(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2").exit_code == 0
+    before = (out / "telemetry_2020-01-01_01.csv").read_bytes()
+    _rewind_clock_one_hour(warehouse_dir)
+    again = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert (out / "telemetry_2020-01-01_01.csv").read_bytes() == before
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1, 2)
+
+
+@pytest.mark.parametrize("hour_in_the_way", [0, 2])
+def test_tick_never_overwrites_a_csv_it_did_not_write(
+    runner, warehouse_dir: Path, tmp_path: Path, hour_in_the_way: int
+) -> None:
+    out = tmp_path / "csv"
+    # Another warehouse's hour: same name, other bytes (hour 0 is the clock's, hour 2 a later one).
+    other = tmp_path / "other"
+    assert invoke(runner, "init", "--warehouse", other, "--devices", "500", "--seed", "8").exit_code == 0
+    assert invoke(runner, "tick", "--warehouse", other, "--out", out, "--hours", "3").exit_code == 0
+    keep = f"telemetry_2020-01-01_{hour_in_the_way:02d}.csv"
+    for path in out.iterdir():
+        if path.name != keep:
+            path.unlink()
+    foreign = (out / keep).read_bytes()
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "3")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert f"{out / keep} already exists and was not written by this warehouse" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (out / keep).read_bytes() == foreign
+    assert sorted(p.name for p in out.iterdir()) == [keep], "nothing written, no temporary file left"
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_a_folder_in_the_way_of_an_hour_is_a_usage_error(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    (out / "telemetry_2020-01-01_00.csv").mkdir(parents=True)
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "already exists and was not written by this warehouse" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["telemetry_2020-01-01_00.csv"]
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1)
+
+
+def test_status_reports_what_tick_wrote(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2").exit_code == 0
+    files = sorted(out.glob("*.csv"))
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout.splitlines()
+    assert "csv_rows_written: 1000" in status
+    assert f"csv_bytes_written: {sum(p.stat().st_size for p in files)}" in status
+    assert f"last_csv: {files[-1]}" in status

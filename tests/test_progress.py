@@ -48,7 +48,7 @@ def test_tick_and_convert_show_progress_in_a_terminal(tmp_path: Path) -> None:
     )
     assert code == 0
     assert "3/3" in terminal
-    assert len(stdout.split()) == 3
+    assert len(stdout.splitlines()) == 3
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from duckwifi import queries
 from duckwifi.cli import app
-from duckwifi.errors import BadArgument
+from duckwifi.errors import BadArgument, ExitCode
 from tests.conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,3 +81,27 @@ def test_quote_path_refuses_anything_outside_the_allow_list(path: str) -> None:
 
 def test_quote_path_quotes_ordinary_paths() -> None:
     assert queries.quote_path("/data/lake 1/été") == "'/data/lake 1/été'"
+
+
+def test_version(runner) -> None:
+    import duckwifi
+
+    result = invoke(runner, "--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"duckwifi {duckwifi.__version__}\n"
+
+
+def test_help_text_is_clean(runner) -> None:
+    for args in ([], ["init"], ["tick"], ["convert"], ["status"]):
+        result = invoke(runner, *args, "--help")
+        assert result.exit_code == 0
+        for stray in ("<bool>", "``", "%Y", "U.S.\n"):
+            assert stray not in result.stdout, (args, stray, result.stdout)
+
+
+def test_no_command_shows_the_help_as_a_usage_error(runner) -> None:
+    result = invoke(runner)
+    assert result.exit_code == ExitCode.USAGE
+    assert "Usage" in result.stderr
+    assert "Commands" in result.stderr
+    assert result.stdout == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from duckwifi.errors import ExitCode
-from duckwifi.warehouse import Warehouse, work_connection
+from duckwifi.errors import BadArgument, ExitCode
+from duckwifi.warehouse import MIN_MEMORY_LIMIT_BYTES, Warehouse, memory_limit, work_connection
 from tests.conftest import invoke, run_cli
 
 BAD_SETTINGS = [
@@ -78,3 +80,61 @@ def test_every_memory_limit_accepted_here_is_accepted_by_duckdb(
     monkeypatch.setenv("DUCKWIFI_MEMORY_LIMIT", value)
     with work_connection(Warehouse(tmp_path / "wh")) as con:
         assert con.execute("SELECT 42").fetchone() == (42,)
+
+
+# Spellings of a memory size, DuckDB's and not: the accepted set is compared with DuckDB's own answer.
+MEMORY_SPELLINGS = [
+    *("2G", "2GB", "2GiB", "2 GB", "2g", "2gib", "2 gib", "2T", "1.5G", "1.5GB", "500M", "500MiB", "500MB"),
+    *("100000000B", "100000000 bytes", "2 gigabytes", "2 gigabyte", "250 megabytes", "2Gb", " 2GB", "2GB "),
+    *("2 G", "2.GB", ".5GB", "0.5TB", "2tb", "2 TiB", "50%", "50 %", "100%", "0.5%", "100MB", "99MB", "95MiB"),
+    *("100000000", "1e9", "2,5GB", "2GBs", "2KB", "2k", "2 megabytes", "2 tebibytes", "150%", "0%", "", "GB"),
+]
+_DUCKDB_SHOWN = re.compile(r"(?P<number>[\d.]+) (?P<unit>bytes|KiB|MiB|GiB|TiB)")
+_SHOWN_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def _duckdb_accepts(value: str) -> bool:
+    """DuckDB takes the value as a memory limit of at least 100MB (duckwifi's floor) or as a share of memory."""
+    try:
+        with duckdb.connect(config={"memory_limit": value}) as con:
+            (shown,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    except duckdb.Error:
+        return False
+    if value.strip().endswith("%"):
+        return True
+    size = _DUCKDB_SHOWN.fullmatch(shown)
+    assert size is not None, shown
+    # DuckDB shows one decimal, cut rather than rounded: allow that much below the floor.
+    return float(size["number"]) * _SHOWN_UNITS[size["unit"]] >= MIN_MEMORY_LIMIT_BYTES * 0.999
+
+
+@pytest.mark.parametrize("value", MEMORY_SPELLINGS)
+def test_the_memory_limits_accepted_are_those_duckdb_accepts(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DUCKWIFI_MEMORY_LIMIT", value)
+    try:
+        memory_limit()
+        accepted = True
+    except BadArgument:
+        accepted = False
+    assert accepted == _duckdb_accepts(value)
+
+
+@pytest.mark.parametrize("value", ["-1", "none", "null", "-1GB"])
+def test_duckdbs_no_limit_values_are_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # DuckDB reads these as "no limit"; duckwifi needs a limit so that the heavy work spills instead of failing.
+    monkeypatch.setenv("DUCKWIFI_MEMORY_LIMIT", value)
+    with pytest.raises(BadArgument, match="DUCKWIFI_MEMORY_LIMIT"):
+        memory_limit()
+
+
+@pytest.mark.parametrize("value", [" ", "", "\t"])
+def test_a_blank_warehouse_path_is_a_usage_error(runner, tmp_path: Path, value: str) -> None:
+    for args in (["status"], ["tick", "--out", tmp_path / "csv"], ["init", "--devices", "10"]):
+        by_option = invoke(runner, *args, "--warehouse", value)
+        assert by_option.exit_code == ExitCode.USAGE, by_option.output
+        assert "the path is blank" in by_option.stderr
+    if value:  # an empty variable counts as unset, as for any click option
+        by_variable = run_cli("tick", "--out", tmp_path / "csv", env={"DUCKWIFI_WAREHOUSE": value}, cwd=tmp_path)
+        assert by_variable.returncode == ExitCode.USAGE, by_variable.stderr
+        assert "DUCKWIFI_WAREHOUSE" in by_variable.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "no folder may be created"

@@ -31,6 +31,7 @@ import duckdb
 
 from duckwifi import queries, readers
 from duckwifi.contract import HEADER_LINE
+from duckwifi.converter.lake_folder import check_lake_folder
 from duckwifi.errors import (
     BadArgument,
     DuckwifiError,
@@ -52,8 +53,8 @@ _READ_CHUNK = 8 * 1024 * 1024
 # Enough of line 1 to describe any plausible wrong header, without reading a headerless file whole.
 _HEADER_READ_LIMIT = 64 * 1024
 # Each thread buffers rows per partition until this many, then writes them out. DuckDB's default (524,288)
-# buffers a whole 20M-row hour across 49 states and spills it to disk; 32,768 kept one such hour at 1.4 GB
-# peak and cut its conversion from 60 s to 47 s on 2 cores (row groups still come out at 122,880 rows).
+# buffers a whole 20M-row hour across 49 states and spills it to disk; 32,768 keeps it in memory, with less
+# peak memory and less time (row groups still come out at 122,880 rows; figures in docs/benchmarks.md).
 CONVERT_SETTINGS = {"partitioned_write_flush_threshold": 32_768}
 
 
@@ -108,6 +109,7 @@ def convert(
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
     sources = list_sources(src)
     lake = ensure_folder(lake, "lake folder")
+    check_lake_folder(warehouse, lake)
     report = ConvertReport()
     with connect(warehouse, create=True) as con:
         report.recovered = _finish_interrupted_publishing(con, lake)

@@ -9,6 +9,8 @@ the same name. Either way every hour exists once and the clock never skips.
 from __future__ import annotations
 
 import contextlib
+import filecmp
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +19,24 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.contract import hour_file_name
-from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
+from duckwifi.contract import DATETIME_FORMAT, hour_file_name
+from duckwifi.errors import (
+    BadArgument,
+    ClockExhausted,
+    DevicesCorrupt,
+    DuckwifiError,
+    OutputInTheWay,
+    WarehouseMissing,
+    printable,
+    translate,
+)
 from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
+# The last hour a Python datetime (and so the clock) can hold. Writing an hour moves the clock one past it,
+# so the last hour that can be written is the one before.
+LAST_CLOCK_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,45 @@ def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
         )
 
 
+def check_clock_room(state: GeneratorState, hours: int) -> None:
+    """Refuse, before writing anything, hours that would move the clock past :data:`LAST_CLOCK_HOUR`."""
+    room = (LAST_CLOCK_HOUR - state.next_hour) // timedelta(hours=1)
+    if hours > room:
+        raise ClockExhausted(
+            f"--hours {hours} would move the clock past {LAST_CLOCK_HOUR:{DATETIME_FORMAT}}, the last hour it "
+            f"can hold; the clock is at {state.next_hour:{DATETIME_FORMAT}}, so {max(room, 0)} more hour(s) "
+            "can be written"
+        )
+
+
+def check_names_free(out_dir: Path, first_hour: datetime, hours: int) -> None:
+    """Refuse, before writing anything, to write over a CSV of a later hour than the clock's.
+
+    The clock's own hour may exist: a tick killed after its rename but before the clock moved left it, and it
+    is rewritten byte for byte (see _write_one_hour, which checks that). A later hour's file cannot be this
+    warehouse's: another warehouse, or this one before `init --force`, wrote it."""
+    for offset in range(1, hours):
+        final = out_dir / hour_file_name(first_hour + timedelta(hours=offset))
+        if os.path.lexists(final):
+            raise OutputInTheWay(_in_the_way(final))
+
+
+def _in_the_way(final: Path) -> str:
+    return (
+        f"{printable(str(final))} already exists and was not written by this warehouse at this hour; "
+        "move it away or choose another --out folder"
+    )
+
+
+def _is_this_hour(staged: Path, final: Path) -> bool:
+    """Whether ``final`` is the very file just staged: the same hour from the same seed and devices is the
+    same bytes, so a file left by a killed tick passes, and any other file (another fleet's, an edit) fails.
+    Only reached after a crash or a clash, so reading both files costs nothing in a normal run."""
+    if not final.is_file() or final.stat().st_size != staged.stat().st_size:
+        return False
+    return filecmp.cmp(staged, final, shallow=False)
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
@@ -77,7 +130,9 @@ def write_hours(
     out_dir = prepare_out_dir(out_dir)
     remove_stale_temps(out_dir)
     state = current_state(warehouse)
+    check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
+    check_names_free(out_dir, state.next_hour, hours)
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
         work.execute(queries.load("generator/create_metric_macro.sql"))
@@ -110,21 +165,36 @@ def _write_one_hour(
                 "target": str(staged),
             },
         ).fetchone()
+        if os.path.lexists(final) and not _is_this_hour(staged, final):
+            raise OutputInTheWay(_in_the_way(final))
         publish(staged, final)
-    except Exception as error:
+    except BaseException as error:
+        # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
-        if isinstance(error, DuckwifiError):
+        if not isinstance(error, Exception) or isinstance(error, DuckwifiError):
             raise
-        message = str(error)
-        if str(warehouse.devices_parquet) in message and not isinstance(error, OSError):
+        translated = translate(error, target=str(final))
+        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
             raise DevicesCorrupt(
-                f"cannot read devices file {warehouse.devices_parquet}: {message.strip().splitlines()[0]}; "
+                f"cannot read devices file {warehouse.devices_parquet}; "
                 "restore it from a backup, or start over with `duckwifi init --force`"
             ) from None
-        raise translate(error, target=str(final)) from None
+        raise translated from None
     rows = int(copied[0]) if copied is not None else 0
     return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+
+
+def _devices_readable(work: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> bool:
+    """Whether every value of the devices file can be read: asked after an hour failed for no OS reason, to
+    tell a damaged devices file (the hour's only input) from anything else."""
+    try:
+        work.execute(
+            queries.load("generator/read_every_device.sql"), {"devices_parquet": str(warehouse.devices_parquet)}
+        ).fetchall()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _advance_clock(warehouse: Warehouse, result: HourWritten) -> None:
