@@ -175,11 +175,14 @@ def convert(
         typer.echo(str(converted.source))
     for rejection in report.rejected:
         typer.echo(f"duckwifi: {rejection}", err=True)
+    for copy, original in report.same_content:
+        typer.echo(f"duckwifi: {copy}: already converted (same content as {original})", err=True)
     for changed in report.changed:
         typer.echo(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)", err=True)
     rows = sum(c.rows for c in report.converted)
+    skipped = len(report.unchanged) + len(report.same_content)
     stderr.print(
-        f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
+        f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )

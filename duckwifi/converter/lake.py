@@ -74,6 +74,8 @@ class ConvertReport:
     unchanged: list[Path] = field(default_factory=list)
     rejected: list[InputRejected] = field(default_factory=list)
     changed: list[Path] = field(default_factory=list)
+    # Files skipped because a converted source has the same content: (file, that source).
+    same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
 
 
@@ -105,9 +107,10 @@ def convert(
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
     with contract_reader(warehouse) as reader:
+        run = _Run(ledger, reader, entries, replace_changed, report)
         for source in sources:
             try:
-                _convert_if_new(ledger, reader, source, entries.get(str(source)), replace_changed, report)
+                run.convert_if_new(source)
             except (InputRejected, OSError) as error:
                 rejection = _as_rejection(error, source, lake)
                 report.rejected.append(rejection)
@@ -126,6 +129,75 @@ def convert(
     return report
 
 
+class _Run:
+    """One convert run's view of the ledger: sources by path, and by content for the files it has not seen."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        reader: duckdb.DuckDBPyConnection,
+        entries: dict[str, LedgerEntry],
+        replace_changed: bool,
+        report: ConvertReport,
+    ) -> None:
+        self.ledger = ledger
+        self.reader = reader
+        self.entries = entries
+        self.replace_changed = replace_changed
+        self.report = report
+        self.by_content = {entry.sha256: source for source, entry in entries.items()}
+
+    def _same_content(self, source: Path, byte_count: int) -> str | None:
+        """The converted source with this file's content, if any. Equal content means equal size, so a file
+        of a size no converted source has is not read here (its checksum is taken while it converts)."""
+        if not any(entry.byte_count == byte_count for entry in self.entries.values()):
+            return None
+        return self.by_content.get(sha256_of(source))
+
+    def convert_if_new(self, source: Path) -> None:
+        entry = self.entries.get(str(source))
+        report = self.report
+        stat = source.stat()
+        if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            report.unchanged.append(source)
+            return
+        check_shape(source, stat.st_size)
+        if entry is None:
+            twin = self._same_content(source, stat.st_size)
+            if twin is not None:
+                self._skip_same_content(source, twin, stat.st_mtime_ns)
+                return
+            self._convert(source, stat.st_size, stat.st_mtime_ns)
+            return
+        sha256 = sha256_of(source)
+        if entry.sha256 == sha256:
+            self.ledger.touch(source, stat.st_mtime_ns)
+            report.unchanged.append(source)
+            return
+        if not self.replace_changed:
+            report.changed.append(source)
+            return
+        self._convert(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+
+    def _skip_same_content(self, source: Path, twin: str, mtime_ns: int) -> None:
+        """A file already converted under another path: a copy is skipped; a moved file takes over the record."""
+        self.report.same_content.append((source, Path(twin)))
+        if Path(twin).exists():
+            return
+        self.ledger.move(twin, source, mtime_ns)
+        entry = self.entries.pop(twin)
+        self.entries[str(source)] = LedgerEntry(
+            entry.byte_count, mtime_ns, entry.sha256, entry.status, entry.outputs, entry.retired
+        )
+        self.by_content[entry.sha256] = str(source)
+
+    def _convert(self, source: Path, byte_count: int, mtime_ns: int, previous_outputs: tuple[str, ...] = ()) -> None:
+        converted, entry = convert_file(self.ledger, self.reader, source, byte_count, mtime_ns, previous_outputs)
+        self.report.converted.append(converted)
+        self.entries[str(source)] = entry
+        self.by_content[entry.sha256] = str(source)
+
+
 def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
     """A rejection for a source that broke the contract or cannot be read; any other OS error stops the run."""
     if isinstance(error, InputRejected):
@@ -135,35 +207,6 @@ def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> I
     return InputRejected(source, f"cannot read: {error.strerror or error}")
 
 
-def _convert_if_new(
-    ledger: Ledger,
-    reader: duckdb.DuckDBPyConnection,
-    source: Path,
-    entry: LedgerEntry | None,
-    replace_changed: bool,
-    report: ConvertReport,
-) -> None:
-    stat = source.stat()
-    if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-        report.unchanged.append(source)
-        return
-    check_shape(source, stat.st_size)
-    if entry is None:
-        report.converted.append(convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns))
-        return
-    sha256 = sha256_of(source)
-    if entry.sha256 == sha256:
-        ledger.touch(source, stat.st_mtime_ns)
-        report.unchanged.append(source)
-        return
-    if not replace_changed:
-        report.changed.append(source)
-        return
-    report.converted.append(
-        convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
-    )
-
-
 def convert_file(
     ledger: Ledger,
     reader: duckdb.DuckDBPyConnection,
@@ -171,7 +214,7 @@ def convert_file(
     byte_count: int,
     mtime_ns: int,
     previous_outputs: tuple[str, ...] = (),
-) -> Converted:
+) -> tuple[Converted, LedgerEntry]:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
     lake = ledger.lake
     key = source_key(source)
@@ -201,7 +244,7 @@ def convert_file(
     publish(staging, lake, outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
-    return Converted(source, rows, outputs)
+    return Converted(source, rows, outputs), recorded
 
 
 def raise_for_outcome(report: ConvertReport) -> None:

@@ -95,6 +95,14 @@ class Ledger:
                 {"lake": str(self.lake), "source": str(source), "mtime_ns": mtime_ns},
             )
 
+    def move(self, old_source: str, new_source: Path, mtime_ns: int) -> None:
+        """A converted source found at a new path, its old path gone: the ledger follows the file."""
+        with self.transaction() as con:
+            con.execute(
+                queries.load("warehouse/move_conversion.sql"),
+                {"lake": str(self.lake), "old_source": old_source, "new_source": str(new_source), "mtime_ns": mtime_ns},
+            )
+
     def record_rejection(self, rejection: InputRejected) -> None:
         try:
             byte_count = rejection.path.stat().st_size

@@ -50,4 +50,3 @@ def finish_interrupted(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
         mark_published(con, lake, source)
         finished += 1
     return finished
-
