@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.identity import read_lake_info
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
 from duckwifi.errors import DuckwifiError, ExitCode
@@ -175,6 +176,8 @@ def convert(
         typer.echo(str(converted.source))
     for rejection in report.rejected:
         typer.echo(f"duckwifi: {rejection}", err=True)
+    if report.moved_from is not None:
+        stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
     for copy, original in report.same_content:
         typer.echo(f"duckwifi: {copy}: already converted (same content as {original})", err=True)
     for changed in report.changed:
@@ -205,7 +208,9 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"clock: {g.next_hour:{DATETIME_FORMAT}}",
             f"hours_generated: {g.hours_written}",
         ]
+    lake = read_lake_info(Warehouse(warehouse))
     lines += [
+        f"lake: {lake if lake is not None else ''}",
         f"converted_files: {report.converted_files}",
         f"converted_rows: {report.converted_rows}",
         f"rejected_files: {len(report.rejections)}",

@@ -95,6 +95,18 @@ class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
 
 
+class ForeignLake(DuckwifiError):
+    """The lake's marker names another warehouse."""
+
+    exit_code = ExitCode.FOREIGN_LAKE
+
+
+class SecondLake(DuckwifiError):
+    """The warehouse already has its one lake elsewhere."""
+
+    exit_code = ExitCode.SECOND_LAKE
+
+
 _NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
 
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from duckwifi import queries
+from duckwifi.converter.identity import claim_lake
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
 from duckwifi.converter.publishing import finish_interrupted, publish
 from duckwifi.converter.staging import (
@@ -35,10 +35,13 @@ from duckwifi.converter.staging import (
     STAGING_DIR,
     check_shape,
     contract_reader,
+    refuse_overlaps,
+    refuse_repeated_keys,
     sha256_of,
     source_key,
     stage,
 )
+from duckwifi.converter.telemetry_view import refresh_telemetry_view
 from duckwifi.errors import (
     BadArgument,
     FilesRejected,
@@ -47,7 +50,7 @@ from duckwifi.errors import (
     is_disk_full,
     translate,
 )
-from duckwifi.fsutil import ensure_folder, fsync_file
+from duckwifi.fsutil import fsync_file
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -77,6 +80,8 @@ class ConvertReport:
     # Files skipped because a converted source has the same content: (file, that source).
     same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
+    # The lake's previous path, when it was found moved (by its marker) and the warehouse now points here.
+    moved_from: Path | None = None
 
 
 def list_sources(src: Path) -> list[Path]:
@@ -96,8 +101,9 @@ def convert(
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
     sources = list_sources(src)
-    lake = ensure_folder(lake, "lake folder")
-    report = ConvertReport()
+    claim = claim_lake(warehouse, lake)
+    lake = claim.lake
+    report = ConvertReport(moved_from=claim.moved_from)
     with connect(warehouse, create=True) as con:
         report.recovered = finish_interrupted(con, lake)
         entries = read_ledger(con, lake)
@@ -121,11 +127,9 @@ def convert(
 
     # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
     needs_view = any(entry.outputs for entry in entries.values()) or any(c.outputs for c in report.converted)
-    if needs_view or ledger.has_unmarked:
-        with ledger.transaction() as con:
-            if needs_view:
-                view = queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake)
-                con.execute(view)
+    ledger.flush()
+    if needs_view:
+        refresh_telemetry_view(warehouse, lake)
     return report
 
 
@@ -146,6 +150,7 @@ class _Run:
         self.replace_changed = replace_changed
         self.report = report
         self.by_content = {entry.sha256: source for source, entry in entries.items()}
+        self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
 
     def _same_content(self, source: Path, byte_count: int) -> str | None:
         """The converted source with this file's content, if any. Equal content means equal size, so a file
@@ -192,8 +197,11 @@ class _Run:
         self.by_content[entry.sha256] = str(source)
 
     def _convert(self, source: Path, byte_count: int, mtime_ns: int, previous_outputs: tuple[str, ...] = ()) -> None:
-        converted, entry = convert_file(self.ledger, self.reader, source, byte_count, mtime_ns, previous_outputs)
+        converted, entry = convert_file(
+            self.ledger, self.reader, source, byte_count, mtime_ns, previous_outputs, owner_of=self.owner_of
+        )
         self.report.converted.append(converted)
+        self.owner_of.update(dict.fromkeys(entry.outputs, str(source)))
         self.entries[str(source)] = entry
         self.by_content[entry.sha256] = str(source)
 
@@ -214,6 +222,8 @@ def convert_file(
     byte_count: int,
     mtime_ns: int,
     previous_outputs: tuple[str, ...] = (),
+    *,
+    owner_of: Mapping[str, str],
 ) -> tuple[Converted, LedgerEntry]:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
     lake = ledger.lake
@@ -232,9 +242,11 @@ def convert_file(
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
         staged = sorted(staging.rglob(f"*{STAGED_SUFFIX}"))
+        outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
+        refuse_repeated_keys(ledger.warehouse, reader, source, staged)
+        refuse_overlaps(reader, source, lake, staging, outputs, owner_of)
         for path in staged:
             fsync_file(path)
-        outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
         recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired)
         ledger.record_conversion(source, recorded, rows)

@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -120,3 +120,73 @@ def explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error) -
         except duckdb.Error:
             return rejection
     return InputRejected(source, found[1], line=int(found[0])) if found else rejection
+
+
+def refuse_repeated_keys(
+    warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, source: Path, staged: list[Path]
+) -> None:
+    """Reject a source that holds two rows for one (site, datetime), naming the key and both lines."""
+    if not staged:
+        return
+    row = reader.execute(
+        queries.load("converter/count_repeated_keys.sql"), {"staged": [str(p) for p in staged]}
+    ).fetchone()
+    if row is None or row[0] == 0:
+        return
+    with contract_reader(warehouse, in_file_order=True) as ordered:
+        found = ordered.execute(
+            queries.load("converter/find_first_repeated_key.sql"), {"source": str(source)}
+        ).fetchone()
+    if found is None:
+        raise InputRejected(source, f"{row[0]} row(s) repeat a (site, datetime) key")
+    site, when, first_line, second_line = found
+    raise InputRejected(
+        source,
+        f"repeated key: site {site} at {when:%Y-%m-%d %H:%M:%S} is on lines {first_line} and {second_line}",
+        line=int(second_line),
+    )
+
+
+def hour_folder(relative: str) -> str:
+    """``date=01-01-20/hour=0`` of a lake-relative output path."""
+    return "/".join(relative.split("/")[:2])
+
+
+def refuse_overlaps(
+    reader: duckdb.DuckDBPyConnection,
+    source: Path,
+    lake: Path,
+    staging: Path,
+    outputs: tuple[str, ...],
+    owner_of: Mapping[str, str],
+) -> None:
+    """Reject a source whose (site, datetime) keys are already in the lake from another source.
+
+    Only the hours the source touches that already hold another source's files are read, so a new hour
+    costs nothing here."""
+    hours = {hour_folder(relative) for relative in outputs}
+    lake_files = {
+        str(lake / relative): owner
+        for relative, owner in owner_of.items()
+        if owner != str(source) and hour_folder(relative) in hours and (lake / relative).is_file()
+    }
+    if not lake_files:
+        return
+    busy_hours = {hour_folder(str(Path(path).relative_to(lake))) for path in lake_files}
+    staged = [str(staging / f"{r}{STAGED_SUFFIX}") for r in outputs if hour_folder(r) in busy_hours]
+    rows = reader.execute(
+        queries.load("converter/count_overlaps.sql"), {"lake_files": sorted(lake_files), "staged": staged}
+    ).fetchall()
+    per_source: dict[str, int] = {}
+    for lake_file, overlapping in rows:
+        owner = lake_files[lake_file]
+        per_source[owner] = per_source.get(owner, 0) + int(overlapping)
+    if not per_source:
+        return
+    other, count = max(per_source.items(), key=lambda item: (item[1], item[0]))
+    more = f" (and rows of {len(per_source) - 1} other source(s))" if len(per_source) > 1 else ""
+    raise InputRejected(
+        source,
+        f"{count} row(s) overlap rows already in the lake from {other}{more} (same site and datetime); "
+        "`duckwifi forget` that source first to replace it",
+    )
