@@ -37,7 +37,7 @@ from duckwifi.errors import (
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
-from duckwifi.warehouse import Warehouse, exclusive, read_status
+from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -246,11 +246,16 @@ def convert(
         typer.echo(_conversion_line(converted))
     for rejection in report.rejected:
         _say(f"duckwifi: {rejection}")
+    if report.moved_from is not None:
+        stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    for copy, original in report.same_content:
+        _say(f"duckwifi: {copy}: already converted (same content as {original})")
     for changed in report.changed:
         _say(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)")
     rows = sum(c.rows for c in report.converted)
+    skipped = len(report.unchanged) + len(report.same_content)
     stderr.print(
-        f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
+        f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )
@@ -345,7 +350,9 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         ]
         if report.written.last_path is not None:
             lines.append(f"last_csv: {report.written.last_path}")
+    lake = registered_lake(Warehouse(warehouse))
     lines += [
+        f"lake: {lake if lake is not None else ''}",
         f"converted_files: {report.converted_files}",
         f"converted_rows: {report.converted_rows}",
         f"rejected_files: {len(report.rejections)}",

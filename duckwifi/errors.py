@@ -170,6 +170,21 @@ def os_errno(error: BaseException) -> int | None:
     return None
 
 
+class ForeignLake(DuckwifiError):
+    """The lake's marker names another warehouse."""
+
+    exit_code = ExitCode.FOREIGN_LAKE
+
+
+class SecondLake(DuckwifiError):
+    """The warehouse already has its one lake elsewhere."""
+
+    exit_code = ExitCode.SECOND_LAKE
+
+
+_NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
+
+
 def is_disk_full(error: BaseException) -> bool:
     """True for ENOSPC/EFBIG/EDQUOT, whether raised by the OS or reported by DuckDB."""
     return os_errno(error) in _DISK_FULL_ERRNOS

@@ -36,7 +36,7 @@ from duckwifi.errors import (
     is_lock_conflict,
     translate,
 )
-from duckwifi.fsutil import ensure_folder, publish, temp_path_for
+from duckwifi.fsutil import ensure_folder
 
 # The readers' database: views only, replaced by rename when a view changes (never written in place).
 DATABASE_NAME = "warehouse.duckdb"
@@ -387,12 +387,3 @@ def registered_lake(warehouse: Warehouse) -> Path | None:
     if not isinstance(lake, str):
         raise WarehouseCorrupt(f"{warehouse.lake_info} names no lake; run convert again to rewrite it")
     return Path(lake)
-
-
-def register_lake(warehouse: Warehouse, lake: Path) -> None:
-    """Record ``lake`` in ``lake.json`` (temporary file, fsync, rename), unless it is already recorded."""
-    if registered_lake(warehouse) == lake:
-        return
-    staged = temp_path_for(warehouse.lake_info)
-    staged.write_text(json.dumps({"format": LAKE_INFO_FORMAT, "lake": str(lake)}) + "\n", encoding="utf-8")
-    publish(staged, warehouse.lake_info)

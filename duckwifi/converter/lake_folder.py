@@ -25,7 +25,7 @@ def check_lake_folder(warehouse: Warehouse, lake: Path) -> None:
             f"the warehouse {printable(str(root))} is inside the lake folder {printable(str(lake))}; "
             "give the lake a folder of its own"
         )
-    stray = _first_foreign_parquet(lake)
+    stray = _first_foreign_parquet(lake) if lake.is_dir() else None
     if stray is not None:
         raise LakeHoldsOtherFiles(
             f"the lake folder {printable(str(lake))} holds Parquet files that are not the lake's, such as "
