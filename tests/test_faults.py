@@ -67,22 +67,27 @@ def test_tick_beside_convert_never_picks_up_a_half_written_hour(fleet: Path, tmp
 
 
 @pytest.mark.faults
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs state separation (issue 10 point 1): the pipeline's state still lives in warehouse.duckdb",
+)
 def test_read_only_queries_proceed_while_a_tick_runs(fleet: Path, tmp_path: Path) -> None:
-    tick = popen_cli("tick", "--warehouse", fleet, "--out", tmp_path / "csv", "--hours", "8")
-    answered, refusals = 0, []
-    while tick.poll() is None:
-        try:
-            with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as con:
-                con.execute("SELECT count(*) FROM hours").fetchone()
-                answered += 1
-        except duckdb.IOException as error:
-            refusals.append(str(error))
-        time.sleep(0.02)
-    assert tick.returncode == 0
-    # The warehouse file is held only for the instants a tick reads or advances the clock; a reader that
-    # meets one gets DuckDB's lock error and can simply retry.
+    # A reader (a notebook, a dashboard) holds warehouse.duckdb open for the whole tick, querying all along.
+    # A short open timeout makes today's failure (tick waits for the reader, then says busy) quick.
+    with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as reader:
+        tick = popen_cli(
+            "tick", "--warehouse", fleet, "--out", tmp_path / "csv", "--hours", "8", env={"DUCKWIFI_OPEN_TIMEOUT": "1"}
+        )
+        answered = 0
+        while tick.poll() is None:
+            assert reader.execute("SELECT 42").fetchone() == (42,)
+            answered += 1
+            time.sleep(0.02)
+        _stdout, stderr = tick.communicate()
+        assert reader.execute("SELECT 42").fetchone() == (42,)
+    assert tick.returncode == 0, stderr
     assert answered > 0
-    assert all("lock" in message.lower() for message in refusals)
+    assert len(list((tmp_path / "csv").glob("*.csv"))) == 8
 
 
 @pytest.fixture
