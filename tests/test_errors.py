@@ -293,3 +293,17 @@ def test_a_control_character_from_a_file_is_never_echoed_raw(runner, warehouse_d
     assert "\x1b" not in status
     assert [line for line in status.splitlines() if line.startswith("converted_rows")] == ["converted_rows: 0"]
     assert "state CA\\nconverted_rows: 999\\x1b[2K with region" in status
+
+
+@pytest.mark.faults
+def test_ctrl_c_during_init_leaves_no_temporary_file_and_no_fleet(tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    proc = popen_cli("init", "--warehouse", wh, "--devices", "3000000")
+    _wait_for(lambda: (wh / "tmp").is_dir())  # the sampling has started
+    time.sleep(0.5)
+    _stdout, stderr = _interrupt(proc)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert _one_error_line(stderr) == "duckwifi: error: interrupted"
+    assert not [p.name for p in wh.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
+    status = run_cli("status", "--warehouse", wh)
+    assert status.returncode == ExitCode.NOT_INITIALIZED or "devices: 0" in status.stdout, status
