@@ -232,7 +232,11 @@ _COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
 def translate_reader_error(error: Exception, source: Path) -> DuckwifiError:
-    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason."""
+    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason.
+
+    DuckDB's CSV reader gives one exception type (a ConversionException or InvalidInputException) for every
+    kind of bad input, and the line and column only in its text: naming the reason needs its wording. This is
+    the one place duckwifi reads it; whether a file is rejected at all never depends on it."""
     if is_disk_full(error):
         return translate(error, target=str(source))
     message = str(error)
