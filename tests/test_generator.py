@@ -13,7 +13,7 @@ import pytest
 
 from duckwifi.contract import CONTIGUOUS_STATES, HEADER_LINE
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke, run_cli
+from tests.conftest import invoke, run_cli, state_database
 
 
 def _clock(warehouse: Path) -> datetime:
@@ -262,7 +262,7 @@ def test_a_duckdb_file_that_is_not_a_warehouse(tmp_path: Path) -> None:
 
 def _rewind_clock_one_hour(warehouse: Path) -> None:
     """The state a tick killed after its rename, before its clock transaction, leaves behind."""
-    with duckdb.connect(str(warehouse / "warehouse.duckdb")) as con:
+    with duckdb.connect(str(state_database(warehouse))) as con:
         con.execute("DELETE FROM hours WHERE hour = (SELECT max(hour) FROM hours)")
         con.execute("UPDATE generator SET next_hour = next_hour - INTERVAL 1 HOUR")
 
