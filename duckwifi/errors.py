@@ -157,7 +157,8 @@ def os_errno(error: BaseException) -> int | None:
     """The errno behind an OSError, or behind a DuckDB I/O error that reports a failed system call."""
     if isinstance(error, OSError):
         return error.errno
-    if not isinstance(error, duckdb.IOException):
+    # Only the types that report system calls: a CSV reader error quotes input values, which could say anything.
+    if not isinstance(error, duckdb.IOException | duckdb.OutOfMemoryException):
         return None
     message = str(error)
     if field := _DUCKDB_ERRNO_FIELD.search(message):

@@ -307,3 +307,34 @@ def test_ctrl_c_during_init_leaves_no_temporary_file_and_no_fleet(tmp_path: Path
     assert not [p.name for p in wh.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
     status = run_cli("status", "--warehouse", wh)
     assert status.returncode == ExitCode.NOT_INITIALIZED or "devices: 0" in status.stdout, status
+
+
+# --- Classification by errno ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("COPY (SELECT range FROM range(1000000)) TO '/dev/full' (FORMAT csv)", "DiskFull"),
+        ("COPY (SELECT 1) TO '/proc/duckwifi.csv'", "DuckwifiError"),
+    ],
+)
+def test_duckdb_io_errors_are_classified_by_their_errno(sql: str, expected: str) -> None:
+    from duckwifi.errors import os_errno, translate
+
+    with duckdb.connect() as con, pytest.raises(duckdb.Error) as raised:
+        con.execute(sql)
+    assert type(translate(raised.value, target="x")).__name__ == expected
+    assert (os_errno(raised.value) == 28) == (expected == "DiskFull")
+
+
+def test_a_csv_value_that_reads_like_an_os_error_is_not_one(tmp_path: Path) -> None:
+    from duckwifi.errors import is_disk_full, translate
+
+    path = tmp_path / "x.csv"
+    path.write_text("n\nNo space left on device\n")
+    with duckdb.connect() as con, pytest.raises(duckdb.Error) as raised:
+        con.execute("SELECT * FROM read_csv($p, columns = {'n': 'INTEGER'}, header = true)", {"p": str(path)})
+    assert "No space left on device" in str(raised.value)
+    assert not is_disk_full(raised.value)
+    assert type(translate(raised.value, target="x")).__name__ == "DuckwifiError"
