@@ -9,21 +9,32 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from duckwifi import __version__
+from duckwifi import __version__, adhoc, readers
+from duckwifi.adhoc import OutputFormat
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.lake import Converted, list_sources, raise_for_outcome
 from duckwifi.converter.lake import convert as convert_folder
-from duckwifi.errors import DuckwifiError, ExitCode, Interrupted, note_interrupt, printable, translate
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    ExitCode,
+    Interrupted,
+    WarehouseMissing,
+    note_interrupt,
+    printable,
+    translate,
+)
+from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.warehouse import Warehouse, exclusive, read_status
@@ -172,6 +183,7 @@ def init(
     target = Warehouse(warehouse)
     with exclusive(target, "tick"):
         fleet = initialize(target, Fleet(devices, seed, start), force=force)
+        readers.refresh(target)
     stderr.print(
         f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}), "
         f"clock at {fleet.start_hour:{DATETIME_FORMAT}}"
@@ -200,6 +212,7 @@ def tick(
 
         with _maybe(progress):
             write_hours(target, out, hours, on_hour=report)
+        readers.refresh(target)
 
 
 @app.command(short_help="Convert new CSV files into the Parquet lake.")
@@ -242,6 +255,58 @@ def convert(
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )
     raise_for_outcome(report)
+
+
+@app.command(short_help="Run a query over the readers' views.")
+def sql(
+    query: Annotated[str, typer.Argument(help="One SELECT (or EXPLAIN) over telemetry, telemetry_between, devices.")],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", "-f", help="Output format; default: table in a terminal, csv otherwise."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (required for parquet).")
+    ] = None,
+) -> None:
+    """Run an ad-hoc query over the readers' views; statements that write are refused (exit 14)."""
+    chosen = output_format or (OutputFormat.table if output is None and sys.stdout.isatty() else OutputFormat.csv)
+    if chosen is OutputFormat.parquet and output is None:
+        raise BadArgument("--format parquet needs --output FILE")
+    target = Warehouse(warehouse)
+    if not target.exists():
+        raise WarehouseMissing(f"no warehouse at {target.root}; run `duckwifi init` (or `duckwifi tick`) first")
+    prepared = adhoc.prepare_query(target, query)
+    try:
+        if chosen is OutputFormat.parquet and output is not None:
+            adhoc.write_parquet(prepared, output)
+        elif output is not None:
+            _write_text_atomically(output, lambda out: _render(prepared, chosen, out))
+        else:
+            _render(prepared, chosen, sys.stdout)
+    finally:
+        prepared.close()
+
+
+def _render(query: adhoc.Query, chosen: OutputFormat, out: TextIO) -> None:
+    if chosen is OutputFormat.table:
+        out.write(adhoc.render_table(query))
+    elif chosen is OutputFormat.json:
+        adhoc.write_json(query, out)
+    else:
+        adhoc.write_csv(query, out)
+
+
+def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> None:
+    staged = temp_path_for(target)
+    try:
+        with staged.open("w", encoding="utf-8", newline="") as out:
+            write(out)
+        publish(staged, target)
+    except OSError as error:
+        raise translate(error, target=str(target)) from None
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _conversion_line(converted: Converted) -> str:

@@ -258,3 +258,9 @@ def translate_reader_error(error: Exception, source: Path) -> DuckwifiError:
         first = message.strip().splitlines()[0] if message.strip() else type(error).__name__
         reason = re.sub(r"^[\w ]+Error: ", "", first)
     return InputRejected(source, reason, line)
+
+
+class StatementRefused(DuckwifiError):
+    """`duckwifi sql` runs queries only: a statement that would write or change settings is refused."""
+
+    exit_code = ExitCode.STATEMENT_REFUSED

@@ -1,14 +1,20 @@
 """The warehouse folder: where it is, its locks, its DuckDB connections and what it records.
 
-``warehouse.duckdb`` holds metadata only (devices table, clock, hours written, conversions). The heavy work
-runs in separate in-memory DuckDB connections, so the database file is opened for short moments: a reader
-with ``duckdb.connect(..., read_only=True)`` rarely meets a writer, and a crash mid-COPY cannot damage it.
+Two DuckDB files, because DuckDB lets one process write a file or many read it, never both:
+
+- ``state.duckdb`` is the pipeline's own state (devices table, clock, hours written, the conversions ledger).
+  Only duckwifi opens it, for short write transactions; the heavy work runs in separate in-memory DuckDB
+  connections, so a crash mid-COPY cannot damage it.
+- ``warehouse.duckdb`` is the readers' database: views only (see :mod:`duckwifi.readers`). The pipeline never
+  opens it; it writes a new one and renames it into place when a view changes, so a notebook holding it open
+  never stops a tick or a convert.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import math
 import os
 import re
@@ -30,7 +36,7 @@ from duckwifi.errors import (
     is_lock_conflict,
     translate,
 )
-from duckwifi.fsutil import ensure_folder
+from duckwifi.fsutil import ensure_folder, publish, temp_path_for
 
 # The readers' database: views only, replaced by rename when a view changes (never written in place).
 DATABASE_NAME = "warehouse.duckdb"
@@ -109,6 +115,7 @@ class Warehouse:
 
     @property
     def database(self) -> Path:
+        """The readers' database (views only)."""
         return self.root / DATABASE_NAME
 
     @property
@@ -136,7 +143,7 @@ class Warehouse:
         return self.root / SPILL_NAME
 
     def exists(self) -> bool:
-        return self.database.is_file()
+        return self.state_database.is_file() or _legacy_candidate(self)
 
     def ensure_folder(self) -> None:
         ensure_folder(self.root, "warehouse folder")
@@ -172,17 +179,18 @@ def connect(
     read_only: bool = False,
     timeout_s: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open ``warehouse.duckdb`` for a short piece of work, waiting out another process's brief hold."""
+    """Open ``state.duckdb`` for a short piece of work, waiting out another duckwifi process's brief hold."""
     config = {"memory_limit": memory_limit()}
     timeout_s = open_timeout_s() if timeout_s is None else timeout_s
     if not warehouse.exists() and not create:
         raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi init` (or `duckwifi tick`) first")
     if create:
         warehouse.ensure_folder()
+    database = _state_file(warehouse, create=create)
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            con = duckdb.connect(str(warehouse.database), read_only=read_only, config=config)
+            con = duckdb.connect(str(database), read_only=read_only, config=config)
             break
         except duckdb.Error as error:
             if is_lock_conflict(error) and time.monotonic() < deadline:
@@ -190,21 +198,21 @@ def connect(
                 continue
             if is_lock_conflict(error):
                 raise WarehouseBusy(
-                    f"warehouse busy: {warehouse.database} is held by another process; try again shortly"
+                    f"warehouse busy: {database} is held by another process; try again shortly"
                 ) from None
-            translated = translate(error, target=str(warehouse.database))
+            translated = translate(error, target=str(database))
             if type(translated) is DuckwifiError:
                 raise WarehouseCorrupt(
-                    f"cannot open {warehouse.database} ({str(error).strip().splitlines()[0]}); {DAMAGED_HINT}"
+                    f"cannot open {database} ({str(error).strip().splitlines()[0]}); {DAMAGED_HINT}"
                 ) from None
             raise translated from None
     try:
-        _refuse_truncated(con, warehouse)
+        _refuse_truncated(con, database)
         if not read_only:
             con.execute(queries.load("warehouse/create_schema.sql"))
         elif con.execute(queries.load("warehouse/count_own_tables.sql")).fetchone() != (_OWN_TABLES,):
             raise WarehouseMissing(
-                f"{warehouse.database} is not a duckwifi warehouse yet; run `duckwifi init` (or `duckwifi tick`)"
+                f"{database} is not a duckwifi warehouse yet; run `duckwifi init` (or `duckwifi tick`)"
             )
         yield con
     finally:
@@ -217,21 +225,21 @@ _OWN_TABLES = 4
 _DUCKDB_FILE_HEADERS_BYTES = 3 * 4096
 
 
-def _refuse_truncated(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> None:
+def _refuse_truncated(con: duckdb.DuckDBPyConnection, database: Path) -> None:
     """Refuse a warehouse file too short to hold the blocks in use (checked while no WAL is pending).
 
     Free blocks may lie past the end of the file, so only used blocks count: a weaker test that never
     condemns a healthy file."""
-    if warehouse.database.with_name(DATABASE_NAME + ".wal").exists():
+    if database.with_name(database.name + ".wal").exists():
         return
     row = con.execute(queries.load("warehouse/database_size.sql")).fetchone()
     if row is None:
         return
     used_blocks, block_size = row
     expected = _DUCKDB_FILE_HEADERS_BYTES + int(used_blocks) * int(block_size)
-    actual = warehouse.database.stat().st_size
+    actual = database.stat().st_size
     if actual < expected:
-        raise WarehouseCorrupt(f"{warehouse.database} is truncated ({actual:,} of {expected:,} bytes); {DAMAGED_HINT}")
+        raise WarehouseCorrupt(f"{database} is truncated ({actual:,} of {expected:,} bytes); {DAMAGED_HINT}")
 
 
 def work_connection(
@@ -309,11 +317,82 @@ def read_status(warehouse: Warehouse) -> Status:
 
 
 def set_aside_damaged(warehouse: Warehouse) -> Path:
-    """Rename a damaged ``warehouse.duckdb`` (and its WAL) out of the way, keeping it for inspection."""
+    """Rename a damaged ``state.duckdb`` (and its WAL) out of the way, keeping it for inspection."""
+    database = _state_file(warehouse, create=False)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    aside = warehouse.database.with_name(f"{DATABASE_NAME}.damaged-{stamp}")
-    os.replace(warehouse.database, aside)
-    wal = warehouse.database.with_name(DATABASE_NAME + ".wal")
+    aside = database.with_name(f"{database.name}.damaged-{stamp}")
+    os.replace(database, aside)
+    wal = database.with_name(database.name + ".wal")
     if wal.exists():
         os.replace(wal, aside.with_name(aside.name + ".wal"))
     return aside
+
+
+# Written beside warehouse.duckdb by duckwifi.readers: the definition the readers' database was built from.
+READERS_STAMP_NAME = ".warehouse.duckdb.definition"
+
+
+def _legacy_candidate(warehouse: Warehouse) -> bool:
+    """True when warehouse.duckdb may be a warehouse made before state.duckdb existed (it held the state)."""
+    return (
+        not warehouse.state_database.exists()
+        and warehouse.database.is_file()
+        and not (warehouse.root / READERS_STAMP_NAME).exists()
+    )
+
+
+def _state_file(warehouse: Warehouse, *, create: bool) -> Path:
+    """The file that holds the pipeline's state, adopting a legacy warehouse.duckdb as state.duckdb once.
+
+    A legacy file is moved only when it holds duckwifi's tables; a damaged one stays where it is, so the
+    error names it and ``init --force`` sets it aside; any other DuckDB file is left for the readers'
+    refresh to set aside, and a new state.duckdb is created beside it."""
+    if not _legacy_candidate(warehouse):
+        return warehouse.state_database
+    fd = os.open(warehouse.root / "state.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not _legacy_candidate(warehouse):
+            return warehouse.state_database
+        try:
+            with duckdb.connect(str(warehouse.database), read_only=True) as con:
+                ours = con.execute(queries.load("warehouse/count_own_tables.sql")).fetchone() == (_OWN_TABLES,)
+        except duckdb.Error:
+            return warehouse.database
+        if not ours:
+            return warehouse.state_database if create else warehouse.database
+        wal = warehouse.database.with_name(DATABASE_NAME + ".wal")
+        if wal.exists():
+            os.replace(wal, warehouse.state_database.with_name(STATE_NAME + ".wal"))
+        os.replace(warehouse.database, warehouse.state_database)
+        return warehouse.state_database
+    finally:
+        os.close(fd)
+
+
+LAKE_INFO_FORMAT = 1
+
+
+def registered_lake(warehouse: Warehouse) -> Path | None:
+    """The warehouse's lake as recorded in ``lake.json``, or None before the first convert.
+
+    Readers (the readers' database, serve) find the lake here without opening state.duckdb."""
+    try:
+        info = json.loads(warehouse.lake_info.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise WarehouseCorrupt(f"cannot read {warehouse.lake_info}: {error}; run convert again to rewrite it") from None
+    lake = info.get("lake") if isinstance(info, dict) else None
+    if not isinstance(lake, str):
+        raise WarehouseCorrupt(f"{warehouse.lake_info} names no lake; run convert again to rewrite it")
+    return Path(lake)
+
+
+def register_lake(warehouse: Warehouse, lake: Path) -> None:
+    """Record ``lake`` in ``lake.json`` (temporary file, fsync, rename), unless it is already recorded."""
+    if registered_lake(warehouse) == lake:
+        return
+    staged = temp_path_for(warehouse.lake_info)
+    staged.write_text(json.dumps({"format": LAKE_INFO_FORMAT, "lake": str(lake)}) + "\n", encoding="utf-8")
+    publish(staged, warehouse.lake_info)

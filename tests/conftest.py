@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from duckwifi.cli import app
-from duckwifi.warehouse import DATABASE_NAME, STATE_NAME
 
 settings.register_profile(
     "duckwifi", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25
@@ -70,13 +69,6 @@ def runner() -> CliRunner:
 def invoke(runner: CliRunner, *args: str):
     """Run the CLI in-process; exceptions propagate so a bug is never mistaken for an exit code."""
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-def state_database(warehouse: Path) -> Path:
-    """Where the warehouse keeps the clock, the hours and the ledger: ``state.duckdb`` once the pipeline's state
-    is separated from the readers' ``warehouse.duckdb`` (issue 10), ``warehouse.duckdb`` before."""
-    state = warehouse / STATE_NAME
-    return state if state.exists() else warehouse / DATABASE_NAME
 
 
 def converted_sources(stdout: str) -> list[str]:

@@ -51,4 +51,5 @@ def test_convert_killed_at_random_instants_then_rerun_is_exact(tmp_path: Path, r
     assert not list(lake.rglob("*.partial"))
     with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM telemetry").fetchone() == (DEVICES * HOURS,)
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM conversions WHERE status = 'done'").fetchone() == (HOURS,)

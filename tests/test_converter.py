@@ -48,7 +48,7 @@ def _expected_rows(csv_dir: Path) -> list[tuple]:
 
 def _view_rows(warehouse: Path) -> list[tuple]:
     with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute("SELECT * FROM telemetry ORDER BY datetime, site").fetchall()
+        return con.execute("SELECT * EXCLUDE (day, hour_start) FROM telemetry ORDER BY datetime, site").fetchall()
 
 
 def _normalise(rows: list[tuple]) -> list[tuple]:
@@ -98,6 +98,10 @@ def test_partition_layout_and_values(runner, warehouse_dir, csv_dir, tmp_path) -
         assert {types[f"metric_{k}"] for k in range(1, 21)} == {"DECIMAL(9,4)"}
         # The Hive value 01-01-20 must come back as that text, not as a DATE DuckDB guessed.
         assert con.execute("SELECT DISTINCT date FROM telemetry").fetchall() == [("01-01-20",)]
+        # ... and day is the proper DATE beside it, hour_start the hour both name.
+        assert types["day"] == "DATE"
+        assert types["hour_start"] == "TIMESTAMP"
+        assert con.execute("SELECT count(*) FROM telemetry WHERE hour_start <> datetime").fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM telemetry WHERE hour = 2 AND state = 'TX'").fetchone()[0] > 0
         mismatched = con.execute(
             "SELECT count(*) FROM telemetry WHERE date <> strftime(datetime, '%d-%m-%y') OR hour <> hour(datetime)"
@@ -175,7 +179,7 @@ def test_every_converted_source_is_done_when_the_run_ends(runner, warehouse_dir,
     (csv_dir / bad_name).write_text(HEADER_LINE + "\nnot,a,row\n")
     result = invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
     assert result.exit_code == ExitCode.REJECTED
-    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse_dir / "state.duckdb"), read_only=True) as con:
         statuses = con.execute("SELECT status, count(*) FROM conversions GROUP BY ALL").fetchall()
         rejected = con.execute("SELECT count(*) FROM rejections").fetchone()
     assert statuses == [("done", 3)]

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke, popen_cli, run_cli, state_database
+from tests.conftest import invoke, popen_cli, run_cli
 
 
 def _one_error_line(stderr: str) -> str:
@@ -125,7 +125,7 @@ def _interrupt(proc: subprocess.Popen, signum: int = signal.SIGINT) -> tuple[str
 
 
 def _clock_and_hours(wh: Path) -> tuple[int, int]:
-    with duckdb.connect(str(state_database(wh)), read_only=True) as con:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         return con.execute(
             "SELECT datediff('hour', start_hour, next_hour), (SELECT count(*) FROM hours) FROM generator"
         ).fetchone()
@@ -180,7 +180,7 @@ def test_ctrl_c_during_convert_is_interrupted_130_and_the_ledger_matches_the_lak
     assert _one_error_line(stderr) == "duckwifi: error: interrupted"
     assert not list(lake.rglob("*.partial")), "a staged file was left behind"
     assert not staging.exists() or not any(staging.iterdir())
-    with duckdb.connect(str(state_database(wh)), read_only=True) as con:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         recorded = con.execute("SELECT count(*), coalesce(sum(row_count), 0) FROM conversions").fetchone()
         rejected = con.execute("SELECT count(*) FROM rejections").fetchone()
     assert rejected == (0,), "an interrupted file must not be recorded as rejected"

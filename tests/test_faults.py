@@ -67,13 +67,9 @@ def test_tick_beside_convert_never_picks_up_a_half_written_hour(fleet: Path, tmp
 
 
 @pytest.mark.faults
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs state separation (issue 10 point 1): the pipeline's state still lives in warehouse.duckdb",
-)
 def test_read_only_queries_proceed_while_a_tick_runs(fleet: Path, tmp_path: Path) -> None:
     # A reader (a notebook, a dashboard) holds warehouse.duckdb open for the whole tick, querying all along.
-    # A short open timeout makes today's failure (tick waits for the reader, then says busy) quick.
+    # A short open timeout: were tick to wait for the reader, it would say busy at once.
     with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as reader:
         tick = popen_cli(
             "tick", "--warehouse", fleet, "--out", tmp_path / "csv", "--hours", "8", env={"DUCKWIFI_OPEN_TIMEOUT": "1"}
@@ -137,7 +133,7 @@ def test_convert_on_a_full_disk_fails_clearly_and_the_lake_stays_exact(
     assert "disk full" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(lake.rglob("*.partial"))
-    with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(fleet / "state.duckdb"), read_only=True) as con:
         (done_rows,) = con.execute("SELECT coalesce(sum(row_count), 0) FROM conversions").fetchone()
     if done_rows:
         assert _lake_rows(lake) == (done_rows, done_rows)
@@ -167,7 +163,7 @@ def test_two_ticks_at_once_never_duplicate_an_hour(fleet: Path, tmp_path: Path) 
 @pytest.mark.faults
 @pytest.mark.parametrize("keep", [0, 4096, 0.5])
 def test_a_truncated_warehouse_is_refused_with_a_hint(fleet: Path, tmp_path: Path, keep: float) -> None:
-    database = fleet / "warehouse.duckdb"
+    database = fleet / "state.duckdb"
     data = database.read_bytes()
     cut = int(len(data) * keep) if isinstance(keep, float) else keep
     database.write_bytes(data[:cut])

@@ -13,17 +13,17 @@ import pytest
 
 from duckwifi.contract import CONTIGUOUS_STATES, HEADER_LINE
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke, run_cli, state_database
+from tests.conftest import invoke, run_cli
 
 
 def _clock(warehouse: Path) -> datetime:
-    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse / "state.duckdb"), read_only=True) as con:
         return con.execute("SELECT next_hour FROM generator").fetchone()[0]
 
 
 def test_init_creates_devices_table_and_parquet(warehouse_dir: Path) -> None:
     assert (warehouse_dir / "devices.parquet").is_file()
-    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse_dir / "state.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT count(*), count(DISTINCT site) FROM devices").fetchone()
         assert rows == (500, 500)
         parquet = con.execute(
@@ -56,7 +56,7 @@ def test_init_refuses_an_existing_warehouse_unless_forced(runner, warehouse_dir:
     assert (warehouse_dir / "devices.parquet").read_bytes() == before
     forced = invoke(runner, "init", "--warehouse", warehouse_dir, "--devices", "100", "--force")
     assert forced.exit_code == 0
-    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse_dir / "state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM devices").fetchone() == (100,)
 
 
@@ -140,7 +140,7 @@ def test_first_tick_initialises_a_fresh_warehouse_with_the_defaults(runner, tmp_
     result = invoke(runner, "tick", "--warehouse", tmp_path / "fresh", "--out", tmp_path / "o")
     assert result.exit_code == 0
     assert "initialising it with the defaults" in result.stderr
-    with duckdb.connect(str(tmp_path / "fresh" / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "fresh" / "state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM devices").fetchone() == (1_000_000,)
 
 
@@ -238,7 +238,8 @@ def test_a_second_tick_while_one_runs_says_busy(warehouse_dir: Path, tmp_path: P
 
 
 def test_a_raw_duckdb_lock_becomes_busy_not_a_traceback(warehouse_dir: Path, tmp_path: Path) -> None:
-    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb")):
+    # Only duckwifi opens state.duckdb; another program that does anyway makes the pipeline wait, then say busy.
+    with duckdb.connect(str(warehouse_dir / "state.duckdb")):
         result = run_cli(
             "tick", "--warehouse", warehouse_dir, "--out", tmp_path / "o", env={"DUCKWIFI_OPEN_TIMEOUT": "0.5"}
         )
@@ -262,7 +263,7 @@ def test_a_duckdb_file_that_is_not_a_warehouse(tmp_path: Path) -> None:
 
 def _rewind_clock_one_hour(warehouse: Path) -> None:
     """The state a tick killed after its rename, before its clock transaction, leaves behind."""
-    with duckdb.connect(str(state_database(warehouse))) as con:
+    with duckdb.connect(str(warehouse / "state.duckdb")) as con:
         con.execute("DELETE FROM hours WHERE hour = (SELECT max(hour) FROM hours)")
         con.execute("UPDATE generator SET next_hour = next_hour - INTERVAL 1 HOUR")
 

@@ -16,7 +16,7 @@ DEVICES = 20_000
 
 
 def _clock_hours(warehouse: Path) -> int:
-    with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse / "state.duckdb"), read_only=True) as con:
         (hours,) = con.execute("SELECT datediff('hour', start_hour, next_hour) FROM generator").fetchone()
     return int(hours)
 
@@ -55,5 +55,5 @@ def test_tick_killed_at_random_instants_keeps_exactly_once(tmp_path: Path, reque
     assert [p.name for p in written] == [p.name for p in expected]
     for got, want in zip(written, expected, strict=True):
         assert got.read_bytes() == want.read_bytes(), f"{got.name} differs from an uninterrupted run"
-    with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM hours").fetchone() == (hours,)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from duckwifi import queries
+from duckwifi import queries, readers
 from duckwifi.contract import HEADER_LINE
 from duckwifi.converter.lake_folder import check_lake_folder
 from duckwifi.errors import (
@@ -43,7 +43,7 @@ from duckwifi.errors import (
     translate_reader_error,
 )
 from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file
-from duckwifi.warehouse import Warehouse, connect, work_connection
+from duckwifi.warehouse import Warehouse, connect, register_lake, work_connection
 
 STAGING_DIR = "_staging"
 STAGED_SUFFIX = ".partial"
@@ -114,6 +114,7 @@ def convert(
     with connect(warehouse, create=True) as con:
         report.recovered = _finish_interrupted_publishing(con, lake)
         entries = _read_ledger(con, lake)
+    register_lake(warehouse, lake)
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
     ledger = _Ledger(warehouse, lake)
@@ -131,13 +132,10 @@ def convert(
                 if on_file is not None:
                     on_file(source)
 
-    # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
-    needs_view = any(entry.outputs for entry in entries.values()) or any(c.outputs for c in report.converted)
-    if needs_view or ledger.has_unmarked:
-        with ledger.transaction() as con:
-            if needs_view:
-                view = queries.with_path_literals(queries.load("converter/create_telemetry_view.sql"), lake=lake)
-                con.execute(view)
+    if ledger.has_unmarked:
+        with ledger.transaction():
+            pass
+    readers.refresh(warehouse, lake)
     return report
 
 

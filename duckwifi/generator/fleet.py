@@ -121,5 +121,5 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
     except DuckwifiError:
         raise
     except Exception as error:
-        raise translate(error, target=str(warehouse.database)) from None
+        raise translate(error, target=str(warehouse.state_database)) from None
     return fleet

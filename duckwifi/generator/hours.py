@@ -215,4 +215,4 @@ def _advance_clock(warehouse: Warehouse, result: HourWritten) -> None:
     except DuckwifiError:
         raise
     except Exception as error:
-        raise translate(error, target=str(warehouse.database)) from None
+        raise translate(error, target=str(warehouse.state_database)) from None

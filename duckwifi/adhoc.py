@@ -1,0 +1,182 @@
+"""``duckwifi sql``: ad-hoc queries over the readers' views, with nothing that writes.
+
+The query runs in an in-memory DuckDB that defines the same views as ``warehouse.duckdb`` (see
+:mod:`duckwifi.readers`), so it opens no warehouse file at all: it can neither wait for the pipeline nor make
+the pipeline wait, and a notebook holding ``warehouse.duckdb`` open does not stop it either.
+
+Only queries run: SELECT (with DESCRIBE, SHOW, SUMMARIZE, FROM-first and VALUES, which DuckDB parses as
+SELECT) and EXPLAIN of one. Anything else is refused before it runs: DDL, DML, COPY ... TO, ATTACH,
+INSTALL/LOAD, SET, PRAGMA, CALL, EXPORT. Reading files (read_csv, read_parquet) stays allowed: the user runs
+duckwifi on their own machine with their own rights.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
+
+from duckwifi import readers
+from duckwifi.errors import BadArgument, StatementRefused, translate
+from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.warehouse import Warehouse
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+_QUERY_TYPES = {duckdb.StatementType.SELECT}
+# EXPLAIN ANALYZE runs the statement it explains, so what follows EXPLAIN must itself be a query.
+_EXPLAIN_PREFIX = re.compile(r"\s*EXPLAIN\s+(?:ANALYZE\s+|\([^)]*\)\s*)?", re.IGNORECASE)
+_BATCH_ROWS = 10_000
+
+
+def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but one query (or EXPLAIN of one); parse errors are usage errors."""
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as error:
+        raise BadArgument(_first_line(error)) from None
+    if len(statements) != 1:
+        raise BadArgument(f"give exactly one statement, not {len(statements)}")
+    (statement,) = statements
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        explained = _EXPLAIN_PREFIX.sub("", sql, count=1)
+        if explained != sql:
+            check_is_query(con, explained)
+            return
+    if statement.type not in _QUERY_TYPES:
+        kind = statement.type.name.replace("_", " ")
+        raise StatementRefused(f"refused a {kind} statement: duckwifi sql runs queries only (SELECT, EXPLAIN)")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A checked query and the in-memory connection, holding the readers' views, that runs it."""
+
+    con: duckdb.DuckDBPyConnection
+    sql: str
+
+    def close(self) -> None:
+        self.con.close()
+
+    def batches(self) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+        """The result's column names and its rows, a batch at a time."""
+        try:
+            cursor = self.con.execute(self.sql)
+        except duckdb.Error as error:
+            raise BadArgument(_first_line(error)) from None
+        columns = [column[0] for column in cursor.description or []]
+
+        def rows() -> Iterator[list[tuple[Any, ...]]]:
+            try:
+                while batch := cursor.fetchmany(_BATCH_ROWS):
+                    yield batch
+            except duckdb.Error as error:
+                raise BadArgument(_first_line(error)) from None
+
+        return columns, rows()
+
+    def relation(self) -> duckdb.DuckDBPyRelation:
+        try:
+            return self.con.sql(self.sql)
+        except duckdb.Error as error:
+            raise BadArgument(_first_line(error)) from None
+
+
+def prepare_query(warehouse: Warehouse, sql: str) -> Query:
+    """A checked query over the readers' views; the caller closes it."""
+    con = readers.reader_connection(warehouse)
+    try:
+        check_is_query(con, sql)
+    except BaseException:
+        con.close()
+        raise
+    return Query(con, sql)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def render_table(query: Query) -> str:
+    """DuckDB's own box rendering, as in its shell: wide results elide columns, long ones rows."""
+    try:
+        text = str(query.relation())
+    except duckdb.Error as error:
+        raise BadArgument(_first_line(error)) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON: exact decimals as numbers (their shortest round-trip text), times as ISO text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def write_csv(query: Query, out: TextIO) -> int:
+    """The result as CSV with a header; returns the rows written."""
+    columns, batches = query.batches()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    rows = 0
+    for batch in batches:
+        writer.writerows(batch)
+        rows += len(batch)
+    return rows
+
+
+def write_json(query: Query, out: TextIO) -> int:
+    """The result as one JSON array of objects, streamed; returns the rows written."""
+    columns, batches = query.batches()
+    rows = 0
+    out.write("[")
+    for batch in batches:
+        for row in batch:
+            out.write(",\n" if rows else "\n")
+            out.write(json.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}))
+            rows += 1
+    out.write("\n]\n" if rows else "]\n")
+    return rows
+
+
+def write_parquet(query: Query, target: Path) -> None:
+    """The result as a Parquet file, complete or not at all (temporary name, fsync, rename)."""
+    if target.is_dir():
+        raise BadArgument(f"--output {target} is a folder, not a file")
+    staged = temp_path_for(target)
+    try:
+        query.relation().write_parquet(str(staged), compression="zstd")
+        publish(staged, target)
+    except duckdb.Error as error:
+        raise translate(error, target=str(target)) from None
+    finally:
+        staged.unlink(missing_ok=True)

@@ -1,0 +1,120 @@
+"""`duckwifi sql`: queries over the readers' views, in every format, and nothing that writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from duckwifi.errors import ExitCode
+from tests.conftest import invoke, run_cli
+
+DEVICES = 200
+
+
+@pytest.fixture
+def converted(runner, tmp_path: Path) -> Path:
+    wh, csv, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", DEVICES).exit_code == 0
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", csv, "--hours", "2").exit_code == 0
+    assert invoke(runner, "convert", csv, lake, "--warehouse", wh).exit_code == 0
+    return wh
+
+
+def test_piped_output_is_csv_with_a_header(runner, converted) -> None:
+    result = invoke(
+        runner, "sql", "-w", converted, "SELECT hour, count(*) AS n FROM telemetry GROUP BY hour ORDER BY hour"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"hour,n\n0,{DEVICES}\n1,{DEVICES}\n"
+
+
+def test_json_is_an_array_of_objects_with_numbers_and_iso_times(runner, converted) -> None:
+    query = "SELECT site, metric_1, day, hour_start FROM telemetry WHERE site = 7 ORDER BY hour_start"
+    result = invoke(runner, "sql", "-w", converted, "--format", "json", query)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["hour_start"] for r in rows] == ["2020-01-01T00:00:00", "2020-01-01T01:00:00"]
+    assert all(r["site"] == 7 and r["day"] == "2020-01-01" for r in rows)
+    assert all(isinstance(r["metric_1"], float) for r in rows)
+    empty = invoke(runner, "sql", "-w", converted, "-f", "json", "SELECT 1 AS x WHERE false")
+    assert json.loads(empty.stdout) == []
+
+
+def test_parquet_goes_to_a_file_and_needs_output(runner, converted, tmp_path: Path) -> None:
+    target = tmp_path / "one-hour.parquet"
+    query = "SELECT * FROM telemetry_between('2020-01-01 01:00:00', '2020-01-01 02:00:00')"
+    result = invoke(runner, "sql", "-w", converted, "-f", "parquet", "-o", target, query)
+    assert result.exit_code == 0, result.output
+    assert duckdb.sql(f"SELECT count(*) FROM '{target}'").fetchall() == [(DEVICES,)]
+    missing = invoke(runner, "sql", "-w", converted, "-f", "parquet", query)
+    assert missing.exit_code == ExitCode.USAGE
+    assert "--output" in missing.stderr
+
+
+def test_a_table_in_a_terminal(converted) -> None:
+    # Not a terminal here, so ask for the table explicitly; the box drawing is DuckDB's own.
+    result = run_cli("sql", "-w", converted, "-f", "table", "SELECT count(*) AS rows FROM devices")
+    assert result.returncode == 0, result.stderr
+    assert "rows" in result.stdout
+    assert str(DEVICES) in result.stdout
+    assert "┌" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO t VALUES (1)",
+        "UPDATE t SET a = 1",
+        "DELETE FROM t",
+        "DROP VIEW telemetry",
+        "COPY (SELECT 1) TO 'written.csv'",
+        "EXPLAIN ANALYZE COPY (SELECT 1) TO 'written.csv'",
+        "ATTACH 'other.duckdb'",
+        "INSTALL h3",
+        "LOAD json",
+        "SET threads = 1",
+        "PRAGMA enable_profiling",
+        "CALL checkpoint()",
+        "EXPORT DATABASE 'exported'",
+    ],
+)
+def test_a_statement_that_writes_is_refused_before_it_runs(runner, converted, tmp_path: Path, statement) -> None:
+    result = invoke(runner, "sql", "-w", converted, statement)
+    assert result.exit_code == ExitCode.STATEMENT_REFUSED, result.output
+    assert result.stderr.startswith("duckwifi: error: refused")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "written.csv").exists()
+    assert not (tmp_path / "other.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("SELECT 1; SELECT 2", ExitCode.USAGE), ("SELEC 1", ExitCode.USAGE), ("SELECT * FROM nowhere", ExitCode.USAGE)],
+)
+def test_bad_queries_are_one_line_usage_errors(runner, converted, query: str, code: int) -> None:
+    result = invoke(runner, "sql", "-w", converted, query)
+    assert result.exit_code == code
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_reading_files_is_allowed(runner, converted, tmp_path: Path) -> None:
+    (tmp_path / "extra.csv").write_text("a,b\n1,2\n")
+    result = invoke(runner, "sql", "-w", converted, f"SELECT a + b AS c FROM read_csv('{tmp_path / 'extra.csv'}')")
+    assert result.stdout == "c\n3\n"
+
+
+def test_a_notebook_holding_warehouse_duckdb_for_writing_does_not_stop_it(converted) -> None:
+    with duckdb.connect(str(converted / "warehouse.duckdb")) as notebook:
+        notebook.execute("SELECT count(*) FROM telemetry").fetchone()
+        result = run_cli("sql", "-w", converted, "SELECT count(*) FROM telemetry", env={"DUCKWIFI_OPEN_TIMEOUT": "0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"count_star()\n{2 * DEVICES}\n"
+
+
+def test_a_missing_warehouse(runner, tmp_path: Path) -> None:
+    result = invoke(runner, "sql", "-w", tmp_path / "nowhere", "SELECT 1")
+    assert result.exit_code == ExitCode.NOT_INITIALIZED
