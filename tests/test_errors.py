@@ -338,3 +338,16 @@ def test_a_csv_value_that_reads_like_an_os_error_is_not_one(tmp_path: Path) -> N
     assert "No space left on device" in str(raised.value)
     assert not is_disk_full(raised.value)
     assert type(translate(raised.value, target="x")).__name__ == "DuckwifiError"
+
+
+def test_a_clock_an_older_duckwifi_left_past_year_9999_never_crashes(runner, tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "9999-12-31 23:00").exit_code == 0
+    with duckdb.connect(str(wh / "state.duckdb")) as con:
+        con.execute("UPDATE generator SET next_hour = TIMESTAMP '10000-01-01 00:00:00'")
+    status = invoke(runner, "status", "--warehouse", wh)
+    assert status.exit_code == 0
+    assert "clock: 10000-01-01 00:00:00" in status.stdout
+    tick = invoke(runner, "tick", "--warehouse", wh, "--out", tmp_path / "csv")
+    assert tick.exit_code == ExitCode.USAGE
+    assert "no more hours can be written" in _one_error_line(tick.stderr)
