@@ -314,6 +314,11 @@ def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> Non
         staged.unlink(missing_ok=True)
 
 
+def _hour(value: datetime | str) -> str:
+    """An hour as YYYY-MM-DD HH:MM:SS; DuckDB hands one beyond year 9999 over as text, shown as it is."""
+    return f"{value:{DATETIME_FORMAT}}" if isinstance(value, datetime) else str(value)
+
+
 def _conversion_line(converted: Converted) -> str:
     """``SOURCE<TAB>500 rows -> 49 file(s) in 49 partition(s) under date=01-01-20/hour=0``: the path stays the
     first tab-separated field, for scripts."""
@@ -342,8 +347,8 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         lines += [
             f"devices: {g.devices}",
             f"seed: {g.seed}",
-            f"start: {g.start_hour:{DATETIME_FORMAT}}",
-            f"clock: {g.next_hour:{DATETIME_FORMAT}}",
+            f"start: {_hour(g.start_hour)}",
+            f"clock: {_hour(g.next_hour)}",
             f"hours_generated: {g.hours_written}",
             f"csv_rows_written: {report.written.rows}",
             f"csv_bytes_written: {report.written.bytes}",

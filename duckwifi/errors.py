@@ -157,7 +157,8 @@ def os_errno(error: BaseException) -> int | None:
     """The errno behind an OSError, or behind a DuckDB I/O error that reports a failed system call."""
     if isinstance(error, OSError):
         return error.errno
-    if not isinstance(error, duckdb.IOException):
+    # Only the types that report system calls: a CSV reader error quotes input values, which could say anything.
+    if not isinstance(error, duckdb.IOException | duckdb.OutOfMemoryException):
         return None
     message = str(error)
     if field := _DUCKDB_ERRNO_FIELD.search(message):
@@ -247,7 +248,11 @@ _COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
 def translate_reader_error(error: Exception, source: Path) -> DuckwifiError:
-    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason."""
+    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason.
+
+    DuckDB's CSV reader gives one exception type (a ConversionException or InvalidInputException) for every
+    kind of bad input, and the line and column only in its text: naming the reason needs its wording. This is
+    the one place duckwifi reads it; whether a file is rejected at all never depends on it."""
     if is_disk_full(error):
         return translate(error, target=str(source))
     message = str(error)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import zlib
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,24 @@ settings.register_profile(
 )
 settings.load_profile("duckwifi")
 
-# A small sample of the slow cases runs by default; --run-slow runs them all.
+# A sample of the slow cases runs by default, a different one each day; --run-slow runs them all.
 SLOW_SAMPLE_ONE_IN = 3
+
+
+def in_slow_sample(nodeid: str, day: date) -> bool:
+    """Whether the slow test ``nodeid`` is in the sample of ``day`` (UTC): each slow test runs every
+    SLOW_SAMPLE_ONE_IN-th day, so every one of them runs at least once in any week of daily CI runs."""
+    return (zlib.crc32(nodeid.encode()) + day.toordinal()) % SLOW_SAMPLE_ONE_IN == 0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run every test marked slow")
+    parser.addoption(
+        "--slow-sample-day",
+        type=date.fromisoformat,
+        default=None,
+        help="run the slow sample of this day (YYYY-MM-DD) instead of today's (UTC)",
+    )
     parser.addoption(
         "--fault-rounds", type=int, default=3, help="random kill instants per fault test (issue asks >= 10)"
     )
@@ -33,9 +46,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--run-slow"):
         return
-    skip = pytest.mark.skip(reason="slow: not in this run's sample (use --run-slow)")
+    day = config.getoption("--slow-sample-day") or datetime.now(timezone.utc).date()
+    skip = pytest.mark.skip(reason=f"slow: not in the sample of {day} (use --run-slow)")
     for item in items:
-        if "slow" in item.keywords and zlib.crc32(item.nodeid.encode()) % SLOW_SAMPLE_ONE_IN != 0:
+        if "slow" in item.keywords and not in_slow_sample(item.nodeid, day):
             item.add_marker(skip)
 
 
@@ -76,14 +90,15 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None, **kwargs) -> s
     )
 
 
-def popen_cli(*args: str | Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}
+def popen_cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}
+    full_env.update(env or {})
     return subprocess.Popen(
         [sys.executable, "-m", "duckwifi", *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=full_env,
     )
 
 

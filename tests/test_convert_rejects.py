@@ -83,10 +83,12 @@ CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, str]] = {
     ),
     "empty metric": (_bytes(lambda t: _replace_field(t, 11, 9, "")), 11, 'column metric_1: ""'),
     "binary garbage": (lambda data: bytes(range(256)) * 40, 1, "header"),
+    # Bytes 1 to 255: the first "line" ends at byte 10, so line 2 is bytes 1 to 9, read as a datetime. The
+    # reason quotes them escaped, never raw.
     "garbage after a valid header": (
         lambda data: data.split(b"\n", 1)[0] + b"\n" + bytes(range(1, 256)) * 8 + b"\n",
-        None,
-        "",
+        2,
+        'column datetime: "\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\t" is not a valid TIMESTAMP',
     ),
 }
 

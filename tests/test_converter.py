@@ -241,23 +241,36 @@ def test_status_lists_conversions(runner, warehouse_dir, csv_dir, tmp_path) -> N
     assert "converted_rows: 1500" in status
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["missing_src", "lake"], "does not exist or is not a folder"),
-    ],
-)
-def test_bad_convert_arguments(runner, warehouse_dir, args, message) -> None:
-    result = invoke(runner, "convert", *args, "--warehouse", warehouse_dir)
-    assert result.exit_code == ExitCode.USAGE
+# One case per argument; paths are relative to the test's folder (the current directory), where "csv" holds
+# three good hours and "a_file" is a plain file.
+BAD_CONVERT_ARGUMENTS = {
+    "SRC missing": (["missing_src", "lake"], "source folder missing_src does not exist or is not a folder"),
+    "SRC a file": (["a_file", "lake"], "source folder a_file does not exist or is not a folder"),
+    "LAKE missing": (["csv"], "Missing argument 'LAKE'"),
+    "LAKE a file": (["csv", "a_file"], "lake folder a_file is a file, not a folder"),
+    "LAKE cannot be created": (["csv", "/proc/duckwifi-lake"], "cannot create lake folder /proc/duckwifi-lake"),
+    "--warehouse blank": (["csv", "lake", "--warehouse", " "], "Invalid value for '--warehouse'"),
+    "--warehouse a file": (["csv", "lake", "--warehouse", "a_file"], "warehouse folder a_file is a file, not a folder"),
+    "--replace-changed with a value": (
+        ["csv", "lake", "--replace-changed=yes"],
+        "Option '--replace-changed' does not take a value",
+    ),
+    "an unknown option": (["csv", "lake", "--replace"], "No such option: --replace"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONVERT_ARGUMENTS), ids=list(BAD_CONVERT_ARGUMENTS))
+def test_bad_convert_arguments(runner, warehouse_dir, csv_dir, tmp_path, case: str) -> None:
+    args, message = BAD_CONVERT_ARGUMENTS[case]
+    (tmp_path / "a_file").write_text("x")
+    if "--warehouse" not in args:
+        args = [*args, "--warehouse", str(warehouse_dir)]
+    result = invoke(runner, "convert", *args)
+    assert result.exit_code == ExitCode.USAGE, result.output
     assert message in result.stderr
-
-
-def test_a_file_as_lake_is_refused(runner, warehouse_dir, csv_dir, tmp_path) -> None:
-    (tmp_path / "lakefile").write_text("x")
-    result = invoke(runner, "convert", csv_dir, tmp_path / "lakefile", "--warehouse", warehouse_dir)
-    assert result.exit_code == ExitCode.USAGE
-    assert "is a file, not a folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "lake").exists(), "nothing is created for a bad argument"
+    assert (tmp_path / "a_file").read_text() == "x"
 
 
 def test_a_header_only_file_converts_to_nothing_and_the_view_waits(runner, warehouse_dir, tmp_path) -> None:

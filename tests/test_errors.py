@@ -293,3 +293,61 @@ def test_a_control_character_from_a_file_is_never_echoed_raw(runner, warehouse_d
     assert "\x1b" not in status
     assert [line for line in status.splitlines() if line.startswith("converted_rows")] == ["converted_rows: 0"]
     assert "state CA\\nconverted_rows: 999\\x1b[2K with region" in status
+
+
+@pytest.mark.faults
+def test_ctrl_c_during_init_leaves_no_temporary_file_and_no_fleet(tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    proc = popen_cli("init", "--warehouse", wh, "--devices", "3000000")
+    _wait_for(lambda: (wh / "tmp").is_dir())  # the sampling has started
+    time.sleep(0.5)
+    _stdout, stderr = _interrupt(proc)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert _one_error_line(stderr) == "duckwifi: error: interrupted"
+    assert not [p.name for p in wh.iterdir() if p.name.startswith(".")], "a temporary file was left behind"
+    status = run_cli("status", "--warehouse", wh)
+    assert status.returncode == ExitCode.NOT_INITIALIZED or "devices: 0" in status.stdout, status
+
+
+# --- Classification by errno ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("COPY (SELECT range FROM range(1000000)) TO '/dev/full' (FORMAT csv)", "DiskFull"),
+        ("COPY (SELECT 1) TO '/proc/duckwifi.csv'", "DuckwifiError"),
+    ],
+)
+def test_duckdb_io_errors_are_classified_by_their_errno(sql: str, expected: str) -> None:
+    from duckwifi.errors import os_errno, translate
+
+    with duckdb.connect() as con, pytest.raises(duckdb.Error) as raised:
+        con.execute(sql)
+    assert type(translate(raised.value, target="x")).__name__ == expected
+    assert (os_errno(raised.value) == 28) == (expected == "DiskFull")
+
+
+def test_a_csv_value_that_reads_like_an_os_error_is_not_one(tmp_path: Path) -> None:
+    from duckwifi.errors import is_disk_full, translate
+
+    path = tmp_path / "x.csv"
+    path.write_text("n\nNo space left on device\n")
+    with duckdb.connect() as con, pytest.raises(duckdb.Error) as raised:
+        con.execute("SELECT * FROM read_csv($p, columns = {'n': 'INTEGER'}, header = true)", {"p": str(path)})
+    assert "No space left on device" in str(raised.value)
+    assert not is_disk_full(raised.value)
+    assert type(translate(raised.value, target="x")).__name__ == "DuckwifiError"
+
+
+def test_a_clock_an_older_duckwifi_left_past_year_9999_never_crashes(runner, tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "9999-12-31 23:00").exit_code == 0
+    with duckdb.connect(str(wh / "state.duckdb")) as con:
+        con.execute("UPDATE generator SET next_hour = TIMESTAMP '10000-01-01 00:00:00'")
+    status = invoke(runner, "status", "--warehouse", wh)
+    assert status.exit_code == 0
+    assert "clock: 10000-01-01 00:00:00" in status.stdout
+    tick = invoke(runner, "tick", "--warehouse", wh, "--out", tmp_path / "csv")
+    assert tick.exit_code == ExitCode.USAGE
+    assert "no more hours can be written" in _one_error_line(tick.stderr)

@@ -66,6 +66,26 @@ def test_tick_beside_convert_never_picks_up_a_half_written_hour(fleet: Path, tmp
     assert _csv_rows(src) == 6 * DEVICES
 
 
+@pytest.mark.faults
+def test_read_only_queries_proceed_while_a_tick_runs(fleet: Path, tmp_path: Path) -> None:
+    # A reader (a notebook, a dashboard) holds warehouse.duckdb open for the whole tick, querying all along.
+    # A short open timeout: were tick to wait for the reader, it would say busy at once.
+    with duckdb.connect(str(fleet / "warehouse.duckdb"), read_only=True) as reader:
+        tick = popen_cli(
+            "tick", "--warehouse", fleet, "--out", tmp_path / "csv", "--hours", "8", env={"DUCKWIFI_OPEN_TIMEOUT": "1"}
+        )
+        answered = 0
+        while tick.poll() is None:
+            assert reader.execute("SELECT 42").fetchone() == (42,)
+            answered += 1
+            time.sleep(0.02)
+        _stdout, stderr = tick.communicate()
+        assert reader.execute("SELECT 42").fetchone() == (42,)
+    assert tick.returncode == 0, stderr
+    assert answered > 0
+    assert len(list((tmp_path / "csv").glob("*.csv"))) == 8
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 3 MiB tmpfs: a real full disk. Needs root (as this project's machines and CI run)."""

@@ -105,3 +105,17 @@ def test_no_command_shows_the_help_as_a_usage_error(runner) -> None:
     assert "Usage" in result.stderr
     assert "Commands" in result.stderr
     assert result.stdout == ""
+
+
+def test_every_slow_test_runs_at_least_once_a_week() -> None:
+    from datetime import date, timedelta
+
+    from tests.conftest import SLOW_SAMPLE_ONE_IN, in_slow_sample
+
+    ids = [f"tests/test_{n}.py::test_case_{n}[{n % 7}]" for n in range(300)]
+    for start in (date(2026, 1, 1), date(2026, 11, 29), date(2027, 2, 27)):
+        week = [start + timedelta(days=k) for k in range(7)]
+        assert all(any(in_slow_sample(nodeid, day) for day in week) for nodeid in ids)
+        # Each day runs about one in SLOW_SAMPLE_ONE_IN of them, not all and not none.
+        share = sum(in_slow_sample(nodeid, start) for nodeid in ids) / len(ids)
+        assert abs(share - 1 / SLOW_SAMPLE_ONE_IN) < 0.1

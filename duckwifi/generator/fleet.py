@@ -92,9 +92,12 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
             work.unregister("sampled_points")
             del sampled
         publish(staged, warehouse.devices_parquet)
-    except Exception as error:
+    except BaseException as error:
+        # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
+        if not isinstance(error, Exception):
+            raise
         raise translate(error, target=str(warehouse.devices_parquet)) from None
     parquet_bytes = warehouse.devices_parquet.stat().st_size
     try:

@@ -81,6 +81,12 @@ def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
 
 def check_clock_room(state: GeneratorState, hours: int) -> None:
     """Refuse, before writing anything, hours that would move the clock past :data:`LAST_CLOCK_HOUR`."""
+    if not isinstance(state.next_hour, datetime):
+        # DuckDB hands over a timestamp beyond Python's datetime as text: a clock an older duckwifi left there.
+        raise ClockExhausted(
+            f"the clock is at {state.next_hour}, past {LAST_CLOCK_HOUR:{DATETIME_FORMAT}}, the last hour it can "
+            "hold; no more hours can be written (start a new fleet with `duckwifi init --force`)"
+        )
     room = (LAST_CLOCK_HOUR - state.next_hour) // timedelta(hours=1)
     if hours > room:
         raise ClockExhausted(
