@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import duckdb
 
 from duckwifi import readers
-from duckwifi.errors import BadArgument, StatementRefused, translate
+from duckwifi.errors import BadArgument, DuckwifiError, StatementRefused, is_interrupt, os_errno, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.warehouse import Warehouse
 
@@ -50,7 +50,7 @@ def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as error:
-        raise BadArgument(_first_line(error)) from None
+        raise _query_error(error) from None
     if len(statements) != 1:
         raise BadArgument(f"give exactly one statement, not {len(statements)}")
     (statement,) = statements
@@ -79,7 +79,7 @@ class Query:
         try:
             cursor = self.con.execute(self.sql)
         except duckdb.Error as error:
-            raise BadArgument(_first_line(error)) from None
+            raise _query_error(error) from None
         columns = [column[0] for column in cursor.description or []]
 
         def rows() -> Iterator[list[tuple[Any, ...]]]:
@@ -87,7 +87,7 @@ class Query:
                 while batch := cursor.fetchmany(_BATCH_ROWS):
                     yield batch
             except duckdb.Error as error:
-                raise BadArgument(_first_line(error)) from None
+                raise _query_error(error) from None
 
         return columns, rows()
 
@@ -95,7 +95,7 @@ class Query:
         try:
             return self.con.sql(self.sql)
         except duckdb.Error as error:
-            raise BadArgument(_first_line(error)) from None
+            raise _query_error(error) from None
 
 
 def prepare_query(warehouse: Warehouse, sql: str) -> Query:
@@ -109,6 +109,13 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
     return Query(con, sql)
 
 
+def _query_error(error: duckdb.Error) -> DuckwifiError:
+    """A failed query is the user's to fix (exit 2), unless the system failed under it (disk full, read-only)."""
+    if os_errno(error) is not None or is_interrupt(error):
+        return translate(error, target="the query")
+    return BadArgument(_first_line(error))
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -119,7 +126,7 @@ def render_table(query: Query) -> str:
     try:
         text = str(query.relation())
     except duckdb.Error as error:
-        raise BadArgument(_first_line(error)) from None
+        raise _query_error(error) from None
     return text if text.endswith("\n") else text + "\n"
 
 

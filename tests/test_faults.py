@@ -173,3 +173,13 @@ def test_a_truncated_warehouse_is_refused_with_a_hint(fleet: Path, tmp_path: Pat
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert database.read_bytes() == data[:cut], "the damaged warehouse must never be silently recreated"
+
+
+@pytest.mark.faults
+def test_sql_output_on_a_full_disk_is_disk_full_and_leaves_no_file(fleet: Path, small_disk: Path) -> None:
+    target = small_disk / "big.csv"
+    query = "SELECT range AS n, md5(range::VARCHAR) AS h FROM range(1000000)"
+    result = run_cli("sql", "--warehouse", fleet, "--format", "csv", "--output", target, query)
+    assert result.returncode == ExitCode.DISK_FULL, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(small_disk.iterdir()) == []
