@@ -19,10 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperGroup
 
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.check import check as check_lake
+from duckwifi.converter.forget import forget as forget_source
 from duckwifi.converter.identity import read_lake_info
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
-from duckwifi.errors import DuckwifiError, ExitCode
+from duckwifi.errors import CheckFoundProblems, DuckwifiError, ExitCode, RepairIncomplete
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.warehouse import Warehouse, exclusive, read_status
@@ -178,6 +180,12 @@ def convert(
         typer.echo(f"duckwifi: {rejection}", err=True)
     if report.moved_from is not None:
         stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    if report.missing_outputs:
+        typer.echo(
+            f"duckwifi: warning: {sum(report.missing_outputs.values())} lake file(s) of "
+            f"{len(report.missing_outputs)} already-converted source(s) are missing; run `duckwifi check --repair`",
+            err=True,
+        )
     for copy, original in report.same_content:
         typer.echo(f"duckwifi: {copy}: already converted (same content as {original})", err=True)
     for changed in report.changed:
@@ -190,6 +198,51 @@ def convert(
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )
     raise_for_outcome(report)
+
+
+@app.command()
+def forget(
+    source: Annotated[
+        Path, typer.Argument(help="A converted source: the path convert recorded, or any file with its content.")
+    ],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Retire a converted source: its lake files are removed, and so is its ledger entry; prints its path."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        forgotten = forget_source(target, source)
+    typer.echo(forgotten.source)
+    stderr.print(f"forgot {forgotten.source}: removed {len(forgotten.outputs)} lake file(s)")
+
+
+@app.command()
+def check(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-convert sources with missing or damaged files from their unchanged CSV; remove orphan files.",
+        ),
+    ] = False,
+) -> None:
+    """Compare the lake with the ledger: prints one line per missing, damaged or orphan file."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = check_lake(target, repair=repair)
+    for problem in report.problems:
+        typer.echo(str(problem))
+    for source in report.repaired:
+        stderr.print(f"repaired: re-converted {source}")
+    for orphan in report.removed_orphans:
+        stderr.print(f"repaired: removed orphan {orphan}")
+    for source, reason in report.unrepairable.items():
+        typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
+    stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.unrepairable:
+        raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
+    if report.problems and not repair:
+        raise CheckFoundProblems(f"{len(report.problems)} problem(s) in the lake; `duckwifi check --repair` fixes them")
 
 
 @app.command()

@@ -218,3 +218,79 @@ def test_a_partition_folder_above_the_lake_is_refused_up_front(
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "hive reader" in result.stderr
     assert not lake.exists()
+
+
+# -- forget and check -------------------------------------------------------------------------------------------
+
+
+def test_forget_then_convert_again(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    hour0 = (csv_dir / "telemetry_2020-01-01_00.csv").resolve()
+    forgotten = invoke(runner, "forget", hour0, "--warehouse", warehouse_dir)
+    assert forgotten.exit_code == 0, forgotten.output
+    assert forgotten.stdout.strip() == str(hour0)
+    assert view_counts(warehouse_dir) == (500, 500)
+    assert "converted_files: 1" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    again = convert(runner, csv_dir, lake, warehouse_dir)
+    assert again.stdout.split() == [str(hour0)]
+    assert view_counts(warehouse_dir) == (1000, 1000)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
+def test_forget_accepts_a_file_with_the_same_content(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    convert(runner, csv_dir, tmp_path / "lake", warehouse_dir)
+    copy = tmp_path / "elsewhere.csv"
+    shutil.copy(csv_dir / "telemetry_2020-01-01_01.csv", copy)
+    result = invoke(runner, "forget", copy, "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str((csv_dir / "telemetry_2020-01-01_01.csv").resolve())
+    unknown = invoke(runner, "forget", tmp_path / "nope.csv", "--warehouse", warehouse_dir)
+    assert unknown.exit_code == ExitCode.USAGE
+
+
+def _damage(lake: Path) -> tuple[Path, Path, Path]:
+    files = sorted(lake.rglob("*.parquet"))
+    deleted, truncated = files[0], files[-1]
+    deleted.unlink()
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    orphan = lake / "date=01-01-20" / "hour=0" / "region=West" / "state=CA" / "stray.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(files[1].read_bytes())
+    return deleted, truncated, orphan
+
+
+def test_check_finds_a_deleted_a_truncated_and_an_orphan_file_then_repairs(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+    deleted, truncated, orphan = _damage(lake)
+    skipped = convert(runner, csv_dir, lake, warehouse_dir)
+    assert "warning: 1 lake file(s) of 1 already-converted source(s) are missing" in skipped.stderr
+    found = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    lines = found.stdout.splitlines()
+    assert len(lines) == 3, found.stdout
+    assert any(line.startswith(f"missing: {deleted.relative_to(lake)}") for line in lines)
+    assert any(line.startswith(f"size: {truncated.relative_to(lake)}") for line in lines)
+    assert f"orphan: {orphan.relative_to(lake)} (no source accounts for it)" in lines
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert repaired.exit_code == 0, repaired.output
+    assert not orphan.exists()
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+    assert view_counts(warehouse_dir) == (1000, 1000)
+
+
+def test_check_repair_leaves_files_alone_when_the_csv_is_gone(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    files = sorted(lake.rglob("*.parquet"))
+    files[0].unlink()
+    shutil.rmtree(csv_dir)
+    result = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REPAIR_INCOMPLETE, result.output
+    assert "cannot repair " in result.stderr
+    assert "its lake files were left alone" in result.stderr
+    assert len(list(lake.rglob("*.parquet"))) == len(files) - 1

@@ -84,9 +84,7 @@ def _read_identity(warehouse: Warehouse) -> _Identity:
 
 
 def _holds_parquet(lake: Path) -> bool:
-    return lake.is_dir() and any(
-        p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.relative_to(lake).parts
-    )
+    return lake.is_dir() and any(p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.relative_to(lake).parts)
 
 
 def _second_lake(warehouse: Warehouse, owned: str, lake: Path) -> SecondLake:
@@ -198,3 +196,14 @@ def read_lake_info(warehouse: Warehouse) -> Path | None:
 
 
 __all__ = ["MARKER_NAME", "LakeClaim", "claim_lake", "read_lake_info", "refuse_partition_folders"]
+
+
+def owned_lake(warehouse: Warehouse) -> Path | None:
+    """The warehouse's one lake as its state records it (None before the first convert), for check and forget."""
+    identity = _read_identity(warehouse)
+    if identity.lake is not None:
+        return Path(identity.lake)
+    # A warehouse whose ledger predates lake identities: its one ledger lake, if it has exactly one.
+    if len(identity.ledger_lakes) == 1:
+        return Path(identity.ledger_lakes[0])
+    return None

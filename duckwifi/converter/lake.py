@@ -29,7 +29,7 @@ import duckdb
 
 from duckwifi.converter.identity import claim_lake
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
-from duckwifi.converter.publishing import finish_interrupted, publish
+from duckwifi.converter.publishing import publish, recover
 from duckwifi.converter.staging import (
     STAGED_SUFFIX,
     STAGING_DIR,
@@ -80,6 +80,8 @@ class ConvertReport:
     # Files skipped because a converted source has the same content: (file, that source).
     same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
+    # Skipped sources whose lake files are missing, and how many of each (`duckwifi check` says which).
+    missing_outputs: dict[Path, int] = field(default_factory=dict)
     # The lake's previous path, when it was found moved (by its marker) and the warehouse now points here.
     moved_from: Path | None = None
 
@@ -104,10 +106,9 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
-    with connect(warehouse, create=True) as con:
-        report.recovered = finish_interrupted(con, lake)
+    report.recovered = recover(warehouse, lake)
+    with connect(warehouse) as con:
         entries = read_ledger(con, lake)
-    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
     ledger = Ledger(warehouse, lake)
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
@@ -165,6 +166,7 @@ class _Run:
         stat = source.stat()
         if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             report.unchanged.append(source)
+            self._note_missing_outputs(source, entry)
             return
         check_shape(source, stat.st_size)
         if entry is None:
@@ -183,6 +185,12 @@ class _Run:
             report.changed.append(source)
             return
         self._convert(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+
+    def _note_missing_outputs(self, source: Path, entry: LedgerEntry) -> None:
+        """A skipped source's lake files are looked for (a stat each), so a lost file is never silent."""
+        missing = sum(1 for output in entry.outputs if not (self.ledger.lake / output).is_file())
+        if missing:
+            self.report.missing_outputs[source] = missing
 
     def _skip_same_content(self, source: Path, twin: str, mtime_ns: int) -> None:
         """A file already converted under another path: a copy is skipped; a moved file takes over the record."""
@@ -247,8 +255,9 @@ def convert_file(
         refuse_overlaps(reader, source, lake, staging, outputs, owner_of)
         for path in staged:
             fsync_file(path)
+        output_bytes = tuple(path.stat().st_size for path in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
-        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired)
+        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes)
         ledger.record_conversion(source, recorded, rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -26,6 +26,8 @@ class LedgerEntry:
     status: str
     outputs: tuple[str, ...]
     retired: tuple[str, ...]
+    # The size of each output (empty for rows recorded before sizes were).
+    output_bytes: tuple[int, ...] = ()
 
 
 class Ledger:
@@ -84,6 +86,7 @@ class Ledger:
                     "row_count": row_count,
                     "outputs": list(entry.outputs),
                     "retired": list(entry.retired),
+                    "output_bytes": list(entry.output_bytes),
                 },
             )
 
@@ -131,6 +134,26 @@ def mark_published(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> N
 def read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, LedgerEntry]:
     rows = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
     return {
-        source: LedgerEntry(byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired))
-        for source, byte_count, mtime_ns, sha, status, outputs, retired in rows
+        source: LedgerEntry(
+            byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired), tuple(output_bytes or ())
+        )
+        for source, byte_count, mtime_ns, sha, status, outputs, retired, output_bytes in rows
     }
+
+
+def start_forgetting(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
+    """Journal a source's outputs for deletion and drop it from the ledger, in one transaction."""
+    params = {"lake": str(lake), "source": source}
+    con.begin()
+    con.execute(queries.load("warehouse/start_forgetting.sql"), params)
+    con.execute(queries.load("warehouse/delete_conversion.sql"), params)
+    con.commit()
+
+
+def list_forgetting(con: duckdb.DuckDBPyConnection, lake: Path) -> list[tuple[str, tuple[str, ...]]]:
+    rows = con.execute(queries.load("warehouse/list_forgetting.sql"), {"lake": str(lake)}).fetchall()
+    return [(source, tuple(outputs)) for source, outputs in rows]
+
+
+def finish_forgetting(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
+    con.execute(queries.load("warehouse/finish_forgetting.sql"), {"lake": str(lake), "source": source})
