@@ -294,3 +294,28 @@ def test_check_repair_leaves_files_alone_when_the_csv_is_gone(runner, warehouse_
     assert "cannot repair " in result.stderr
     assert "its lake files were left alone" in result.stderr
     assert len(list(lake.rglob("*.parquet"))) == len(files) - 1
+
+
+# -- Every check before any work -------------------------------------------------------------------------------
+
+
+def test_a_lake_path_with_parentheses_ampersand_quote_hash_and_dollar_works(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "o'neil (copy) & #2 $HOME" / "lake"
+    result = convert(runner, csv_dir, lake, warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert view_counts(warehouse_dir) == (1000, 1000)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
+def test_a_lake_path_duckdb_would_read_as_a_pattern_is_refused_before_any_work(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake[1]"
+    result = convert(runner, csv_dir, lake, warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "file pattern" in result.stderr
+    assert not lake.exists()
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM conversions").fetchone() == (0,)

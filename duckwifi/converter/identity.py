@@ -103,6 +103,7 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
     if lake.exists() and not lake.is_dir():
         raise BadArgument(f"lake folder {lake_arg} is a file, not a folder")
     refuse_partition_folders(lake)
+    queries.refuse_glob_characters(lake, "lake path")
     identity = _read_identity(warehouse)
     marker = read_marker(lake) if lake.is_dir() else None
     moved_from: Path | None = None

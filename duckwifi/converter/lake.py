@@ -51,6 +51,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import fsync_file
+from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -169,6 +170,8 @@ class _Run:
             self._note_missing_outputs(source, entry)
             return
         check_shape(source, stat.st_size)
+        if set(source.name) & GLOB_CHARACTERS:
+            raise InputRejected(source, "its name holds a character DuckDB reads as a file pattern; rename it")
         if entry is None:
             twin = self._same_content(source, stat.st_size)
             if twin is not None:
