@@ -153,13 +153,24 @@ def tick(
 
 @app.command()
 def convert(
-    src: Annotated[Path, typer.Argument(help="Folder of CSV files (only *.csv directly inside it are read).")],
+    src: Annotated[
+        Path, typer.Argument(help="Folder of CSV files (only *.csv and *.csv.gz directly inside it are read).")
+    ],
     lake: Annotated[Path, typer.Argument(help="Root folder of the Parquet lake.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     replace_changed: Annotated[
         bool,
         typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
     ] = False,
+    min_age: Annotated[
+        float,
+        typer.Option(
+            "--min-age",
+            min=0,
+            metavar="SECONDS",
+            help="Skip files modified less than SECONDS ago (they may still be being copied in).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
     target = Warehouse(warehouse)
@@ -173,13 +184,17 @@ def convert(
                 progress.advance(task)
 
         with _maybe(progress):
-            report = convert_folder(target, src, lake, replace_changed=replace_changed, on_file=advance)
+            report = convert_folder(
+                target, src, lake, replace_changed=replace_changed, min_age_s=min_age, on_file=advance
+            )
     for converted in report.converted:
         typer.echo(str(converted.source))
     for rejection in report.rejected:
         typer.echo(f"duckwifi: {rejection}", err=True)
     if report.moved_from is not None:
         stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    for recent in report.too_new:
+        typer.echo(f"duckwifi: skipped {recent}: modified less than {min_age:g} s ago (--min-age)", err=True)
     if report.missing_outputs:
         typer.echo(
             f"duckwifi: warning: {sum(report.missing_outputs.values())} lake file(s) of "
@@ -196,6 +211,7 @@ def convert(
         f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
+        + (f"; {len(report.too_new)} too recent" if report.too_new else "")
     )
     raise_for_outcome(report)
 

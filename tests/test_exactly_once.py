@@ -3,8 +3,11 @@ lake knows its warehouse; `forget` and `check`."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -319,3 +322,48 @@ def test_a_lake_path_duckdb_would_read_as_a_pattern_is_refused_before_any_work(
     assert not lake.exists()
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM conversions").fetchone() == (0,)
+
+
+# -- Real-world input ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["gzip", "bom"])
+def test_a_gzipped_or_bommed_csv_round_trips_exactly(runner, warehouse_dir, csv_dir, tmp_path, form) -> None:
+    from tests.test_converter import _expected_rows, _normalise, _view_rows
+
+    src = tmp_path / form
+    src.mkdir()
+    original = csv_dir / "telemetry_2020-01-01_00.csv"
+    if form == "gzip":
+        (src / "hour.csv.gz").write_bytes(gzip.compress(original.read_bytes()))
+    else:
+        (src / "hour.csv").write_bytes(b"\xef\xbb\xbf" + original.read_bytes())
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    expected_dir = tmp_path / "expected"
+    expected_dir.mkdir()
+    shutil.copy(original, expected_dir)
+    key = lambda row: (row[0], row[5])  # noqa: E731
+    assert sorted(_normalise(_view_rows(warehouse_dir)), key=key) == sorted(
+        _normalise(_expected_rows(expected_dir)), key=key
+    )
+
+
+def test_a_cut_gzip_file_is_rejected(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "gz"
+    src.mkdir()
+    data = gzip.compress((csv_dir / "telemetry_2020-01-01_00.csv").read_bytes())
+    (src / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED, result.output
+    assert "cut.csv.gz" in result.stderr
+
+
+def test_min_age_skips_a_file_still_fresh_and_exits_0(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    old = time.time() - 3600
+    os.utime(csv_dir / "telemetry_2020-01-01_00.csv", (old, old))
+    result = convert(runner, csv_dir, tmp_path / "lake", warehouse_dir, "--min-age", "60")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [str((csv_dir / "telemetry_2020-01-01_00.csv").resolve())]
+    assert "telemetry_2020-01-01_01.csv: modified less than 60 s ago (--min-age)" in result.stderr
+    assert "1 too recent" in result.stderr

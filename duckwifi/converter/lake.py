@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,17 +82,24 @@ class ConvertReport:
     # Files skipped because a converted source has the same content: (file, that source).
     same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
+    # Files skipped by --min-age: modified too recently, perhaps still being copied.
+    too_new: list[Path] = field(default_factory=list)
     # Skipped sources whose lake files are missing, and how many of each (`duckwifi check` says which).
     missing_outputs: dict[Path, int] = field(default_factory=dict)
     # The lake's previous path, when it was found moved (by its marker) and the warehouse now points here.
     moved_from: Path | None = None
 
 
+SOURCE_PATTERNS = ("*.csv", "*.csv.gz")
+
+
 def list_sources(src: Path) -> list[Path]:
-    """The ``*.csv`` files directly in ``src``, sorted; hidden files (such as a tick's temporaries) excluded."""
+    """The ``*.csv`` and ``*.csv.gz`` files directly in ``src``, sorted; hidden files (such as a tick's
+    temporaries) excluded."""
     if not src.is_dir():
         raise BadArgument(f"source folder {src} does not exist or is not a folder")
-    return sorted(p.resolve() for p in src.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+    found = {p for pattern in SOURCE_PATTERNS for p in src.glob(pattern)}
+    return sorted(p.resolve() for p in found if p.is_file() and not p.name.startswith("."))
 
 
 def convert(
@@ -100,6 +108,7 @@ def convert(
     lake: Path,
     *,
     replace_changed: bool = False,
+    min_age_s: float = 0.0,
     on_file: Callable[[Path], None] | None = None,
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
@@ -116,6 +125,7 @@ def convert(
     # small files would pay per file.
     with contract_reader(warehouse) as reader:
         run = _Run(ledger, reader, entries, replace_changed, report)
+        run.newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
         for source in sources:
             try:
                 run.convert_if_new(source)
@@ -152,6 +162,8 @@ class _Run:
         self.replace_changed = replace_changed
         self.report = report
         self.by_content = {entry.sha256: source for source, entry in entries.items()}
+        # Files modified after this instant are skipped (--min-age): they may still be being written.
+        self.newest_mtime_ns: int | None = None
         self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
 
     def _same_content(self, source: Path, byte_count: int) -> str | None:
@@ -165,6 +177,9 @@ class _Run:
         entry = self.entries.get(str(source))
         report = self.report
         stat = source.stat()
+        if self.newest_mtime_ns is not None and stat.st_mtime_ns > self.newest_mtime_ns:
+            report.too_new.append(source)
+            return
         if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             report.unchanged.append(source)
             self._note_missing_outputs(source, entry)

@@ -4,9 +4,11 @@ the explanation of a rejection (which line, which rule)."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -21,6 +23,9 @@ STAGING_DIR = "_staging"
 STAGED_SUFFIX = ".partial"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _HEADER_BYTES = HEADER_LINE.encode()
+# A UTF-8 byte-order mark some tools put before the header (DuckDB's reader skips it too).
+_UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_SUFFIX = ".gz"
 _READ_CHUNK = 8 * 1024 * 1024
 # Enough of line 1 to describe any plausible wrong header, without reading a headerless file whole.
 _HEADER_READ_LIMIT = 64 * 1024
@@ -41,17 +46,25 @@ def source_key(source: Path) -> str:
 
 
 def check_shape(source: Path, byte_count: int) -> None:
-    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line."""
+    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line.
+
+    For a gzip'd file only the header is checked here: its end cannot be read without inflating it all, and
+    a cut gzip stream fails in the reader anyway ("Unexpected end of GZIP stream")."""
     if byte_count == 0:
         raise InputRejected(source, "empty file", line=1)
-    with source.open("rb") as handle:
-        first = handle.readline(_HEADER_READ_LIMIT)
-        handle.seek(-1, os.SEEK_END)
-        last_byte = handle.read(1)
-    header = first.rstrip(b"\r\n")
+    compressed = source.name.endswith(GZIP_SUFFIX)
+    try:
+        with gzip.open(source, "rb") if compressed else source.open("rb") as handle:
+            first = handle.readline(_HEADER_READ_LIMIT)
+            if not compressed:
+                handle.seek(-1, os.SEEK_END)
+                last_byte = handle.read(1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise InputRejected(source, f"not a readable gzip file ({error})") from None
+    header = first.removeprefix(_UTF8_BOM).rstrip(b"\r\n")
     if header != _HEADER_BYTES:
         raise InputRejected(source, _describe_header(header), line=1)
-    if last_byte != b"\n":
+    if not compressed and last_byte != b"\n":
         raise InputRejected(source, "truncated: the last line does not end with a newline")
 
 
