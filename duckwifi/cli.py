@@ -24,6 +24,7 @@ from duckwifi.converter.forget import forget as forget_source
 from duckwifi.converter.identity import read_lake_info
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
+from duckwifi.converter.ledger import list_set_aside
 from duckwifi.errors import CheckFoundProblems, DuckwifiError, ExitCode, RepairIncomplete
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -171,6 +172,15 @@ def convert(
             help="Skip files modified less than SECONDS ago (they may still be being copied in).",
         ),
     ] = 0.0,
+    max_bad_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-bad-rows",
+            min=0,
+            metavar="N",
+            help="Set aside up to N malformed rows per file in <warehouse>/rejects/ and convert the rest.",
+        ),
+    ] = 0,
 ) -> None:
     """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
     target = Warehouse(warehouse)
@@ -185,7 +195,13 @@ def convert(
 
         with _maybe(progress):
             report = convert_folder(
-                target, src, lake, replace_changed=replace_changed, min_age_s=min_age, on_file=advance
+                target,
+                src,
+                lake,
+                replace_changed=replace_changed,
+                min_age_s=min_age,
+                max_bad_rows=max_bad_rows,
+                on_file=advance,
             )
     for converted in report.converted:
         typer.echo(str(converted.source))
@@ -193,6 +209,13 @@ def convert(
         typer.echo(f"duckwifi: {rejection}", err=True)
     if report.moved_from is not None:
         stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    for converted in report.converted:
+        if converted.set_aside:
+            typer.echo(
+                f"duckwifi: {converted.source}: {converted.set_aside} malformed row(s) set aside in "
+                f"{target.rejects_dir}",
+                err=True,
+            )
     for recent in report.too_new:
         typer.echo(f"duckwifi: skipped {recent}: modified less than {min_age:g} s ago (--min-age)", err=True)
     if report.missing_outputs:
@@ -254,6 +277,8 @@ def check(
         stderr.print(f"repaired: removed orphan {orphan}")
     for source, reason in report.unrepairable.items():
         typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
+    for source, count in list_set_aside(target):
+        stderr.print(f"set aside: {source}: {count} malformed row(s) in {target.rejects_dir}")
     stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
     if report.unrepairable:
         raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
@@ -284,6 +309,9 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         f"converted_rows: {report.converted_rows}",
         f"rejected_files: {len(report.rejections)}",
     ]
+    set_aside = list_set_aside(Warehouse(warehouse))
+    lines.append(f"set_aside_rows: {sum(count for _, count in set_aside)}")
+    lines += [f"set_aside: {source}: {count} row(s)" for source, count in set_aside]
     for rejection in report.rejections:
         where = f"line {rejection.line}: " if rejection.line is not None else ""
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")

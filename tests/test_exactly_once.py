@@ -367,3 +367,48 @@ def test_min_age_skips_a_file_still_fresh_and_exits_0(runner, warehouse_dir, csv
     assert result.stdout.split() == [str((csv_dir / "telemetry_2020-01-01_00.csv").resolve())]
     assert "telemetry_2020-01-01_01.csv: modified less than 60 s ago (--min-age)" in result.stderr
     assert "1 too recent" in result.stderr
+
+
+# -- One bad row need not cost an hour -------------------------------------------------------------------------
+
+
+def _with_bad_lines(original: Path, target: Path, lines: dict[int, str]) -> None:
+    text = original.read_text().split("\n")
+    for line, value in lines.items():
+        text[line - 1] = value
+    target.write_text("\n".join(text))
+
+
+def test_max_bad_rows_sets_malformed_rows_aside_and_converts_the_rest(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = src / "hour.csv"
+    original = csv_dir / "telemetry_2020-01-01_00.csv"
+    _with_bad_lines(original, bad, {7: "not,a,row", 300: original.read_text().split("\n")[299].replace(".", "x", 1)})
+    refused = convert(runner, src, tmp_path / "lake", warehouse_dir, "--max-bad-rows", "1")
+    assert refused.exit_code == ExitCode.REJECTED, refused.output
+    assert "2 malformed rows, more than --max-bad-rows 1" in refused.stderr
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir, "--max-bad-rows", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 malformed row(s) set aside" in result.stderr
+    assert view_counts(warehouse_dir) == (498, 498)
+    (rejects,) = (warehouse_dir / "rejects").glob("*.csv")
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT source, line, raw_line FROM read_csv($f)", {"f": str(rejects)}).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(str(bad.resolve()), 7), (str(bad.resolve()), 300)]
+    assert rows[0][2] == "not,a,row"
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "set_aside_rows: 2" in status
+    assert f"set_aside: {bad.resolve()}: 2 row(s)" in status
+    checked = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert checked.exit_code == 0
+    assert f"set aside: {bad.resolve()}: 2 malformed row(s)" in checked.stderr
+
+
+def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _with_bad_lines(csv_dir / "telemetry_2020-01-01_00.csv", src / "hour.csv", {7: "not,a,row"})
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED
+    assert not (warehouse_dir / "rejects").exists()

@@ -38,6 +38,7 @@ from duckwifi.converter.staging import (
     contract_reader,
     refuse_overlaps,
     refuse_repeated_keys,
+    set_aside_rows,
     sha256_of,
     source_key,
     stage,
@@ -71,6 +72,8 @@ class Converted:
     source: Path
     rows: int
     outputs: tuple[str, ...]
+    # Malformed rows set aside by --max-bad-rows (not in the lake).
+    set_aside: int = 0
 
 
 @dataclass
@@ -109,6 +112,7 @@ def convert(
     *,
     replace_changed: bool = False,
     min_age_s: float = 0.0,
+    max_bad_rows: int = 0,
     on_file: Callable[[Path], None] | None = None,
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
@@ -125,6 +129,7 @@ def convert(
     # small files would pay per file.
     with contract_reader(warehouse) as reader:
         run = _Run(ledger, reader, entries, replace_changed, report)
+        run.max_bad_rows = max_bad_rows
         run.newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
         for source in sources:
             try:
@@ -162,6 +167,8 @@ class _Run:
         self.replace_changed = replace_changed
         self.report = report
         self.by_content = {entry.sha256: source for source, entry in entries.items()}
+        # Up to this many malformed rows of a file are set aside in the warehouse's rejects folder.
+        self.max_bad_rows = 0
         # Files modified after this instant are skipped (--min-age): they may still be being written.
         self.newest_mtime_ns: int | None = None
         self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
@@ -224,7 +231,14 @@ class _Run:
 
     def _convert(self, source: Path, byte_count: int, mtime_ns: int, previous_outputs: tuple[str, ...] = ()) -> None:
         converted, entry = convert_file(
-            self.ledger, self.reader, source, byte_count, mtime_ns, previous_outputs, owner_of=self.owner_of
+            self.ledger,
+            self.reader,
+            source,
+            byte_count,
+            mtime_ns,
+            previous_outputs,
+            owner_of=self.owner_of,
+            max_bad_rows=self.max_bad_rows,
         )
         self.report.converted.append(converted)
         self.owner_of.update(dict.fromkeys(entry.outputs, str(source)))
@@ -250,6 +264,7 @@ def convert_file(
     previous_outputs: tuple[str, ...] = (),
     *,
     owner_of: Mapping[str, str],
+    max_bad_rows: int = 0,
 ) -> tuple[Converted, LedgerEntry]:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
     lake = ledger.lake
@@ -262,8 +277,10 @@ def convert_file(
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(sha256_of, source)
-            rows = stage(ledger.warehouse, reader, source, staging, key)
+            rows = stage(ledger.warehouse, reader, source, staging, key, lenient=max_bad_rows > 0)
             sha256 = checksum.result()
+        rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
+        set_aside = set_aside_rows(reader, source, max_bad_rows, rejects_file) if max_bad_rows > 0 else 0
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
@@ -275,7 +292,7 @@ def convert_file(
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
-        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes)
+        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes, set_aside)
         ledger.record_conversion(source, recorded, rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -283,7 +300,7 @@ def convert_file(
     publish(staging, lake, outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
-    return Converted(source, rows, outputs), recorded
+    return Converted(source, rows, outputs, set_aside), recorded
 
 
 def raise_for_outcome(report: ConvertReport) -> None:

@@ -28,6 +28,8 @@ class LedgerEntry:
     retired: tuple[str, ...]
     # The size of each output (empty for rows recorded before sizes were).
     output_bytes: tuple[int, ...] = ()
+    # Malformed rows set aside by --max-bad-rows, in the warehouse's rejects folder.
+    set_aside_rows: int = 0
 
 
 class Ledger:
@@ -87,6 +89,7 @@ class Ledger:
                     "outputs": list(entry.outputs),
                     "retired": list(entry.retired),
                     "output_bytes": list(entry.output_bytes),
+                    "set_aside_rows": entry.set_aside_rows,
                 },
             )
 
@@ -157,3 +160,12 @@ def list_forgetting(con: duckdb.DuckDBPyConnection, lake: Path) -> list[tuple[st
 
 def finish_forgetting(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
     con.execute(queries.load("warehouse/finish_forgetting.sql"), {"lake": str(lake), "source": source})
+
+
+def list_set_aside(warehouse: Warehouse) -> list[tuple[str, int]]:
+    """(source, rows) for each converted source of which --max-bad-rows set rows aside."""
+    if not warehouse.exists():
+        return []
+    with connect(warehouse) as con:
+        rows = con.execute(queries.load("warehouse/list_set_aside.sql")).fetchall()
+    return [(source, int(count)) for _lake, source, count in rows]

@@ -17,6 +17,7 @@ import duckdb
 from duckwifi import queries
 from duckwifi.contract import HEADER_LINE
 from duckwifi.errors import DuckwifiError, InputRejected, translate_reader_error
+from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.warehouse import Warehouse, work_connection
 
 STAGING_DIR = "_staging"
@@ -108,12 +109,27 @@ def contract_reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Ite
         yield reader
 
 
-def stage(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, source: Path, staging: Path, key: str) -> int:
-    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
+def stage(
+    warehouse: Warehouse,
+    reader: duckdb.DuckDBPyConnection,
+    source: Path,
+    staging: Path,
+    key: str,
+    *,
+    lenient: bool = False,
+) -> int:
+    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection.
+
+    ``lenient`` skips the rows the reader cannot parse into DuckDB's reject tables (see set_aside_rows)."""
     try:
         result = reader.execute(
             queries.load("converter/convert_file.sql"),
-            {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
+            {
+                "source": str(source),
+                "staging": str(staging),
+                "filename_pattern": f"{key}_{{i}}",
+                "lenient": lenient,
+            },
         ).fetchone()
     except duckdb.Error as error:
         raise explain_rejection(warehouse, source, error) from None
@@ -203,3 +219,23 @@ def refuse_overlaps(
         f"{count} row(s) overlap rows already in the lake from {other}{more} (same site and datetime); "
         "`duckwifi forget` that source first to replace it",
     )
+
+
+def set_aside_rows(reader: duckdb.DuckDBPyConnection, source: Path, max_bad_rows: int, rejects_file: Path) -> int:
+    """After a lenient stage: reject the source if it had more than ``max_bad_rows`` malformed rows, else write
+    them (source, line, reason, raw text) to ``rejects_file`` by temp file and rename; returns how many."""
+    row = reader.execute(queries.load("converter/count_set_aside_rows.sql")).fetchone()
+    count, first_line, first_reason = row if row is not None else (0, None, None)
+    if count == 0:
+        rejects_file.unlink(missing_ok=True)
+        return 0
+    if count > max_bad_rows:
+        reason = str(first_reason).strip().splitlines()[0]
+        raise InputRejected(
+            source, f"{count} malformed rows, more than --max-bad-rows {max_bad_rows}; the first: {reason}", first_line
+        )
+    rejects_file.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(rejects_file)
+    reader.execute(queries.load("converter/write_set_aside_rows.sql"), {"source": str(source), "target": str(temp)})
+    publish(temp, rejects_file)
+    return int(count)

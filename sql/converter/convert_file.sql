@@ -11,7 +11,8 @@
 -- A row that breaks a rule of checked_telemetry aborts the whole COPY: a file is converted whole or not
 -- at all.
 -- Parameters: $source VARCHAR, the CSV file; $staging VARCHAR, an empty staging folder;
--- $filename_pattern VARCHAR, the output name derived from the source, with DuckDB's {i} counter.
+-- $filename_pattern VARCHAR, the output name derived from the source, with DuckDB's {i} counter;
+-- $lenient BOOLEAN, TRUE to skip rows the reader cannot parse into reject_errors (--max-bad-rows).
 -- Needs: checked_telemetry (create_reader_macros.sql).
 -- Output: the Parquet files; the statement returns the number of rows written.
 -- Lint: the linter's DuckDB grammar lacks FILE_EXTENSION, hence the noqa on the options.
@@ -25,7 +26,7 @@ COPY (
         hour(c.datetime) AS hour,
         c.region,
         CASE WHEN c.problem IS NULL THEN c.state ELSE error(c.problem) END AS state
-    FROM checked_telemetry($source) AS c
+    FROM checked_telemetry($source, lenient := $lenient) AS c
 ) TO $staging (  -- noqa: PRS
     FORMAT parquet,
     PARTITION_BY (date, hour, region, state),
