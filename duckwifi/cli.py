@@ -221,7 +221,8 @@ def convert(
     if report.missing_outputs:
         typer.echo(
             f"duckwifi: warning: {sum(report.missing_outputs.values())} lake file(s) of "
-            f"{len(report.missing_outputs)} already-converted source(s) are missing; run `duckwifi check --repair`",
+            f"{len(report.missing_outputs)} already-converted source(s) are missing or damaged; "
+            "run `duckwifi check --repair`",
             err=True,
         )
     for copy, original in report.same_content:

@@ -271,7 +271,8 @@ def test_check_finds_a_deleted_a_truncated_and_an_orphan_file_then_repairs(
     assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
     deleted, truncated, orphan = _damage(lake)
     skipped = convert(runner, csv_dir, lake, warehouse_dir)
-    assert "warning: 1 lake file(s) of 1 already-converted source(s) are missing" in skipped.stderr
+    assert "warning: 2 lake file(s) of " in skipped.stderr
+    assert "already-converted source(s) are missing or damaged" in skipped.stderr
     found = invoke(runner, "check", "--warehouse", warehouse_dir)
     assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
     lines = found.stdout.splitlines()

@@ -212,8 +212,18 @@ class _Run:
         self._convert(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
 
     def _note_missing_outputs(self, source: Path, entry: LedgerEntry) -> None:
-        """A skipped source's lake files are looked for (a stat each), so a lost file is never silent."""
-        missing = sum(1 for output in entry.outputs if not (self.ledger.lake / output).is_file())
+        """A skipped source's lake files are looked at (a stat each: present, recorded size), so a lost or cut
+        file is never silent."""
+        sizes: tuple[int | None, ...] = (
+            entry.output_bytes if len(entry.output_bytes) == len(entry.outputs) else (None,) * len(entry.outputs)
+        )
+        missing = 0
+        for output, size in zip(entry.outputs, sizes, strict=True):
+            try:
+                actual = (self.ledger.lake / output).stat().st_size
+            except FileNotFoundError:
+                actual = None
+            missing += actual is None or (size is not None and actual != size)
         if missing:
             self.report.missing_outputs[source] = missing
 
