@@ -413,3 +413,20 @@ def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehou
     result = convert(runner, src, tmp_path / "lake", warehouse_dir)
     assert result.exit_code == ExitCode.REJECTED
     assert not (warehouse_dir / "rejects").exists()
+
+
+def test_rows_are_sorted_by_site_inside_every_lake_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    # Device lookups (issue 13) prune row groups by their site statistics, which needs sorted files.
+    lake = tmp_path / "lake"
+    assert convert(runner, csv_dir, lake, warehouse_dir).exit_code == 0
+    with duckdb.connect() as con:
+        out_of_order = con.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT site < lag(site) OVER (PARTITION BY filename ORDER BY file_row_number) AS descends
+                FROM read_parquet($g, filename = true, file_row_number = true)
+            ) WHERE descends
+            """,
+            {"g": str(lake / "**" / "*.parquet")},
+        ).fetchone()
+    assert out_of_order == (0,)
