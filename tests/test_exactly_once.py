@@ -212,6 +212,18 @@ def test_a_second_lake_for_one_warehouse_is_refused_saying_how(runner, warehouse
     assert view_counts(warehouse_dir) == (1000, 1000)
 
 
+def test_a_lost_marker_at_the_recorded_path_is_written_again(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    # What a kill between recording the lake and writing its marker leaves.
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    marker = lake / "_duckwifi_lake.json"
+    written = json.loads(marker.read_text())
+    marker.unlink()
+    again = convert(runner, csv_dir, lake, warehouse_dir)
+    assert again.exit_code == 0, again.output
+    assert json.loads(marker.read_text()) == written
+
+
 @pytest.mark.parametrize("parent", ["srv/region=us-east", "x/hour=99", "d/Date=01-01-20", "s/state=TX/y"])
 def test_a_partition_folder_above_the_lake_is_refused_up_front(
     runner, warehouse_dir, csv_dir, tmp_path, parent

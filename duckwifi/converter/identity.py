@@ -141,13 +141,11 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
 
 
 def _record(warehouse: Warehouse, claim: LakeClaim, identity: _Identity, marker: dict[str, str] | None) -> None:
-    """The writes of a claim, in an order that a kill cannot make inconsistent: marker, state, lake.json."""
+    """The writes of a claim, in the order a kill cannot make inconsistent: the warehouse's state first, then
+    the marker, then lake.json. A kill after the state leaves a lake without a marker at the recorded path,
+    which the next run marks; the reverse order would leave a marker naming a warehouse that never recorded
+    the lake, and lock it out."""
     ensure_folder(claim.lake, "lake folder")
-    if marker is None:
-        _write_json(
-            claim.lake / MARKER_NAME,
-            {"format": LAKE_INFO_FORMAT, "lake_id": claim.lake_id, "warehouse_id": claim.warehouse_id},
-        )
     if (identity.warehouse_id, identity.lake_id, identity.lake) != (
         claim.warehouse_id,
         claim.lake_id,
@@ -166,6 +164,11 @@ def _record(warehouse: Warehouse, claim: LakeClaim, identity: _Identity, marker:
                         {"old_lake": str(claim.moved_from), "new_lake": str(claim.lake)},
                     )
             con.commit()
+    if marker is None:
+        _write_json(
+            claim.lake / MARKER_NAME,
+            {"format": LAKE_INFO_FORMAT, "lake_id": claim.lake_id, "warehouse_id": claim.warehouse_id},
+        )
     write_lake_info(warehouse, claim)
 
 
