@@ -416,6 +416,11 @@ def test_max_bad_rows_sets_malformed_rows_aside_and_converts_the_rest(runner, wa
     checked = invoke(runner, "check", "--warehouse", warehouse_dir)
     assert checked.exit_code == 0
     assert f"set aside: {bad.resolve()}: 2 malformed row(s)" in checked.stderr
+    # A repair re-converts with the same rows set aside, and no more.
+    next((tmp_path / "lake").rglob("*.parquet")).unlink()
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert repaired.exit_code == 0, repaired.output
+    assert view_counts(warehouse_dir) == (498, 498)
 
 
 def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:

@@ -128,7 +128,17 @@ def _repair(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], r
                 report.unrepairable[source] = "its CSV changed since it was converted; its lake files were left alone"
                 continue
             try:
-                convert_file(ledger, reader, path, stat.st_size, stat.st_mtime_ns, entry.outputs, owner_of=owner_of)
+                # The same rows are set aside again as when it was first converted, and no more.
+                convert_file(
+                    ledger,
+                    reader,
+                    path,
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    entry.outputs,
+                    owner_of=owner_of,
+                    max_bad_rows=entry.set_aside_rows,
+                )
             except InputRejected as rejection:
                 report.unrepairable[source] = f"re-converting it failed: {rejection.reason}"
                 continue

@@ -128,9 +128,8 @@ def convert(
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
     with contract_reader(warehouse) as reader:
-        run = _Run(ledger, reader, entries, replace_changed, report)
-        run.max_bad_rows = max_bad_rows
-        run.newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
+        newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
+        run = _Run(ledger, reader, entries, report, replace_changed, max_bad_rows, newest_mtime_ns)
         for source in sources:
             try:
                 run.convert_if_new(source)
@@ -158,19 +157,21 @@ class _Run:
         ledger: Ledger,
         reader: duckdb.DuckDBPyConnection,
         entries: dict[str, LedgerEntry],
-        replace_changed: bool,
         report: ConvertReport,
+        replace_changed: bool,
+        max_bad_rows: int,
+        newest_mtime_ns: int | None,
     ) -> None:
         self.ledger = ledger
         self.reader = reader
         self.entries = entries
-        self.replace_changed = replace_changed
         self.report = report
-        self.by_content = {entry.sha256: source for source, entry in entries.items()}
+        self.replace_changed = replace_changed
         # Up to this many malformed rows of a file are set aside in the warehouse's rejects folder.
-        self.max_bad_rows = 0
+        self.max_bad_rows = max_bad_rows
         # Files modified after this instant are skipped (--min-age): they may still be being written.
-        self.newest_mtime_ns: int | None = None
+        self.newest_mtime_ns = newest_mtime_ns
+        self.by_content = {entry.sha256: source for source, entry in entries.items()}
         self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
 
     def _same_content(self, source: Path, byte_count: int) -> str | None:

@@ -138,9 +138,9 @@ def read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, LedgerE
     rows = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
     return {
         source: LedgerEntry(
-            byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired), tuple(output_bytes or ())
+            byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired), tuple(output_bytes or ()), set_aside
         )
-        for source, byte_count, mtime_ns, sha, status, outputs, retired, output_bytes in rows
+        for source, byte_count, mtime_ns, sha, status, outputs, retired, output_bytes, set_aside in rows
     }
 
 
