@@ -186,7 +186,7 @@ def _profile(devices: int, wh: Path, csv: Path, work: Path) -> list[OperatorTime
     (work / "profile.csv").unlink()
     staging = work / "profile-lake"
     with contract_reader(warehouse) as con:
-        params = {"source": str(csv), "staging": str(staging), "filename_pattern": "profile_{i}"}
+        params = {"source": str(csv), "staging": str(staging), "filename_pattern": "profile_{i}", "lenient": False}
         found += _operators(devices, "convert", con, queries.load("converter/convert_file.sql"), params)
     shutil.rmtree(staging)
     for row in found:

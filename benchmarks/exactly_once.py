@@ -1,6 +1,7 @@
-"""What the exactly-once checks of issue 9 cost beside one convert hour: the staging COPY, the repeated-key
-check on the staged files, and the cross-file overlap check in its worst case (every key of the hour is
-already in the lake). Medians of --repeat runs, on one CSV hour written by `duckwifi tick`.
+"""What the exactly-once checks of issue 9 cost beside one convert hour: the staging COPY (with rows sorted by
+site inside each file, and without, to price the sort), the repeated-key check on the staged files, and the
+cross-file overlap check in its worst case (every key of the hour is already in the lake). Medians of --repeat
+runs, on one CSV hour written by `duckwifi tick`; peak RSS of this process after each kind of step.
 
     python -m benchmarks.exactly_once --devices 1000000 --repeat 3 --workdir /tmp/bench9
 """
@@ -8,6 +9,7 @@ already in the lake). Medians of --repeat runs, on one CSV hour written by `duck
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,6 +26,10 @@ def _duckwifi(*args: object) -> None:
     subprocess.run([sys.executable, "-m", "duckwifi", *map(str, args)], check=True, capture_output=True)
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(devices: int, repeat: int, workdir: Path) -> dict[str, float]:
     wh, csv = workdir / "wh", workdir / "csv"
     if not csv.is_dir():
@@ -31,7 +37,16 @@ def measure(devices: int, repeat: int, workdir: Path) -> dict[str, float]:
         _duckwifi("tick", "-w", wh, "--out", csv)
     (source,) = sorted(csv.glob("*.csv"))
     warehouse = Warehouse(wh)
-    samples: dict[str, list[float]] = {"stage_s": [], "repeated_keys_s": [], "overlap_worst_case_s": []}
+    samples: dict[str, list[float]] = {
+        "stage_unsorted_s": [],
+        "stage_s": [],
+        "repeated_keys_s": [],
+        "overlap_worst_case_s": [],
+    }
+    sorted_sql = queries.load("converter/convert_file.sql")
+    unsorted_sql = sorted_sql.replace(",\n    ORDER_BY (site)", "")
+    assert unsorted_sql != sorted_sql, "convert_file.sql no longer sorts by site; update this benchmark"
+    peaks: dict[str, float] = {}
     lake = workdir / "lake"
     for attempt in range(repeat + 1):
         staging = workdir / "staging"
@@ -40,8 +55,18 @@ def measure(devices: int, repeat: int, workdir: Path) -> dict[str, float]:
             folder.mkdir()
         with contract_reader(warehouse) as reader:
             started = time.perf_counter()
+            reader.execute(
+                unsorted_sql,
+                {"source": str(source), "staging": str(staging), "filename_pattern": "u_{i}", "lenient": False},
+            ).fetchall()
+            unsorted_s = time.perf_counter() - started
+            peaks["after_unsorted_stage_mb"] = _peak_mb()
+            shutil.rmtree(staging)
+            staging.mkdir()
+            started = time.perf_counter()
             stage(warehouse, reader, source.resolve(), staging, "bench")
             stage_s = time.perf_counter() - started
+            peaks["after_sorted_stage_mb"] = _peak_mb()
             staged = [str(p) for p in sorted(staging.rglob("*.partial"))]
             started = time.perf_counter()
             reader.execute(queries.load("converter/count_repeated_keys.sql"), {"staged": staged}).fetchone()
@@ -59,10 +84,13 @@ def measure(devices: int, repeat: int, workdir: Path) -> dict[str, float]:
             overlap_s = time.perf_counter() - started
         if attempt == 0:
             continue  # warm-up: the first run reads the CSV from disk
+        samples["stage_unsorted_s"].append(unsorted_s)
         samples["stage_s"].append(stage_s)
         samples["repeated_keys_s"].append(repeated_s)
         samples["overlap_worst_case_s"].append(overlap_s)
     result = {name: round(statistics.median(values), 3) for name, values in samples.items()}
+    result["sort_share"] = round(result["stage_s"] / result["stage_unsorted_s"] - 1, 3)
+    result |= {name: round(value) for name, value in peaks.items()}
     result["repeated_keys_share"] = round(result["repeated_keys_s"] / result["stage_s"], 3)
     result["overlap_share"] = round(result["overlap_worst_case_s"] / result["stage_s"], 3)
     return result

@@ -22,13 +22,18 @@ from typer.core import TyperGroup
 from duckwifi import __version__, adhoc, readers
 from duckwifi.adhoc import OutputFormat
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.check import check as check_lake
+from duckwifi.converter.forget import forget as forget_source
 from duckwifi.converter.lake import Converted, list_sources, raise_for_outcome
 from duckwifi.converter.lake import convert as convert_folder
+from duckwifi.converter.ledger import list_set_aside
 from duckwifi.errors import (
     BadArgument,
+    CheckFoundProblems,
     DuckwifiError,
     ExitCode,
     Interrupted,
+    RepairIncomplete,
     WarehouseMissing,
     note_interrupt,
     printable,
@@ -218,7 +223,7 @@ def tick(
 @app.command(short_help="Convert new CSV files into the Parquet lake.")
 def convert(
     src: Annotated[
-        Path, typer.Argument(metavar="SRC", help="Folder of CSV files (only *.csv directly inside it are read).")
+        Path, typer.Argument(metavar="SRC", help="Folder of CSV files (only *.csv and *.csv.gz directly inside it).")
     ],
     lake: Annotated[Path, typer.Argument(metavar="LAKE", help="Root folder of the Parquet lake.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
@@ -226,6 +231,24 @@ def convert(
         bool,
         typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
     ] = False,
+    min_age: Annotated[
+        float,
+        typer.Option(
+            "--min-age",
+            min=0,
+            metavar="SECONDS",
+            help="Skip files modified less than SECONDS ago (they may still be being copied in).",
+        ),
+    ] = 0.0,
+    max_bad_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-bad-rows",
+            min=0,
+            metavar="N",
+            help="Set aside up to N malformed rows per file in <warehouse>/rejects/ and convert the rest.",
+        ),
+    ] = 0,
 ) -> None:
     """Convert new CSV files into the Hive-partitioned Parquet lake; prints one line per converted file.
 
@@ -241,13 +264,37 @@ def convert(
                 progress.advance(task)
 
         with _maybe(progress):
-            report = convert_folder(target, src, lake, replace_changed=replace_changed, on_file=advance)
+            report = convert_folder(
+                target,
+                src,
+                lake,
+                replace_changed=replace_changed,
+                min_age_s=min_age,
+                max_bad_rows=max_bad_rows,
+                on_file=advance,
+            )
     for converted in report.converted:
         typer.echo(_conversion_line(converted))
     for rejection in report.rejected:
         _say(f"duckwifi: {rejection}")
     if report.moved_from is not None:
         stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    for converted in report.converted:
+        if converted.set_aside:
+            typer.echo(
+                f"duckwifi: {converted.source}: {converted.set_aside} malformed row(s) set aside in "
+                f"{target.rejects_dir}",
+                err=True,
+            )
+    for recent in report.too_new:
+        typer.echo(f"duckwifi: skipped {recent}: modified less than {min_age:g} s ago (--min-age)", err=True)
+    if report.missing_outputs:
+        typer.echo(
+            f"duckwifi: warning: {sum(report.missing_outputs.values())} lake file(s) of "
+            f"{len(report.missing_outputs)} already-converted source(s) are missing or damaged; "
+            "run `duckwifi check --repair`",
+            err=True,
+        )
     for copy, original in report.same_content:
         _say(f"duckwifi: {copy}: already converted (same content as {original})")
     for changed in report.changed:
@@ -258,6 +305,7 @@ def convert(
         f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
+        + (f"; {len(report.too_new)} too recent" if report.too_new else "")
     )
     raise_for_outcome(report)
 
@@ -335,6 +383,53 @@ def _conversion_line(converted: Converted) -> str:
 _HOURS_NAMED = 3
 
 
+@app.command(short_help="Retire a converted source from the lake.")
+def forget(
+    source: Annotated[
+        Path, typer.Argument(help="A converted source: the path convert recorded, or any file with its content.")
+    ],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Retire a converted source: its lake files are removed, and so is its ledger entry; prints its path."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        forgotten = forget_source(target, source)
+    typer.echo(forgotten.source)
+    stderr.print(f"forgot {forgotten.source}: removed {len(forgotten.outputs)} lake file(s)")
+
+
+@app.command(short_help="Compare the lake with the ledger; --repair fixes it.")
+def check(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-convert sources with missing or damaged files from their unchanged CSV; remove orphan files.",
+        ),
+    ] = False,
+) -> None:
+    """Compare the lake with the ledger: prints one line per missing, damaged or orphan file."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = check_lake(target, repair=repair)
+    for problem in report.problems:
+        typer.echo(str(problem))
+    for source in report.repaired:
+        stderr.print(f"repaired: re-converted {source}")
+    for orphan in report.removed_orphans:
+        stderr.print(f"repaired: removed orphan {orphan}")
+    for source, reason in report.unrepairable.items():
+        typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
+    for source, count in list_set_aside(target):
+        stderr.print(f"set aside: {source}: {count} malformed row(s) in {target.rejects_dir}")
+    stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.unrepairable:
+        raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
+    if report.problems and not repair:
+        raise CheckFoundProblems(f"{len(report.problems)} problem(s) in the lake; `duckwifi check --repair` fixes them")
+
+
 @app.command(short_help="Show the fleet, the clock and the conversions.")
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     """Show the fleet, the clock, the hours generated and the conversions, one "key: value" line each."""
@@ -362,6 +457,9 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         f"converted_rows: {report.converted_rows}",
         f"rejected_files: {len(report.rejections)}",
     ]
+    set_aside = list_set_aside(Warehouse(warehouse))
+    lines.append(f"set_aside_rows: {sum(count for _, count in set_aside)}")
+    lines += [f"set_aside: {source}: {count} row(s)" for source, count in set_aside]
     for rejection in report.rejections:
         where = f"line {rejection.line}: " if rejection.line is not None else ""
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")

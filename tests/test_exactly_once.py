@@ -3,15 +3,18 @@ lake knows its warehouse; `forget` and `check`."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from duckwifi.errors import ExitCode
-from tests.conftest import invoke
+from tests.conftest import converted_sources, invoke
 
 
 @pytest.fixture
@@ -209,6 +212,18 @@ def test_a_second_lake_for_one_warehouse_is_refused_saying_how(runner, warehouse
     assert view_counts(warehouse_dir) == (1000, 1000)
 
 
+def test_a_lost_marker_at_the_recorded_path_is_written_again(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    # What a kill between recording the lake and writing its marker leaves.
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    marker = lake / "_duckwifi_lake.json"
+    written = json.loads(marker.read_text())
+    marker.unlink()
+    again = convert(runner, csv_dir, lake, warehouse_dir)
+    assert again.exit_code == 0, again.output
+    assert json.loads(marker.read_text()) == written
+
+
 @pytest.mark.parametrize("parent", ["srv/region=us-east", "x/hour=99", "d/Date=01-01-20", "s/state=TX/y"])
 def test_a_partition_folder_above_the_lake_is_refused_up_front(
     runner, warehouse_dir, csv_dir, tmp_path, parent
@@ -218,3 +233,217 @@ def test_a_partition_folder_above_the_lake_is_refused_up_front(
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "hive reader" in result.stderr
     assert not lake.exists()
+
+
+# -- forget and check -------------------------------------------------------------------------------------------
+
+
+def test_forget_then_convert_again(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    hour0 = (csv_dir / "telemetry_2020-01-01_00.csv").resolve()
+    forgotten = invoke(runner, "forget", hour0, "--warehouse", warehouse_dir)
+    assert forgotten.exit_code == 0, forgotten.output
+    assert forgotten.stdout.strip() == str(hour0)
+    assert view_counts(warehouse_dir) == (500, 500)
+    assert "converted_files: 1" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    again = convert(runner, csv_dir, lake, warehouse_dir)
+    assert converted_sources(again.stdout) == [str(hour0)]
+    assert view_counts(warehouse_dir) == (1000, 1000)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
+def test_forget_accepts_a_file_with_the_same_content(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    convert(runner, csv_dir, tmp_path / "lake", warehouse_dir)
+    copy = tmp_path / "elsewhere.csv"
+    shutil.copy(csv_dir / "telemetry_2020-01-01_01.csv", copy)
+    result = invoke(runner, "forget", copy, "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str((csv_dir / "telemetry_2020-01-01_01.csv").resolve())
+    unknown = invoke(runner, "forget", tmp_path / "nope.csv", "--warehouse", warehouse_dir)
+    assert unknown.exit_code == ExitCode.USAGE
+
+
+def _damage(lake: Path) -> tuple[Path, Path, Path]:
+    files = sorted(lake.rglob("*.parquet"))
+    deleted, truncated = files[0], files[-1]
+    deleted.unlink()
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    orphan = lake / "date=01-01-20" / "hour=0" / "region=West" / "state=CA" / "stray.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(files[1].read_bytes())
+    return deleted, truncated, orphan
+
+
+def test_check_finds_a_deleted_a_truncated_and_an_orphan_file_then_repairs(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+    deleted, truncated, orphan = _damage(lake)
+    skipped = convert(runner, csv_dir, lake, warehouse_dir)
+    assert "warning: 2 lake file(s) of " in skipped.stderr
+    assert "already-converted source(s) are missing or damaged" in skipped.stderr
+    found = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    lines = found.stdout.splitlines()
+    assert len(lines) == 3, found.stdout
+    assert any(line.startswith(f"missing: {deleted.relative_to(lake)}") for line in lines)
+    assert any(line.startswith(f"size: {truncated.relative_to(lake)}") for line in lines)
+    assert f"orphan: {orphan.relative_to(lake)} (no source accounts for it)" in lines
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert repaired.exit_code == 0, repaired.output
+    assert not orphan.exists()
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+    assert view_counts(warehouse_dir) == (1000, 1000)
+
+
+def test_check_repair_leaves_files_alone_when_the_csv_is_gone(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    files = sorted(lake.rglob("*.parquet"))
+    files[0].unlink()
+    shutil.rmtree(csv_dir)
+    result = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REPAIR_INCOMPLETE, result.output
+    assert "cannot repair " in result.stderr
+    assert "its lake files were left alone" in result.stderr
+    assert len(list(lake.rglob("*.parquet"))) == len(files) - 1
+
+
+# -- Every check before any work -------------------------------------------------------------------------------
+
+
+def test_a_lake_path_with_parentheses_ampersand_quote_hash_and_dollar_works(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "o'neil (copy) & #2 $HOME" / "lake"
+    result = convert(runner, csv_dir, lake, warehouse_dir)
+    assert result.exit_code == 0, result.output
+    assert view_counts(warehouse_dir) == (1000, 1000)
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
+def test_a_lake_path_duckdb_would_read_as_a_pattern_is_refused_before_any_work(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake[1]"
+    result = convert(runner, csv_dir, lake, warehouse_dir)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "file pattern" in result.stderr
+    assert not lake.exists()
+    with duckdb.connect(str(warehouse_dir / "state.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM conversions").fetchone() == (0,)
+
+
+# -- Real-world input ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["gzip", "bom"])
+def test_a_gzipped_or_bommed_csv_round_trips_exactly(runner, warehouse_dir, csv_dir, tmp_path, form) -> None:
+    from tests.test_converter import _expected_rows, _normalise, _view_rows
+
+    src = tmp_path / form
+    src.mkdir()
+    original = csv_dir / "telemetry_2020-01-01_00.csv"
+    if form == "gzip":
+        (src / "hour.csv.gz").write_bytes(gzip.compress(original.read_bytes()))
+    else:
+        (src / "hour.csv").write_bytes(b"\xef\xbb\xbf" + original.read_bytes())
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    expected_dir = tmp_path / "expected"
+    expected_dir.mkdir()
+    shutil.copy(original, expected_dir)
+    key = lambda row: (row[0], row[5])  # noqa: E731
+    assert sorted(_normalise(_view_rows(warehouse_dir)), key=key) == sorted(
+        _normalise(_expected_rows(expected_dir)), key=key
+    )
+
+
+def test_a_cut_gzip_file_is_rejected(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "gz"
+    src.mkdir()
+    data = gzip.compress((csv_dir / "telemetry_2020-01-01_00.csv").read_bytes())
+    (src / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED, result.output
+    assert "cut.csv.gz" in result.stderr
+
+
+def test_min_age_skips_a_file_still_fresh_and_exits_0(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    old = time.time() - 3600
+    os.utime(csv_dir / "telemetry_2020-01-01_00.csv", (old, old))
+    result = convert(runner, csv_dir, tmp_path / "lake", warehouse_dir, "--min-age", "60")
+    assert result.exit_code == 0, result.output
+    assert converted_sources(result.stdout) == [str((csv_dir / "telemetry_2020-01-01_00.csv").resolve())]
+    assert "telemetry_2020-01-01_01.csv: modified less than 60 s ago (--min-age)" in result.stderr
+    assert "1 too recent" in result.stderr
+
+
+# -- One bad row need not cost an hour -------------------------------------------------------------------------
+
+
+def _with_bad_lines(original: Path, target: Path, lines: dict[int, str]) -> None:
+    text = original.read_text().split("\n")
+    for line, value in lines.items():
+        text[line - 1] = value
+    target.write_text("\n".join(text))
+
+
+def test_max_bad_rows_sets_malformed_rows_aside_and_converts_the_rest(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = src / "hour.csv"
+    original = csv_dir / "telemetry_2020-01-01_00.csv"
+    _with_bad_lines(original, bad, {7: "not,a,row", 300: original.read_text().split("\n")[299].replace(".", "x", 1)})
+    refused = convert(runner, src, tmp_path / "lake", warehouse_dir, "--max-bad-rows", "1")
+    assert refused.exit_code == ExitCode.REJECTED, refused.output
+    assert "2 malformed rows, more than --max-bad-rows 1" in refused.stderr
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir, "--max-bad-rows", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 malformed row(s) set aside" in result.stderr
+    assert view_counts(warehouse_dir) == (498, 498)
+    (rejects,) = (warehouse_dir / "rejects").glob("*.csv")
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT source, line, raw_line FROM read_csv($f)", {"f": str(rejects)}).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(str(bad.resolve()), 7), (str(bad.resolve()), 300)]
+    assert rows[0][2] == "not,a,row"
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "set_aside_rows: 2" in status
+    assert f"set_aside: {bad.resolve()}: 2 row(s)" in status
+    checked = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert checked.exit_code == 0
+    assert f"set aside: {bad.resolve()}: 2 malformed row(s)" in checked.stderr
+    # A repair re-converts with the same rows set aside, and no more.
+    next((tmp_path / "lake").rglob("*.parquet")).unlink()
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
+    assert repaired.exit_code == 0, repaired.output
+    assert view_counts(warehouse_dir) == (498, 498)
+
+
+def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _with_bad_lines(csv_dir / "telemetry_2020-01-01_00.csv", src / "hour.csv", {7: "not,a,row"})
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED
+    assert not (warehouse_dir / "rejects").exists()
+
+
+def test_rows_are_sorted_by_site_inside_every_lake_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    # Device lookups (issue 13) prune row groups by their site statistics, which needs sorted files.
+    lake = tmp_path / "lake"
+    assert convert(runner, csv_dir, lake, warehouse_dir).exit_code == 0
+    with duckdb.connect() as con:
+        out_of_order = con.execute(
+            """
+            SELECT count(*) FROM (
+                SELECT site < lag(site) OVER (PARTITION BY filename ORDER BY file_row_number) AS descends
+                FROM read_parquet($g, filename = true, file_row_number = true)
+            ) WHERE descends
+            """,
+            {"g": str(lake / "**" / "*.parquet")},
+        ).fetchone()
+    assert out_of_order == (0,)

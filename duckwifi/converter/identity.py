@@ -83,9 +83,7 @@ def _read_identity(warehouse: Warehouse) -> _Identity:
 
 
 def _holds_parquet(lake: Path) -> bool:
-    return lake.is_dir() and any(
-        p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.relative_to(lake).parts
-    )
+    return lake.is_dir() and any(p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.relative_to(lake).parts)
 
 
 def _second_lake(warehouse: Warehouse, owned: str, lake: Path) -> SecondLake:
@@ -104,6 +102,7 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
     if lake.exists() and not lake.is_dir():
         raise BadArgument(f"lake folder {lake_arg} is a file, not a folder")
     refuse_partition_folders(lake)
+    queries.refuse_glob_characters(lake, "lake path")
     identity = _read_identity(warehouse)
     marker = read_marker(lake) if lake.is_dir() else None
     moved_from: Path | None = None
@@ -141,13 +140,11 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
 
 
 def _record(warehouse: Warehouse, claim: LakeClaim, identity: _Identity, marker: dict[str, str] | None) -> None:
-    """The writes of a claim, in an order that a kill cannot make inconsistent: marker, state, lake.json."""
+    """The writes of a claim, in the order a kill cannot make inconsistent: the warehouse's state first, then
+    the marker, then lake.json. A kill after the state leaves a lake without a marker at the recorded path,
+    which the next run marks; the reverse order would leave a marker naming a warehouse that never recorded
+    the lake, and lock it out."""
     ensure_folder(claim.lake, "lake folder")
-    if marker is None:
-        _write_json(
-            claim.lake / MARKER_NAME,
-            {"format": LAKE_INFO_FORMAT, "lake_id": claim.lake_id, "warehouse_id": claim.warehouse_id},
-        )
     if (identity.warehouse_id, identity.lake_id, identity.lake) != (
         claim.warehouse_id,
         claim.lake_id,
@@ -166,6 +163,11 @@ def _record(warehouse: Warehouse, claim: LakeClaim, identity: _Identity, marker:
                         {"old_lake": str(claim.moved_from), "new_lake": str(claim.lake)},
                     )
             con.commit()
+    if marker is None:
+        _write_json(
+            claim.lake / MARKER_NAME,
+            {"format": LAKE_INFO_FORMAT, "lake_id": claim.lake_id, "warehouse_id": claim.warehouse_id},
+        )
     write_lake_info(warehouse, claim)
 
 
@@ -186,3 +188,14 @@ def write_lake_info(warehouse: Warehouse, claim: LakeClaim) -> None:
 
 
 __all__ = ["MARKER_NAME", "LakeClaim", "claim_lake", "refuse_partition_folders"]
+
+
+def owned_lake(warehouse: Warehouse) -> Path | None:
+    """The warehouse's one lake as its state records it (None before the first convert), for check and forget."""
+    identity = _read_identity(warehouse)
+    if identity.lake is not None:
+        return Path(identity.lake)
+    # A warehouse whose ledger predates lake identities: its one ledger lake, if it has exactly one.
+    if len(identity.ledger_lakes) == 1:
+        return Path(identity.ledger_lakes[0])
+    return None

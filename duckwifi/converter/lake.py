@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from duckwifi import readers
 from duckwifi.converter.identity import claim_lake
 from duckwifi.converter.lake_folder import check_lake_folder
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
-from duckwifi.converter.publishing import finish_interrupted, publish
+from duckwifi.converter.publishing import publish, recover
 from duckwifi.converter.staging import (
     STAGED_SUFFIX,
     STAGING_DIR,
@@ -39,6 +40,7 @@ from duckwifi.converter.staging import (
     contract_reader,
     refuse_overlaps,
     refuse_repeated_keys,
+    set_aside_rows,
     sha256_of,
     source_key,
     stage,
@@ -52,6 +54,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import fsync_file
+from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -70,6 +73,8 @@ class Converted:
     source: Path
     rows: int
     outputs: tuple[str, ...]
+    # Malformed rows set aside by --max-bad-rows (not in the lake).
+    set_aside: int = 0
 
 
 @dataclass
@@ -81,15 +86,24 @@ class ConvertReport:
     # Files skipped because a converted source has the same content: (file, that source).
     same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
+    # Files skipped by --min-age: modified too recently, perhaps still being copied.
+    too_new: list[Path] = field(default_factory=list)
+    # Skipped sources whose lake files are missing, and how many of each (`duckwifi check` says which).
+    missing_outputs: dict[Path, int] = field(default_factory=dict)
     # The lake's previous path, when it was found moved (by its marker) and the warehouse now points here.
     moved_from: Path | None = None
 
 
+SOURCE_PATTERNS = ("*.csv", "*.csv.gz")
+
+
 def list_sources(src: Path) -> list[Path]:
-    """The ``*.csv`` files directly in ``src``, sorted; hidden files (such as a tick's temporaries) excluded."""
+    """The ``*.csv`` and ``*.csv.gz`` files directly in ``src``, sorted; hidden files (such as a tick's
+    temporaries) excluded."""
     if not src.is_dir():
         raise BadArgument(f"source folder {src} does not exist or is not a folder")
-    return sorted(p.resolve() for p in src.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+    found = {p for pattern in SOURCE_PATTERNS for p in src.glob(pattern)}
+    return sorted(p.resolve() for p in found if p.is_file() and not p.name.startswith("."))
 
 
 def convert(
@@ -98,6 +112,8 @@ def convert(
     lake: Path,
     *,
     replace_changed: bool = False,
+    min_age_s: float = 0.0,
+    max_bad_rows: int = 0,
     on_file: Callable[[Path], None] | None = None,
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
@@ -106,16 +122,16 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
-    with connect(warehouse, create=True) as con:
-        report.recovered = finish_interrupted(con, lake)
+    report.recovered = recover(warehouse, lake)
+    with connect(warehouse) as con:
         entries = read_ledger(con, lake)
-    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
     ledger = Ledger(warehouse, lake)
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
     with contract_reader(warehouse) as reader:
-        run = _Run(ledger, reader, entries, replace_changed, report)
+        newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
+        run = _Run(ledger, reader, entries, report, replace_changed, max_bad_rows, newest_mtime_ns)
         for source in sources:
             try:
                 run.convert_if_new(source)
@@ -140,14 +156,20 @@ class _Run:
         ledger: Ledger,
         reader: duckdb.DuckDBPyConnection,
         entries: dict[str, LedgerEntry],
-        replace_changed: bool,
         report: ConvertReport,
+        replace_changed: bool,
+        max_bad_rows: int,
+        newest_mtime_ns: int | None,
     ) -> None:
         self.ledger = ledger
         self.reader = reader
         self.entries = entries
-        self.replace_changed = replace_changed
         self.report = report
+        self.replace_changed = replace_changed
+        # Up to this many malformed rows of a file are set aside in the warehouse's rejects folder.
+        self.max_bad_rows = max_bad_rows
+        # Files modified after this instant are skipped (--min-age): they may still be being written.
+        self.newest_mtime_ns = newest_mtime_ns
         self.by_content = {entry.sha256: source for source, entry in entries.items()}
         self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
 
@@ -162,10 +184,16 @@ class _Run:
         entry = self.entries.get(str(source))
         report = self.report
         stat = source.stat()
+        if self.newest_mtime_ns is not None and stat.st_mtime_ns > self.newest_mtime_ns:
+            report.too_new.append(source)
+            return
         if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             report.unchanged.append(source)
+            self._note_missing_outputs(source, entry)
             return
         check_shape(source, stat.st_size)
+        if set(source.name) & GLOB_CHARACTERS:
+            raise InputRejected(source, "its name holds a character DuckDB reads as a file pattern; rename it")
         if entry is None:
             twin = self._same_content(source, stat.st_size)
             if twin is not None:
@@ -183,6 +211,22 @@ class _Run:
             return
         self._convert(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
 
+    def _note_missing_outputs(self, source: Path, entry: LedgerEntry) -> None:
+        """A skipped source's lake files are looked at (a stat each: present, recorded size), so a lost or cut
+        file is never silent."""
+        sizes: tuple[int | None, ...] = (
+            entry.output_bytes if len(entry.output_bytes) == len(entry.outputs) else (None,) * len(entry.outputs)
+        )
+        missing = 0
+        for output, size in zip(entry.outputs, sizes, strict=True):
+            try:
+                actual = (self.ledger.lake / output).stat().st_size
+            except FileNotFoundError:
+                actual = None
+            missing += actual is None or (size is not None and actual != size)
+        if missing:
+            self.report.missing_outputs[source] = missing
+
     def _skip_same_content(self, source: Path, twin: str, mtime_ns: int) -> None:
         """A file already converted under another path: a copy is skipped; a moved file takes over the record."""
         self.report.same_content.append((source, Path(twin)))
@@ -197,7 +241,14 @@ class _Run:
 
     def _convert(self, source: Path, byte_count: int, mtime_ns: int, previous_outputs: tuple[str, ...] = ()) -> None:
         converted, entry = convert_file(
-            self.ledger, self.reader, source, byte_count, mtime_ns, previous_outputs, owner_of=self.owner_of
+            self.ledger,
+            self.reader,
+            source,
+            byte_count,
+            mtime_ns,
+            previous_outputs,
+            owner_of=self.owner_of,
+            max_bad_rows=self.max_bad_rows,
         )
         self.report.converted.append(converted)
         self.owner_of.update(dict.fromkeys(entry.outputs, str(source)))
@@ -223,6 +274,7 @@ def convert_file(
     previous_outputs: tuple[str, ...] = (),
     *,
     owner_of: Mapping[str, str],
+    max_bad_rows: int = 0,
 ) -> tuple[Converted, LedgerEntry]:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
     lake = ledger.lake
@@ -235,8 +287,10 @@ def convert_file(
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(sha256_of, source)
-            rows = stage(ledger.warehouse, reader, source, staging, key)
+            rows = stage(ledger.warehouse, reader, source, staging, key, lenient=max_bad_rows > 0)
             sha256 = checksum.result()
+        rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
+        set_aside = set_aside_rows(reader, source, max_bad_rows, rejects_file) if max_bad_rows > 0 else 0
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
@@ -246,8 +300,9 @@ def convert_file(
         refuse_overlaps(reader, source, lake, staging, outputs, owner_of)
         for path in staged:
             fsync_file(path)
+        output_bytes = tuple(path.stat().st_size for path in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
-        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired)
+        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes, set_aside)
         ledger.record_conversion(source, recorded, rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -255,7 +310,7 @@ def convert_file(
     publish(staging, lake, outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
-    return Converted(source, rows, outputs), recorded
+    return Converted(source, rows, outputs, set_aside), recorded
 
 
 def raise_for_outcome(report: ConvertReport) -> None:

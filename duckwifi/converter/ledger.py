@@ -26,6 +26,10 @@ class LedgerEntry:
     status: str
     outputs: tuple[str, ...]
     retired: tuple[str, ...]
+    # The size of each output (empty for rows recorded before sizes were).
+    output_bytes: tuple[int, ...] = ()
+    # Malformed rows set aside by --max-bad-rows, in the warehouse's rejects folder.
+    set_aside_rows: int = 0
 
 
 class Ledger:
@@ -84,6 +88,8 @@ class Ledger:
                     "row_count": row_count,
                     "outputs": list(entry.outputs),
                     "retired": list(entry.retired),
+                    "output_bytes": list(entry.output_bytes),
+                    "set_aside_rows": entry.set_aside_rows,
                 },
             )
 
@@ -131,6 +137,35 @@ def mark_published(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> N
 def read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, LedgerEntry]:
     rows = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
     return {
-        source: LedgerEntry(byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired))
-        for source, byte_count, mtime_ns, sha, status, outputs, retired in rows
+        source: LedgerEntry(
+            byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired), tuple(output_bytes or ()), set_aside
+        )
+        for source, byte_count, mtime_ns, sha, status, outputs, retired, output_bytes, set_aside in rows
     }
+
+
+def start_forgetting(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
+    """Journal a source's outputs for deletion and drop it from the ledger, in one transaction."""
+    params = {"lake": str(lake), "source": source}
+    con.begin()
+    con.execute(queries.load("warehouse/start_forgetting.sql"), params)
+    con.execute(queries.load("warehouse/delete_conversion.sql"), params)
+    con.commit()
+
+
+def list_forgetting(con: duckdb.DuckDBPyConnection, lake: Path) -> list[tuple[str, tuple[str, ...]]]:
+    rows = con.execute(queries.load("warehouse/list_forgetting.sql"), {"lake": str(lake)}).fetchall()
+    return [(source, tuple(outputs)) for source, outputs in rows]
+
+
+def finish_forgetting(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
+    con.execute(queries.load("warehouse/finish_forgetting.sql"), {"lake": str(lake), "source": source})
+
+
+def list_set_aside(warehouse: Warehouse) -> list[tuple[str, int]]:
+    """(source, rows) for each converted source of which --max-bad-rows set rows aside."""
+    if not warehouse.exists():
+        return []
+    with connect(warehouse) as con:
+        rows = con.execute(queries.load("warehouse/list_set_aside.sql")).fetchall()
+    return [(source, int(count)) for _lake, source, count in rows]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
 
-from duckwifi.converter.ledger import mark_published, read_ledger
+from duckwifi.converter.ledger import finish_forgetting, list_forgetting, mark_published, read_ledger
 from duckwifi.converter.staging import STAGED_SUFFIX, STAGING_DIR, source_key
 from duckwifi.fsutil import fsync_dir
+from duckwifi.warehouse import Warehouse, connect
 
 
 def publish(staging: Path, lake: Path, outputs: tuple[str, ...], retired: tuple[str, ...]) -> None:
@@ -49,4 +51,23 @@ def finish_interrupted(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
         publish(staging, lake, entry.outputs, entry.retired)
         mark_published(con, lake, source)
         finished += 1
+    return finished
+
+
+def forget_files(con: duckdb.DuckDBPyConnection, lake: Path, source: str, outputs: tuple[str, ...]) -> None:
+    """Delete a forgotten source's lake files (each atomically), then close its journal entry."""
+    for folder in remove_files(lake, outputs):
+        fsync_dir(folder)
+    finish_forgetting(con, lake, source)
+
+
+def recover(warehouse: Warehouse, lake: Path) -> int:
+    """Finish what killed runs left: publishing recorded but not done, forgetting journalled but not done,
+    and staging never recorded (deleted). Returns how many sources were finished."""
+    with connect(warehouse, create=True) as con:
+        finished = finish_interrupted(con, lake)
+        for source, outputs in list_forgetting(con, lake):
+            forget_files(con, lake, source, outputs)
+            finished += 1
+    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
     return finished

@@ -4,9 +4,11 @@ the explanation of a rejection (which line, which rule)."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -15,12 +17,16 @@ import duckdb
 from duckwifi import queries
 from duckwifi.contract import HEADER_LINE
 from duckwifi.errors import DuckwifiError, InputRejected, translate_reader_error
+from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.warehouse import Warehouse, work_connection
 
 STAGING_DIR = "_staging"
 STAGED_SUFFIX = ".partial"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _HEADER_BYTES = HEADER_LINE.encode()
+# A UTF-8 byte-order mark some tools put before the header (DuckDB's reader skips it too).
+_UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_SUFFIX = ".gz"
 _READ_CHUNK = 8 * 1024 * 1024
 # Enough of line 1 to describe any plausible wrong header, without reading a headerless file whole.
 _HEADER_READ_LIMIT = 64 * 1024
@@ -41,17 +47,25 @@ def source_key(source: Path) -> str:
 
 
 def check_shape(source: Path, byte_count: int) -> None:
-    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line."""
+    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line.
+
+    For a gzip'd file only the header is checked here: its end cannot be read without inflating it all, and
+    a cut gzip stream fails in the reader anyway ("Unexpected end of GZIP stream")."""
     if byte_count == 0:
         raise InputRejected(source, "empty file", line=1)
-    with source.open("rb") as handle:
-        first = handle.readline(_HEADER_READ_LIMIT)
-        handle.seek(-1, os.SEEK_END)
-        last_byte = handle.read(1)
-    header = first.rstrip(b"\r\n")
+    compressed = source.name.endswith(GZIP_SUFFIX)
+    try:
+        with gzip.open(source, "rb") if compressed else source.open("rb") as handle:
+            first = handle.readline(_HEADER_READ_LIMIT)
+            if not compressed:
+                handle.seek(-1, os.SEEK_END)
+                last_byte = handle.read(1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise InputRejected(source, f"not a readable gzip file ({error})") from None
+    header = first.removeprefix(_UTF8_BOM).rstrip(b"\r\n")
     if header != _HEADER_BYTES:
         raise InputRejected(source, _describe_header(header), line=1)
-    if last_byte != b"\n":
+    if not compressed and last_byte != b"\n":
         raise InputRejected(source, "truncated: the last line does not end with a newline")
 
 
@@ -95,12 +109,27 @@ def contract_reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Ite
         yield reader
 
 
-def stage(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, source: Path, staging: Path, key: str) -> int:
-    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
+def stage(
+    warehouse: Warehouse,
+    reader: duckdb.DuckDBPyConnection,
+    source: Path,
+    staging: Path,
+    key: str,
+    *,
+    lenient: bool = False,
+) -> int:
+    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection.
+
+    ``lenient`` skips the rows the reader cannot parse into DuckDB's reject tables (see set_aside_rows)."""
     try:
         result = reader.execute(
             queries.load("converter/convert_file.sql"),
-            {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
+            {
+                "source": str(source),
+                "staging": str(staging),
+                "filename_pattern": f"{key}_{{i}}",
+                "lenient": lenient,
+            },
         ).fetchone()
     except duckdb.Error as error:
         raise explain_rejection(warehouse, source, error) from None
@@ -190,3 +219,23 @@ def refuse_overlaps(
         f"{count} row(s) overlap rows already in the lake from {other}{more} (same site and datetime); "
         "`duckwifi forget` that source first to replace it",
     )
+
+
+def set_aside_rows(reader: duckdb.DuckDBPyConnection, source: Path, max_bad_rows: int, rejects_file: Path) -> int:
+    """After a lenient stage: reject the source if it had more than ``max_bad_rows`` malformed rows, else write
+    them (source, line, reason, raw text) to ``rejects_file`` by temp file and rename; returns how many."""
+    row = reader.execute(queries.load("converter/count_set_aside_rows.sql")).fetchone()
+    count, first_line, first_reason = row if row is not None else (0, None, None)
+    if count == 0:
+        rejects_file.unlink(missing_ok=True)
+        return 0
+    if count > max_bad_rows:
+        reason = str(first_reason).strip().splitlines()[0]
+        raise InputRejected(
+            source, f"{count} malformed rows, more than --max-bad-rows {max_bad_rows}; the first: {reason}", first_line
+        )
+    rejects_file.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(rejects_file)
+    reader.execute(queries.load("converter/write_set_aside_rows.sql"), {"source": str(source), "target": str(temp)})
+    publish(temp, rejects_file)
+    return int(count)

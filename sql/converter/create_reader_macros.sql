@@ -11,14 +11,17 @@
 -- band outside 1 to 10, and coordinates off the globe.
 -- The state check looks the state up in a map rather than joining state_regions: no join, so rows keep
 -- the file's order and find_first_problem.sql can number them.
+-- With lenient := TRUE (convert --max-bad-rows), rows the reader cannot parse are skipped and recorded by
+-- DuckDB's store_rejects in the reject_errors and reject_scans tables (line, column, error type, raw
+-- line) instead of failing the read; the problem column's rules still apply to the rows read.
 -- Parameters: none. Needs: state_regions (reference/state_regions.sql).
 -- Output: variable region_of_state (a MAP of state to region); temporary table macro
--- checked_telemetry(csv_path).
+-- checked_telemetry(csv_path, lenient := FALSE).
 SET VARIABLE region_of_state = (
     SELECT map(list(sr.state), list(sr.region)) FROM state_regions AS sr
 );
 
-CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
+CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path, lenient := FALSE) AS TABLE  -- noqa: CP05
     SELECT
         -- The columns of read_csv below, in the contract's order; read_csv fixes them, which the linter
         -- cannot see, hence the noqa.
@@ -79,5 +82,6 @@ CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path) AS TABLE  -- noqa: CP05
             strict_mode = TRUE,
             null_padding = FALSE,
             -- No field is read as NULL by accident: an empty number fails to parse, an empty state is ''.
-            nullstr = '\x01'
+            nullstr = '\x01',
+            store_rejects = lenient  -- noqa: RF02, RF03
         ) AS c;

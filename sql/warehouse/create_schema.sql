@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS conversions (
     PRIMARY KEY (lake, source)
 );
 
+-- The size of each output, in the order of outputs, so that `duckwifi check` can tell a damaged file.
+-- Added by ALTER so that a warehouse created before it gets the column too (NULL for its older rows).
+ALTER TABLE conversions ADD COLUMN IF NOT EXISTS output_bytes BIGINT[];
+-- Malformed rows convert --max-bad-rows set aside in <warehouse>/rejects/ instead of the lake.
+ALTER TABLE conversions ADD COLUMN IF NOT EXISTS set_aside_rows BIGINT;
+
 CREATE TABLE IF NOT EXISTS rejections (
     lake VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
