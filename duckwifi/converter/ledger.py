@@ -166,6 +166,6 @@ def list_set_aside(warehouse: Warehouse) -> list[tuple[str, int]]:
     """(source, rows) for each converted source of which --max-bad-rows set rows aside."""
     if not warehouse.exists():
         return []
-    with connect(warehouse) as con:
+    with connect(warehouse, read_only=True) as con:
         rows = con.execute(queries.load("warehouse/list_set_aside.sql")).fetchall()
     return [(source, int(count)) for _lake, source, count in rows]
