@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -40,8 +39,6 @@ class OutputFormat(str, Enum):
 
 
 _QUERY_TYPES = {duckdb.StatementType.SELECT}
-# EXPLAIN ANALYZE runs the statement it explains, so what follows EXPLAIN must itself be a query.
-_EXPLAIN_PREFIX = re.compile(r"\s*EXPLAIN\s+(?:ANALYZE\s+|\([^)]*\)\s*)?", re.IGNORECASE)
 _BATCH_ROWS = 10_000
 
 
@@ -50,18 +47,39 @@ def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as error:
-        raise _query_error(error) from None
+        raise BadArgument(_first_line(error)) from None
     if len(statements) != 1:
         raise BadArgument(f"give exactly one statement, not {len(statements)}")
     (statement,) = statements
     if statement.type == duckdb.StatementType.EXPLAIN:
-        explained = _EXPLAIN_PREFIX.sub("", sql, count=1)
-        if explained != sql:
-            check_is_query(con, explained)
-            return
+        check_is_query(con, _explained(sql))
+        return
     if statement.type not in _QUERY_TYPES:
-        kind = statement.type.name.replace("_", " ")
-        raise StatementRefused(f"refused a {kind} statement: duckwifi sql runs queries only (SELECT, EXPLAIN)")
+        raise StatementRefused(
+            f"refused a statement of kind {statement.type.name}: duckwifi sql runs queries only (SELECT, EXPLAIN)"
+        )
+
+
+def _explained(sql: str) -> str:
+    """The statement an EXPLAIN explains: EXPLAIN ANALYZE runs it, so it must be a query itself.
+
+    DuckDB's own tokenizer finds it, so comments and string literals cannot hide where it starts."""
+    tokens = [(start, kind) for start, kind in duckdb.tokenize(sql) if kind != duckdb.token_type.comment]
+    ends = [start for start, _ in tokens[1:]] + [len(sql)]
+    texts = [sql[start:end].strip() for (start, _), end in zip(tokens, ends, strict=True)]
+    position = 1  # past EXPLAIN
+    if position < len(texts) and texts[position] == "(":
+        depth = 0
+        while position < len(texts):
+            depth += {"(": 1, ")": -1}.get(texts[position], 0)
+            position += 1
+            if depth == 0:
+                break
+    elif position < len(texts) and texts[position].upper() in {"ANALYZE", "ANALYSE"}:
+        position += 1
+    if position >= len(tokens):
+        raise BadArgument("EXPLAIN of nothing")
+    return sql[tokens[position][0] :]
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ WarehouseOption = Annotated[
         "--warehouse",
         "-w",
         envvar="DUCKWIFI_WAREHOUSE",
-        help="Warehouse folder (holds warehouse.duckdb and devices.parquet).",
+        help="Warehouse folder (holds state.duckdb, the readers' warehouse.duckdb and devices.parquet).",
         file_okay=True,
         dir_okay=True,
         parser=_warehouse_path,
@@ -312,7 +312,13 @@ def convert(
 
 @app.command(short_help="Run a query over the readers' views.")
 def sql(
-    query: Annotated[str, typer.Argument(help="One SELECT (or EXPLAIN) over telemetry, telemetry_between, devices.")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="One SELECT (or EXPLAIN) over telemetry, telemetry_between, devices; put -- before one that "
+            "starts with a dash (a comment)."
+        ),
+    ],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     output_format: Annotated[
         OutputFormat | None,
@@ -326,6 +332,8 @@ def sql(
     chosen = output_format or (OutputFormat.table if output is None and sys.stdout.isatty() else OutputFormat.csv)
     if chosen is OutputFormat.parquet and output is None:
         raise BadArgument("--format parquet needs --output FILE")
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        raise BadArgument(f"--output {output} must name a file in an existing folder")
     target = Warehouse(warehouse)
     if not target.exists():
         raise WarehouseMissing(f"no warehouse at {target.root}; run `duckwifi init` (or `duckwifi tick`) first")

@@ -122,7 +122,8 @@ def _readers_lock(warehouse: Warehouse) -> Iterator[None]:
 
 def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the readers' views, without opening (or locking) any warehouse file."""
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit()})
+    # No replacement scans: a FROM that names no view must not read a Python variable of duckwifi's.
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "python_enable_replacements": False})
     try:
         for statement in view_statements(warehouse, registered_lake(warehouse)):
             con.execute(statement)

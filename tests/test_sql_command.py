@@ -73,6 +73,10 @@ def test_a_table_in_a_terminal(converted) -> None:
         "DROP VIEW telemetry",
         "COPY (SELECT 1) TO 'written.csv'",
         "EXPLAIN ANALYZE COPY (SELECT 1) TO 'written.csv'",
+        "EXPLAIN (ANALYZE, FORMAT json) COPY (SELECT 1) TO 'written.csv'",
+        # A comment that a pattern would read as the end of EXPLAIN's options: DuckDB's tokenizer does not.
+        "EXPLAIN (ANALYZE /*) SELECT 1 --*/) COPY (SELECT 42 AS x) TO 'written.csv'",
+        "/* a comment first */ COPY (SELECT 1) TO 'written.csv'",
         "ATTACH 'other.duckdb'",
         "INSTALL h3",
         "LOAD json",
@@ -99,6 +103,39 @@ def test_bad_queries_are_one_line_usage_errors(runner, converted, query: str, co
     result = invoke(runner, "sql", "-w", converted, query)
     assert result.exit_code == code
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "EXPLAIN SELECT count(*) FROM telemetry",
+        "EXPLAIN ANALYZE SELECT count(*) FROM telemetry",
+        "EXPLAIN (ANALYZE, FORMAT json) SELECT count(*) FROM telemetry",
+        "-- a comment\nSELECT count(*) FROM telemetry",
+        "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+        "DESCRIBE telemetry",
+        "SUMMARIZE SELECT metric_1 FROM telemetry",
+    ],
+)
+def test_queries_and_explain_of_queries_run(runner, converted, query: str) -> None:
+    result = invoke(runner, "sql", "-w", converted, "--", query)
+    assert result.exit_code == 0, result.output
+    assert result.stdout
+
+
+def test_python_variables_are_not_tables(runner, converted) -> None:
+    """DuckDB's Python client would read a variable named in FROM (a replacement scan); not here."""
+    result = invoke(runner, "sql", "-w", converted, "SELECT * FROM write_csv")
+    assert result.exit_code == ExitCode.USAGE
+    assert "adhoc" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["missing-folder/x.csv", "."])
+def test_an_output_that_cannot_be_written_is_a_usage_error(runner, converted, tmp_path: Path, where: str) -> None:
+    result = invoke(runner, "sql", "-w", converted, "--output", tmp_path / where, "SELECT 1 AS x")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert ".tmp" not in result.stderr
 
 
 def test_reading_files_is_allowed(runner, converted, tmp_path: Path) -> None:
