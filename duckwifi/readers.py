@@ -54,6 +54,7 @@ def refresh(warehouse: Warehouse, lake: Path | None = None) -> bool:
     definition = hashlib.sha256("\n".join(statements).encode()).hexdigest()
     stamp = warehouse.root / READERS_STAMP_NAME
     with _readers_lock(warehouse):
+        _set_aside_orphan_wal(warehouse.database)
         if warehouse.database.is_file() and _read_stamp(stamp) == definition:
             return False
         try:
@@ -101,6 +102,28 @@ def _set_aside_stale_wal(database: Path) -> None:
     wal = database.with_name(database.name + ".wal")
     if wal.exists():
         os.replace(wal, wal.with_name(f"{wal.name}.stale-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"))
+
+
+def _set_aside_orphan_wal(database: Path) -> None:
+    """A WAL whose writer died (kill -9 of a read-write notebook) would lock every new reader out.
+
+    DuckDB holds a lock on the database file while a connection is open; if no process holds any, no writer
+    is alive and the WAL beside the file is an orphan of a file duckwifi has since replaced, or of a crash."""
+    wal = database.with_name(database.name + ".wal")
+    if not wal.exists() or not database.is_file():
+        return
+    fd = os.open(database, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # a reader or writer is alive: its WAL, if it is one, is its own business
+        try:
+            _set_aside_stale_wal(database)
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _set_aside_foreign(database: Path) -> None:

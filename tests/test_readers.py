@@ -158,3 +158,27 @@ def test_time_filters_on_day_hour_start_and_telemetry_between_read_only_their_fi
         )
         assert con.execute(across).fetchone() == (2 * DEVICES,)
         assert _files_read(con, across) <= 2 * files_per_hour + 2
+
+
+def test_a_wal_left_by_a_killed_read_write_reader_is_set_aside_by_the_next_command(runner, converted) -> None:
+    wh, csv, _ = converted
+    notebook = (
+        "import os, sys, duckdb\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute('CREATE TABLE scratch AS SELECT 1 AS x')\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", notebook, str(wh / "warehouse.duckdb")], check=False)
+    assert killed.returncode == -9
+    assert (wh / "warehouse.duckdb.wal").exists()
+    # Nothing changed in the views, yet the next command frees warehouse.duckdb for readers again.
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", csv).exit_code == 0
+    assert not (wh / "warehouse.duckdb.wal").exists()
+    probe = subprocess.run(
+        [sys.executable, "-c", READER, str(wh / "warehouse.duckdb"), "read_only"],
+        input="SELECT count(*) FROM telemetry\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.stdout.strip() == str(DEVICES), probe.stderr
