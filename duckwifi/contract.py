@@ -22,6 +22,10 @@ HEADER_LINE = ",".join(COLUMNS)
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_START = datetime(2020, 1, 1)
+# The lake's date=dd-mm-yy folders tell years apart only within one century; DuckDB, Python and Polars read
+# yy 69-99 as 19yy and 00-68 as 20yy. The clock and the converter keep every hour inside that century.
+FIRST_HOUR = datetime(1969, 1, 1)
+LAST_HOUR = datetime(2068, 12, 31, 23)
 
 # The 48 contiguous states and DC: where the generator places devices.
 CONTIGUOUS_STATES: frozenset[str] = frozenset(

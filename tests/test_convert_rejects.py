@@ -56,6 +56,11 @@ CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, str]] = {
         6,
         'column datetime: "2020-02-30 00:00:00"',
     ),
+    "a datetime in another century of the same dd-mm-yy folder": (
+        _bytes(lambda t: _replace_field(t, 7, 0, "2120-01-01 00:00:00")),
+        7,
+        "datetime 2120-01-01 00:00:00 is outside 1969 to 2068",
+    ),
     "truncated last line": (lambda data: data[:-40], None, "truncated"),
     "invalid utf-8": (
         lambda data: data.replace(b",West,", b",W\xffst,", 1) if b",West," in data else data.replace(b",", b"\xff", 50),

@@ -254,22 +254,22 @@ def test_a_lake_with_other_parquet_files_is_refused(runner, warehouse_dir: Path,
 # --- The end of time -----------------------------------------------------------------------------------
 
 
-def test_the_clock_never_passes_the_last_hour_a_timestamp_can_hold(runner, tmp_path: Path) -> None:
+def test_the_clock_never_passes_the_last_hour_the_date_folders_can_tell_apart(runner, tmp_path: Path) -> None:
     wh, out = tmp_path / "wh", tmp_path / "csv"
-    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "9999-12-31 21:00").exit_code == 0
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "2068-12-31 21:00").exit_code == 0
     too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3")
     assert too_many.exit_code == ExitCode.USAGE
     assert "2 more hour(s) can be written" in _one_error_line(too_many.stderr)
     assert not out.exists() or not list(out.iterdir()), "nothing is written when the hours cannot all be"
     assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "2").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["telemetry_9999-12-31_21.csv", "telemetry_9999-12-31_22.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["telemetry_2068-12-31_21.csv", "telemetry_2068-12-31_22.csv"]
     for _ in range(2):
         again = invoke(runner, "tick", "--warehouse", wh, "--out", out)
         assert again.exit_code == ExitCode.USAGE
-        assert "the clock is at 9999-12-31 23:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
+        assert "the clock is at 2068-12-31 23:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
         status = invoke(runner, "status", "--warehouse", wh)
         assert status.exit_code == 0
-        assert "clock: 9999-12-31 23:00:00" in status.stdout
+        assert "clock: 2068-12-31 23:00:00" in status.stdout
         assert "hours_generated: 2" in status.stdout
 
 
@@ -340,9 +340,16 @@ def test_a_csv_value_that_reads_like_an_os_error_is_not_one(tmp_path: Path) -> N
     assert type(translate(raised.value, target="x")).__name__ == "DuckwifiError"
 
 
+@pytest.mark.parametrize("start", ["1968-12-31 23:00", "2069-01-01 00:00", "9999-12-31 22:00"])
+def test_a_start_outside_the_century_the_date_folders_tell_apart_is_refused(runner, tmp_path: Path, start) -> None:
+    result = invoke(runner, "init", "--warehouse", tmp_path / "wh", "--devices", "20", "--start", start)
+    assert result.exit_code == ExitCode.USAGE
+    assert "1969-01-01" in _one_error_line(result.stderr)
+
+
 def test_a_clock_an_older_duckwifi_left_past_year_9999_never_crashes(runner, tmp_path: Path) -> None:
     wh = tmp_path / "wh"
-    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "9999-12-31 23:00").exit_code == 0
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "2068-12-31 23:00").exit_code == 0
     with duckdb.connect(str(wh / "state.duckdb")) as con:
         con.execute("UPDATE generator SET next_hour = TIMESTAMP '10000-01-01 00:00:00'")
     status = invoke(runner, "status", "--warehouse", wh)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from duckwifi import queries
+from duckwifi.contract import FIRST_HOUR, LAST_HOUR
 from duckwifi.errors import (
     BadArgument,
     DuckwifiError,
@@ -37,6 +38,11 @@ def validate_fleet(devices: int, seed: int, start_hour: datetime) -> None:
         raise BadArgument(f"--seed must be between 0 and 2**63-1, not {seed}")
     if start_hour != start_hour.replace(minute=0, second=0, microsecond=0):
         raise BadArgument(f"--start must fall on the hour, not {start_hour:%Y-%m-%d %H:%M:%S}")
+    if not FIRST_HOUR <= start_hour <= LAST_HOUR:
+        raise BadArgument(
+            f"--start must lie between {FIRST_HOUR:%Y-%m-%d} and {LAST_HOUR:%Y-%m-%d %H:%M}, the years the lake's "
+            f"dd-mm-yy date folders tell apart, not {start_hour:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 def is_initialized(warehouse: Warehouse) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.contract import DATETIME_FORMAT, hour_file_name
+from duckwifi.contract import DATETIME_FORMAT, LAST_HOUR, hour_file_name
 from duckwifi.errors import (
     BadArgument,
     ClockExhausted,
@@ -36,7 +36,7 @@ from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generato
 MAX_HOURS = 24 * 366
 # The last hour a Python datetime (and so the clock) can hold. Writing an hour moves the clock one past it,
 # so the last hour that can be written is the one before.
-LAST_CLOCK_HOUR = datetime.max.replace(minute=0, second=0, microsecond=0)
+LAST_CLOCK_HOUR = LAST_HOUR
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 -- type or does not fit it (NaN, an impossible datetime, a metric of 100,000 or more), an unterminated
 -- quote or invalid UTF-8. The problem column adds the rules a parser cannot see: a state and region that
 -- are not a valid pair (so no value such as '../x' or '' can become a partition folder), cell, sector and
--- band outside 1 to 10, and coordinates off the globe.
+-- band outside 1 to 10, a datetime outside 1969 to 2068, and coordinates off the globe.
 -- The state check looks the state up in a map rather than joining state_regions: no join, so rows keep
 -- the file's order and find_first_problem.sql can number them.
 -- With lenient := TRUE (convert --max-bad-rows), rows the reader cannot parse are skipped and recorded by
@@ -31,6 +31,10 @@ CREATE OR REPLACE TEMP MACRO checked_telemetry(csv_path, lenient := FALSE) AS TA
                 THEN format('state {} with region {} is not a valid pair', c.state, c.region)
             WHEN c.datetime IS NULL OR c.site IS NULL
                 THEN 'datetime and site must not be empty'
+            -- The date=dd-mm-yy folders tell years apart only within one century (yy 69-99 read as 19yy,
+            -- 00-68 as 20yy), so a row outside it would land in another century's folder.
+            WHEN NOT c.datetime BETWEEN TIMESTAMP '1969-01-01 00:00:00' AND TIMESTAMP '2068-12-31 23:59:59'
+                THEN format('datetime {} is outside 1969 to 2068, the dd-mm-yy folders'' century', c.datetime)
             WHEN
                 NOT coalesce(
                     c.cell BETWEEN 1 AND 10 AND c.sector BETWEEN 1 AND 10 AND c.band BETWEEN 1 AND 10, FALSE
