@@ -447,3 +447,11 @@ def test_rows_are_sorted_by_site_inside_every_lake_file(runner, warehouse_dir, c
             {"g": str(lake / "**" / "*.parquet")},
         ).fetchone()
     assert out_of_order == (0,)
+
+
+def test_check_before_any_convert_and_without_a_warehouse(runner, warehouse_dir, tmp_path) -> None:
+    fresh = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert fresh.exit_code == 0
+    assert "has no lake yet" in fresh.stderr
+    missing = invoke(runner, "check", "--warehouse", tmp_path / "nowhere")
+    assert missing.exit_code == ExitCode.NOT_INITIALIZED
