@@ -421,6 +421,10 @@ def test_max_bad_rows_sets_malformed_rows_aside_and_converts_the_rest(runner, wa
     repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
     assert repaired.exit_code == 0, repaired.output
     assert view_counts(warehouse_dir) == (498, 498)
+    # Forgetting the source forgets its set-aside rows too.
+    assert invoke(runner, "forget", bad, "--warehouse", warehouse_dir).exit_code == 0
+    assert not rejects.exists()
+    assert "set_aside_rows: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
 
 
 def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
