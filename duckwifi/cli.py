@@ -431,7 +431,10 @@ def check(
         typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
     for source, count in list_set_aside(target):
         stderr.print(f"set aside: {source}: {count} malformed row(s) in {target.rejects_dir}")
-    stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.lake is None:
+        stderr.print(f"nothing to check: {target.root} has no lake yet")
+    else:
+        stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
     if report.unrepairable:
         raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
     if report.problems and not repair:

@@ -421,6 +421,10 @@ def test_max_bad_rows_sets_malformed_rows_aside_and_converts_the_rest(runner, wa
     repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse_dir)
     assert repaired.exit_code == 0, repaired.output
     assert view_counts(warehouse_dir) == (498, 498)
+    # Forgetting the source forgets its set-aside rows too.
+    assert invoke(runner, "forget", bad, "--warehouse", warehouse_dir).exit_code == 0
+    assert not rejects.exists()
+    assert "set_aside_rows: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
 
 
 def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
@@ -447,3 +451,11 @@ def test_rows_are_sorted_by_site_inside_every_lake_file(runner, warehouse_dir, c
             {"g": str(lake / "**" / "*.parquet")},
         ).fetchone()
     assert out_of_order == (0,)
+
+
+def test_check_before_any_convert_and_without_a_warehouse(runner, warehouse_dir, tmp_path) -> None:
+    fresh = invoke(runner, "check", "--warehouse", warehouse_dir)
+    assert fresh.exit_code == 0
+    assert "has no lake yet" in fresh.stderr
+    missing = invoke(runner, "check", "--warehouse", tmp_path / "nowhere")
+    assert missing.exit_code == ExitCode.NOT_INITIALIZED

@@ -10,7 +10,7 @@ from pathlib import Path
 from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.ledger import read_ledger, start_forgetting
 from duckwifi.converter.publishing import forget_files, recover
-from duckwifi.converter.staging import sha256_of
+from duckwifi.converter.staging import sha256_of, source_key
 from duckwifi.errors import BadArgument
 from duckwifi.warehouse import Warehouse, connect
 
@@ -39,4 +39,6 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
     with connect(warehouse) as con:
         start_forgetting(con, lake, wanted)
         forget_files(con, lake, wanted, tuple(dict.fromkeys(entry.outputs + entry.retired)))
+    # Its set-aside rows go too (named after the path it was converted from; see docs/reliability.md).
+    (warehouse.rejects_dir / f"{source_key(Path(wanted))}.csv").unlink(missing_ok=True)
     return Forgotten(wanted, entry.outputs)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from duckwifi import queries
 from duckwifi.converter.staging import STAGING_DIR
-from duckwifi.errors import BadArgument, ForeignLake, SecondLake
+from duckwifi.errors import BadArgument, ForeignLake, SecondLake, WarehouseMissing
 from duckwifi.fsutil import ensure_folder, publish, temp_path_for
 from duckwifi.warehouse import LAKE_INFO_FORMAT, Warehouse, connect
 
@@ -192,6 +192,8 @@ __all__ = ["MARKER_NAME", "LakeClaim", "claim_lake", "refuse_partition_folders"]
 
 def owned_lake(warehouse: Warehouse) -> Path | None:
     """The warehouse's one lake as its state records it (None before the first convert), for check and forget."""
+    if not warehouse.exists():
+        raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi convert` (or `duckwifi tick`) first")
     identity = _read_identity(warehouse)
     if identity.lake is not None:
         return Path(identity.lake)

@@ -289,8 +289,6 @@ def convert_file(
             checksum = pool.submit(sha256_of, source)
             rows = stage(ledger.warehouse, reader, source, staging, key, lenient=max_bad_rows > 0)
             sha256 = checksum.result()
-        rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
-        set_aside = set_aside_rows(reader, source, max_bad_rows, rejects_file) if max_bad_rows > 0 else 0
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
@@ -298,6 +296,9 @@ def convert_file(
         outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
         refuse_repeated_keys(ledger.warehouse, reader, source, staged)
         refuse_overlaps(reader, source, lake, staging, outputs, owner_of)
+        # Last of the checks, so that a source rejected for another reason leaves no rejects file behind.
+        rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
+        set_aside = set_aside_rows(reader, source, max_bad_rows, rejects_file) if max_bad_rows > 0 else 0
         for path in staged:
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
@@ -309,6 +310,9 @@ def convert_file(
         raise
     publish(staging, lake, outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
+    if not set_aside:
+        # An earlier version of this source may have set rows aside; this one has none.
+        rejects_file.unlink(missing_ok=True)
     ledger.published(source)
     return Converted(source, rows, outputs, set_aside), recorded
 
