@@ -1,3 +1,3 @@
-from duckwifi.cli import main
+from duckwifi.entry import main
 
 main()

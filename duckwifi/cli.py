@@ -7,6 +7,7 @@ one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from duckwifi.errors import (
     DuckwifiError,
     ExitCode,
     Interrupted,
+    OutputClosed,
     RepairIncomplete,
     WarehouseMissing,
     note_interrupt,
@@ -67,6 +69,15 @@ def _on_signal(signum: int, frame: object) -> None:
 class _OneLineErrors(TyperGroup):
     """Turns every expected failure, usage errors included, into one stderr line and its exit code."""
 
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader of stdout left (`| head`). Click would exit 1 in silence; say so, and point stdout at
+            # /dev/null so that Python's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputClosed("stdout was closed before everything was written") from None
+
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
@@ -74,6 +85,7 @@ class _OneLineErrors(TyperGroup):
             _fail(error.format_message().replace("\n", " "), ExitCode.USAGE)
         except (typer.Abort, KeyboardInterrupt, Interrupted):
             _fail("interrupted", ExitCode.INTERRUPTED)
+
         except DuckwifiError as error:
             _fail(str(error).replace("\n", " "), error.exit_code)
         except Exception as error:

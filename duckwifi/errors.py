@@ -37,6 +37,7 @@ class ExitCode(IntEnum):
     SCHEDULER_UNREACHABLE = 19  # the Dask scheduler cannot be reached
     WORKERS_GONE = 20  # every Dask worker left mid-run
     WORKER_CANNOT_SEE_PATH = 21  # a Dask worker cannot see SRC or write to LAKE
+    OUTPUT_CLOSED = 141  # stdout was closed early (`| head`), as a shell reports a death by SIGPIPE
     INTERRUPTED = 130  # Ctrl-C or SIGTERM: temporary files removed, the clock and ledger as they were
 
 
@@ -95,6 +96,12 @@ class FilesRejected(DuckwifiError):
 
 class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
+
+
+class OutputClosed(DuckwifiError):
+    """The reader of stdout went away (a pipe into `head`) before everything was written."""
+
+    exit_code = ExitCode.OUTPUT_CLOSED
 
 
 class ReadOnlyFilesystem(DuckwifiError):

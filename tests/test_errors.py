@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -358,3 +359,37 @@ def test_a_clock_an_older_duckwifi_left_past_year_9999_never_crashes(runner, tmp
     tick = invoke(runner, "tick", "--warehouse", wh, "--out", tmp_path / "csv")
     assert tick.exit_code == ExitCode.USAGE
     assert "no more hours can be written" in _one_error_line(tick.stderr)
+
+
+def test_stdout_closed_early_is_one_line_and_exit_141(runner, tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "20").exit_code == 0
+    command = f"{sys.executable} -m duckwifi sql -w {wh} 'SELECT * FROM range(3000000)' | head -1"
+    result = subprocess.run(
+        ["bash", "-c", command + "; echo ${PIPESTATUS[0]} >&2"], capture_output=True, text=True, check=False
+    )
+    assert result.stdout == "range\n"
+    message, code = result.stderr.strip().splitlines()
+    assert code == str(ExitCode.OUTPUT_CLOSED)
+    assert message == "duckwifi: error: stdout was closed before everything was written"
+
+
+def test_a_signal_while_duckwifi_starts_is_interrupted_not_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "duckwifi", "status", "-w", tmp_path / "nowhere"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # DuckDB's library is loaded only by the command line's imports, which start after duckwifi.entry has
+    # installed its handlers: signal as soon as it appears, in the middle of the heavy imports.
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline and "duckdb" not in maps.read_text():
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGTERM)
+    _stdout, stderr = proc.communicate(timeout=60)
+    # The signal came during the imports (interrupted), or just after status answered (no warehouse).
+    assert proc.returncode in (ExitCode.INTERRUPTED, ExitCode.NOT_INITIALIZED), stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
