@@ -7,9 +7,10 @@ one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.
 from __future__ import annotations
 
 import contextlib
+import csv
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,8 +23,10 @@ from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
 from duckwifi.errors import DuckwifiError, ExitCode
+from duckwifi.generator.catalogue import DEFAULT_PROFILE
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
+from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
 from duckwifi.warehouse import Warehouse, exclusive, read_status
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -113,13 +116,20 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing fleet (new IDs, clock restarts).")
     ] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="realistic: the metric catalogue with cycles, baselines, incidents and faults; "
+            "uniform: every metric uniform in [0, 100), for benchmarks against peers."
+        ),
+    ] = DEFAULT_PROFILE,
 ) -> None:
     """Create the warehouse: sample the devices on U.S. land and set the clock."""
     target = Warehouse(warehouse)
     with exclusive(target, "tick"):
-        fleet = initialize(target, Fleet(devices, seed, start), force=force)
+        fleet = initialize(target, Fleet(devices, seed, start, profile), force=force)
     stderr.print(
-        f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}), "
+        f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}, {fleet.profile} profile), "
         f"clock at {fleet.start_hour:{DATETIME_FORMAT}}"
     )
 
@@ -201,6 +211,10 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"start: {g.start_hour:{DATETIME_FORMAT}}",
             f"clock: {g.next_hour:{DATETIME_FORMAT}}",
             f"hours_generated: {g.hours_written}",
+            f"profile: {g.profile}",
+        ]
+        lines += [
+            f"{m.column_name}: {m.name} ({m.unit}, {m.family}, {m.lower:g} to {m.upper:g})" for m in report.metrics
         ]
     lines += [
         f"converted_files: {report.converted_files}",
@@ -211,6 +225,40 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         where = f"line {rejection.line}: " if rejection.line is not None else ""
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")
     typer.echo("\n".join(lines))
+
+
+_HOUR_FORMATS = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+@app.command()
+def incidents(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    first: Annotated[
+        datetime | None,
+        typer.Option("--from", help="First hour (default: the fleet's start).", formats=_HOUR_FORMATS),
+    ] = None,
+    last: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to",
+            help="End of the range, exclusive (default: the clock, or a day after --from if nothing was written).",
+            formats=_HOUR_FORMATS,
+        ),
+    ] = None,
+) -> None:
+    """Print the incidents planned from the seed that overlap [--from, --to), as CSV."""
+    target = Warehouse(warehouse)
+    info = read_generator_info(target)
+    first = first or info.start_hour
+    if last is None:
+        clock = read_status(target).generator
+        last = clock.next_hour if clock is not None and clock.next_hour > first else first + timedelta(days=1)
+    found = list_incidents(target, first, last)
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(INCIDENT_COLUMNS)
+    out.writerows(incident.as_text() for incident in found)
+    if info.profile != "realistic":
+        stderr.print(f"{target.root} has the {info.profile} profile, which has no incidents")
 
 
 def main() -> None:

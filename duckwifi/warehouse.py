@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -44,6 +44,8 @@ ROLLUPS_NAME = "rollups"
 REJECTS_NAME = "rejects"
 # Where the warehouse's one lake is, for readers that must not open state.duckdb (written by rename).
 LAKE_INFO_NAME = "lake.json"
+# The generator's seed, fleet size and profile, for readers that derive the incident log (written by rename).
+GENERATOR_INFO_NAME = "generator.json"
 
 DAMAGED_HINT = (
     "it looks damaged: restore it from a backup, or run `duckwifi init --force`, which sets it aside and starts over"
@@ -113,6 +115,10 @@ class Warehouse:
     @property
     def lake_info(self) -> Path:
         return self.root / LAKE_INFO_NAME
+
+    @property
+    def generator_info(self) -> Path:
+        return self.root / GENERATOR_INFO_NAME
 
     @property
     def devices_parquet(self) -> Path:
@@ -247,6 +253,7 @@ class GeneratorState:
     next_hour: datetime
     devices_parquet_bytes: int
     hours_written: int
+    profile: str = "uniform"
 
 
 def read_generator_state(con: duckdb.DuckDBPyConnection) -> GeneratorState | None:
@@ -263,12 +270,24 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class CataloguedMetric:
+    column_name: str
+    name: str
+    unit: str
+    family: str
+    lower: float
+    upper: float
+    decimals: int
+
+
+@dataclass(frozen=True)
 class Status:
     root: Path
     generator: GeneratorState | None
     converted_files: int
     converted_rows: int
     rejections: list[Rejection]
+    metrics: list[CataloguedMetric] = field(default_factory=list)
 
 
 def read_status(warehouse: Warehouse) -> Status:
@@ -276,8 +295,18 @@ def read_status(warehouse: Warehouse) -> Status:
         generator = read_generator_state(con)
         converted = con.execute(queries.load("warehouse/count_conversions.sql")).fetchone()
         rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
+        metrics = read_metric_catalogue(con)
     files, rows = converted if converted is not None else (0, 0)
-    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections)
+    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, metrics)
+
+
+def read_metric_catalogue(con: duckdb.DuckDBPyConnection) -> list[CataloguedMetric]:
+    """The warehouse's metric catalogue; empty for a warehouse made before catalogues existed."""
+    try:
+        rows = con.execute(queries.load("warehouse/list_metric_catalogue.sql")).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [CataloguedMetric(*row) for row in rows]
 
 
 def set_aside_damaged(warehouse: Warehouse) -> Path:

@@ -20,6 +20,7 @@ from duckwifi import queries
 from duckwifi.contract import hour_file_name
 from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
 from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
+from duckwifi.generator import realistic
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
@@ -80,7 +81,17 @@ def write_hours(
     check_devices_parquet(warehouse, state)
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
-        work.execute(queries.load("generator/create_metric_macro.sql"))
+        if state.profile == "realistic":
+            realistic.prepare(
+                work,
+                seed=state.seed,
+                devices=state.devices,
+                devices_parquet=str(warehouse.devices_parquet),
+                first_hour=state.next_hour,
+                last_hour=state.next_hour + timedelta(hours=hours),
+            )
+        else:
+            work.execute(queries.load("generator/create_metric_macro.sql"))
         for offset in range(hours):
             hour = state.next_hour + timedelta(hours=offset)
             result = _write_one_hour(warehouse, work, state, hour, out_dir)
@@ -101,15 +112,21 @@ def _write_one_hour(
     final = out_dir / hour_file_name(hour)
     staged = temp_path_for(final)
     try:
-        copied = work.execute(
-            queries.load("generator/write_hour.sql"),
-            {
-                "seed": state.seed,
-                "hour": hour,
-                "devices_parquet": str(warehouse.devices_parquet),
-                "target": str(staged),
-            },
-        ).fetchone()
+        if state.profile == "realistic":
+            rows = realistic.write_hour(
+                work, seed=state.seed, hour=hour, devices_parquet=str(warehouse.devices_parquet), target=str(staged)
+            )
+        else:
+            copied = work.execute(
+                queries.load("generator/write_hour.sql"),
+                {
+                    "seed": state.seed,
+                    "hour": hour,
+                    "devices_parquet": str(warehouse.devices_parquet),
+                    "target": str(staged),
+                },
+            ).fetchone()
+            rows = int(copied[0]) if copied is not None else 0
         publish(staged, final)
     except Exception as error:
         with contextlib.suppress(FileNotFoundError):
@@ -123,7 +140,6 @@ def _write_one_hour(
                 "restore it from a backup, or start over with `duckwifi init --force`"
             ) from None
         raise translate(error, target=str(final)) from None
-    rows = int(copied[0]) if copied is not None else 0
     return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
 
 

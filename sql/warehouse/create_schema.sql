@@ -1,7 +1,8 @@
 -- Creates the warehouse's bookkeeping tables where they are missing; safe to run on every open.
 -- Parameters: none.
 -- Output: tables generator (one row: seed, device count, clock), hours (one row per CSV hour written),
--- conversions (one row per converted source file) and rejections (source files convert refused).
+-- conversions (one row per converted source file), rejections (source files convert refused) and
+-- metric_catalogue (the meaning of each metric column).
 CREATE TABLE IF NOT EXISTS generator (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seed BIGINT NOT NULL,
@@ -47,4 +48,20 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason VARCHAR NOT NULL,
     rejected_at TIMESTAMP NOT NULL,
     PRIMARY KEY (lake, source)
+);
+
+-- The generator's profile (issue 11): warehouses made before it existed wrote uniform metrics.
+ALTER TABLE generator ADD COLUMN IF NOT EXISTS profile VARCHAR DEFAULT 'uniform';
+
+-- What metric_1 ... metric_20 mean under the warehouse's profile (duckwifi/generator/catalogue.py),
+-- written by init and shown by status.
+CREATE TABLE IF NOT EXISTS metric_catalogue (
+    position INTEGER PRIMARY KEY,
+    column_name VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    family VARCHAR NOT NULL,
+    lower DOUBLE NOT NULL,
+    upper DOUBLE NOT NULL,
+    decimals INTEGER NOT NULL
 );
