@@ -25,6 +25,7 @@ fleet it is uniform on [0, 30) days; ``reboots`` (``bernoulli``) is 1 in the hou
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,13 @@ PROFILES: tuple[str, ...] = ("realistic", "uniform")
 DEFAULT_PROFILE = "realistic"
 # The saw-tooth of a healthy device's uptime, in hours.
 UPTIME_PERIOD_HOURS = 720
+# A device's baseline scores are unit normals truncated here at init, and the noise tables reach the
+# quantile of 1 - 1/8,192 (3.67): so every value's extremes are known, and no value needs clipping per row.
+SCORE_LIMIT = 3.7
+NOISE_LIMIT = 3.67
+# The log-standard deviation of a lognormal metric's device baseline: init stores exp(LOG_SPREAD * score)
+# per device, so a lognormal metric's spread is +LOG_SPREAD (better devices higher) or -LOG_SPREAD (lower).
+LOG_SPREAD = 0.35
 
 
 @dataclass(frozen=True)
@@ -74,21 +82,21 @@ METRICS: tuple[Metric, ...] = _metrics(
     ("signal_strength", "dBm", "normal", -120, -20, 1, -62, 5, "quality", 2.5, 0, "none", -10),
     ("snr", "dB", "normal", -10, 60, 1, 32, 4, "quality", 2, -2, "activity", -12),
     ("noise_floor", "dBm", "normal", -130, -50, 1, -95, -2, "quality", 1.5, 1.5, "activity", 8),
-    ("downstream_throughput", "Mbps", "lognormal", 0, 5000, 2, 180, 0.4, "quality", 0.25, -0.35, "activity", -0.9),
-    ("upstream_throughput", "Mbps", "lognormal", 0, 2000, 2, 22, 0.4, "quality", 0.3, -0.2, "activity", -0.85),
-    ("latency", "ms", "lognormal", 0.5, 10000, 1, 18, -0.3, "quality", 0.35, 0.6, "activity", 4),
+    ("downstream_throughput", "Mbps", "lognormal", 0, 5000, 2, 180, 0.35, "quality", 0.25, -0.35, "activity", -0.9),
+    ("upstream_throughput", "Mbps", "lognormal", 0, 2000, 2, 22, 0.35, "quality", 0.3, -0.2, "activity", -0.85),
+    ("latency", "ms", "lognormal", 0.5, 10000, 1, 18, -0.35, "quality", 0.35, 0.6, "activity", 4),
     ("jitter", "ms", "exponential", 0, 5000, 2, 2.5, 0, "none", 0, 0.5, "activity", 5),
-    ("packet_loss", "%", "exponential", 0, 100, 3, 0.05, 0, "none", 0, 1, "activity", 120),
-    ("retransmissions", "%", "lognormal", 0, 100, 3, 1.2, -0.3, "quality", 0.5, 0.4, "activity", 4),
+    ("packet_loss", "%", "exponential", 0, 100, 3, 0.05, 0, "none", 0, 1, "activity", 100),
+    ("retransmissions", "%", "lognormal", 0, 100, 3, 1.2, -0.35, "quality", 0.4, 0.4, "activity", 2),
     ("reboots", "count", "bernoulli", 0, 60, 0),
-    ("channel_utilisation", "%", "normal", 0, 100, 1, 20, 5, "household", 4, 35, "activity", 0),
-    ("cpu", "%", "normal", 0, 100, 1, 15, 3, "household", 3, 15, "activity", 10),
+    ("channel_utilisation", "%", "normal", 0, 100, 1, 30, 4, "household", 3, 35, "activity", 0),
+    ("cpu", "%", "normal", 0, 100, 1, 20, 2, "household", 2.5, 15, "activity", 10),
     ("memory_used", "%", "normal", 0, 100, 1, 55, 6, "household", 2, 5, "activity", 0),
     ("connected_clients", "clients", "lognormal", 0, 250, 2, 5, 0.35, "household", 0.2, 1.2, "activity", -0.5),
     ("temperature", "°C", "normal", -20, 110, 1, 42, 3, "household", 1, 6, "heat", 0),
     ("uptime", "days", "uniform", 0, 366, 4),
     ("wifi_client_rssi", "dBm", "normal", -100, -20, 1, -58, 5, "household", 4, 0, "none", 0),
-    ("dns_lookup", "ms", "lognormal", 0.1, 10000, 1, 12, -0.25, "quality", 0.5, 0.3, "activity", 3),
+    ("dns_lookup", "ms", "lognormal", 0.1, 10000, 1, 12, -0.35, "quality", 0.5, 0.3, "activity", 3),
     ("errored_seconds", "s", "exponential", 0, 3600, 0, 1.5, 0, "none", 0, 0.3, "activity", 60),
     ("tx_power", "dBm", "normal", -10, 30, 1, 18, -1.5, "quality", 0.8, 0, "none", 3),
 )
@@ -98,6 +106,31 @@ METRICS: tuple[Metric, ...] = _metrics(
 UNIFORM_METRICS: tuple[Metric, ...] = tuple(
     Metric(column, column, "1", "uniform", 0, 100, 4) for column in METRIC_COLUMNS
 )
+
+
+def extremes(metric: Metric) -> tuple[float, float]:
+    """The lowest and highest value the realistic model can give ``metric``, before rounding."""
+    low_cycle, high_cycle = min(metric.cycle, 0.0), max(metric.cycle, 0.0)
+    low_incident, high_incident = min(metric.incident, 0.0), max(metric.incident, 0.0)
+    if metric.family == "normal":
+        reach = abs(metric.spread) * SCORE_LIMIT + metric.noise * NOISE_LIMIT
+        return (
+            metric.centre + low_cycle + low_incident - reach,
+            metric.centre + high_cycle + high_incident + reach,
+        )
+    if metric.family in ("lognormal", "exponential"):
+        if metric.family == "lognormal":
+            low_noise, high_noise = math.exp(-metric.noise * NOISE_LIMIT), math.exp(metric.noise * NOISE_LIMIT)
+        else:
+            low_noise, high_noise = -math.log(1 - 0.5 / 4096), -math.log(0.5 / 4096)
+        gain = math.exp(abs(metric.spread) * SCORE_LIMIT)
+        return (
+            metric.centre / gain * (1 + low_cycle) * (1 + low_incident) * low_noise,
+            metric.centre * gain * (1 + high_cycle) * (1 + high_incident) * high_noise,
+        )
+    if metric.family == "uniform":
+        return 0.0, UPTIME_PERIOD_HOURS / 24
+    return 0.0, 1.0
 
 
 def catalogue_for(profile: str) -> tuple[Metric, ...]:

@@ -39,17 +39,15 @@ def prepare(
         queries.load("generator/realistic/insert_metric_parameters.sql"),
         [
             {
-                "position": position,
+                "column_name": metric.column,
                 "family": metric.family,
-                "lower": metric.lower,
-                "upper": metric.upper,
                 "centre": metric.centre,
                 "spread": metric.spread,
                 "noise": metric.noise,
                 "cycle": metric.cycle,
                 "incident": metric.incident,
             }
-            for position, metric in enumerate(METRICS, start=1)
+            for metric in METRICS
         ],
     )
     work.execute(queries.load("generator/realistic/create_metric_model.sql"))

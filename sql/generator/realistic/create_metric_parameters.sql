@@ -1,12 +1,10 @@
 -- Creates the empty table the metric catalogue's model parameters are loaded into, one row per metric.
 -- Parameters: none.
--- Output: temporary table metric_parameters (position, family, lower, upper, centre, spread, noise, cycle,
--- incident); see duckwifi/generator/catalogue.py for what each means.
+-- Output: temporary table metric_parameters (column_name, family, centre, spread, noise, cycle, incident);
+-- see duckwifi/generator/catalogue.py for what each means.
 CREATE OR REPLACE TEMP TABLE metric_parameters (
-    position INTEGER PRIMARY KEY,
+    column_name VARCHAR PRIMARY KEY,
     family VARCHAR NOT NULL,
-    lower DOUBLE NOT NULL,
-    upper DOUBLE NOT NULL,
     centre DOUBLE NOT NULL,
     spread DOUBLE NOT NULL,
     noise DOUBLE NOT NULL,
