@@ -49,10 +49,11 @@ PROFILES = ("uniform", "realistic")
 def measure_profiles(devices: int, repeat: int, workdir: Path) -> list[dict[str, object]]:
     """One tick of each profile on the same fleet (same seed, same points), taking turns ``repeat`` times."""
     samples: dict[str, list[tuple[float, float, float]]] = {profile: [] for profile in PROFILES}
+    inits = {}
     for profile in PROFILES:
         wh = workdir / profile
         shutil.rmtree(wh, ignore_errors=True)
-        _run_step(["init", "-w", str(wh), "--devices", str(devices), "--profile", profile])
+        inits[profile] = _run_step_with_cpu(["init", "-w", str(wh), "--devices", str(devices), "--profile", profile])
     for attempt in range(repeat):
         for profile in PROFILES:
             out = workdir / f"{profile}-csv{attempt}"
@@ -68,6 +69,8 @@ def measure_profiles(devices: int, repeat: int, workdir: Path) -> list[dict[str,
                 "median_cpu_s": round(statistics.median(s[2] for s in runs), 2),
                 "peak_rss_mb": round(max(s[1] for s in runs)),
                 "runs": len(runs),
+                "init_s": round(inits[profile][0], 2),
+                "init_peak_rss_mb": round(inits[profile][1]),
             }
         )
     for profile in PROFILES:
@@ -86,6 +89,12 @@ def _print_profiles(devices: list[int], repeat: int, workdir: Path) -> None:
             print(
                 f"| {count:,} | {row['profile']} | {row['median_s']} | {row['median_cpu_s']} | "
                 f"{row['peak_rss_mb']:,} | {row['runs']} | {wall_ratio:.2f} | {cpu_ratio:.2f} |",
+                flush=True,
+            )
+        for row in (uniform, realistic):
+            print(
+                f"<!-- init {row['profile']} at {count:,}: {row['init_s']} s, "
+                f"peak RSS {row['init_peak_rss_mb']:,} MB -->",
                 flush=True,
             )
 
