@@ -4,8 +4,10 @@ Distribution tests use a Kolmogorov-Smirnov distance computed by hand against ea
 function, with the planned spread from the catalogue and only the location (which the hour's cycle moves)
 fitted per time zone. Values are printed rounded, so the distance is taken at the rounded values' support
 points against the distribution of the rounded variable (F(x + unit/2) after a tie, F(x - unit/2) before it),
-which is exact for rounded data. Tolerance: D <= 0.015 for ~20,000 values; the 1% critical value of the
-KS distance for that many values is 0.0115, and a wrong family (normal for a lognormal, say) gives D > 0.05.
+which is exact for rounded data. The test takes the two largest time zones of a 60,000-device fleet (12,689
+and 24,023 healthy devices at seed 7). Tolerance: D <= 0.015, about the 1% critical value of the KS distance
+for 12,000 values (1.63 / sqrt(n) = 0.0145); at seed 7 the largest D of the 19 fitted metrics is 0.008, and a
+wrong family (normal for a lognormal, exponential for the uniform uptime) gives D > 0.05.
 """
 
 from __future__ import annotations
