@@ -257,7 +257,11 @@ class GeneratorState:
 
 
 def read_generator_state(con: duckdb.DuckDBPyConnection) -> GeneratorState | None:
-    row = con.execute(queries.load("warehouse/read_generator.sql")).fetchone()
+    try:
+        row = con.execute(queries.load("warehouse/read_generator.sql")).fetchone()
+    except duckdb.BinderException:
+        # No profile column: a warehouse from before profiles, opened read-only (so not yet migrated).
+        row = con.execute(queries.load("warehouse/read_generator_before_profiles.sql")).fetchone()
     return None if row is None else GeneratorState(*row)
 
 

@@ -422,3 +422,17 @@ def test_stuck_devices_repeat_themselves_and_loops_reboot_often(runner, tmp_path
     assert sum(int(h[s - 1][column]) for h in hours for s in looping) >= len(looping) * 3 / 4
     healthy = [s for s, f in faults.items() if f == 0]
     assert hours[0][healthy[0] - 1][9:] != hours[1][healthy[0] - 1][9:]
+
+
+def test_a_warehouse_from_before_profiles_reads_as_uniform(runner, tmp_path: Path) -> None:
+    root = tmp_path / "wh"
+    _init(runner, root, 50, 7, "--profile", "uniform")
+    # The database warehouse.connect opens (warehouse.duckdb today, state.duckdb after the wave-2 switch).
+    with duckdb.connect(str(Warehouse(root).database)) as con:
+        con.execute("ALTER TABLE generator DROP COLUMN profile")
+        con.execute("DROP TABLE metric_catalogue")
+    status = invoke(runner, "status", "--warehouse", root)
+    assert status.exit_code == 0, status.output
+    assert "profile: uniform" in status.stdout
+    ticked = invoke(runner, "tick", "--warehouse", root, "--out", tmp_path / "csv")
+    assert ticked.exit_code == 0, ticked.output
