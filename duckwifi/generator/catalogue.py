@@ -15,10 +15,12 @@ heat at the device's local hour of the week, ``severity`` (0 to 1) that of the w
 device this hour, and ``noise`` (standard deviation, or log-standard deviation, ``noise``) is drawn from a hash
 of (seed, site, hour). Under a fixed curve and no incident, a normal metric is therefore normal with standard
 deviation ``sqrt(spread² + noise²)``, a lognormal one lognormal with log-sd ``sqrt(spread² + noise²)``, and an
-exponential one (``spread`` 0) exponential with mean ``centre * (1 + cycle * curve)``. Values are clipped to
-``[lower, upper]`` and printed with ``decimals`` decimals; every value fits the lake's ``DECIMAL(9,4)``.
+exponential one (``spread`` 0) exponential with mean ``centre * (1 + cycle * curve)``. Values are printed with
+``decimals`` decimals and never clipped: :func:`extremes` gives the model's reach from the parameters and the
+tables' limits, and the tests check that it lies inside ``[lower, upper]``, which fits the lake's
+``DECIMAL(9,4)``.
 
-``uptime_days`` (family ``uniform``) is a saw-tooth: hours since the device's last reboot, on a period fixed
+``uptime`` (days, family ``uniform``) is a saw-tooth: hours since the device's last reboot, on a period fixed
 per device (30 days; 1 to 4 hours for a device stuck in a reboot loop), with a phase from its site, so over the
 fleet it is uniform on [0, 30) days; ``reboots`` (``bernoulli``) is 1 in the hour the saw-tooth restarts.
 """
