@@ -238,7 +238,13 @@ def measure(devices: int, repeat: int, work: Path) -> tuple[list[Measurement], l
     wh = work / "wh"
     runs = _take_turns(
         repeat if devices < 20_000_000 else 1,
-        {"init": (lambda i: _duckwifi("init", "-w", wh, "--devices", devices, "--force"), lambda i: None)},
+        {
+            # Like with like: the peers write uniform floats, so duckwifi writes its uniform profile.
+            "init": (
+                lambda i: _duckwifi("init", "-w", wh, "--devices", devices, "--force", "--profile", "uniform"),
+                lambda i: None,
+            )
+        },
     )
     _record(results, devices, "init", "duckwifi init", runs["init"], 0)
 

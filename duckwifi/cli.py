@@ -7,11 +7,12 @@ one ``duckwifi: error: ...`` line and an exit code from :class:`duckwifi.errors.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -42,8 +43,10 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.generator.catalogue import DEFAULT_PROFILE
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
+from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -195,14 +198,21 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing fleet (new IDs, clock restarts).")
     ] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="realistic: the metric catalogue with cycles, baselines, incidents and faults; "
+            "uniform: every metric uniform in [0, 100), for benchmarks against peers."
+        ),
+    ] = DEFAULT_PROFILE,
 ) -> None:
     """Create the warehouse: sample the devices on U.S. land and set the clock."""
     target = Warehouse(warehouse)
     with exclusive(target, "tick"):
-        fleet = initialize(target, Fleet(devices, seed, start), force=force)
+        fleet = initialize(target, Fleet(devices, seed, start, profile), force=force)
         readers.refresh(target)
     stderr.print(
-        f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}), "
+        f"initialised {target.root} with {fleet.devices:,} devices (seed {fleet.seed}, {fleet.profile} profile), "
         f"clock at {fleet.start_hour:{DATETIME_FORMAT}}"
     )
 
@@ -470,6 +480,10 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"hours_generated: {g.hours_written}",
             f"csv_rows_written: {report.written.rows}",
             f"csv_bytes_written: {report.written.bytes}",
+            f"profile: {g.profile}",
+        ]
+        lines += [
+            f"{m.column_name}: {m.name} ({m.unit}, {m.family}, {m.lower:g} to {m.upper:g})" for m in report.metrics
         ]
         if report.written.last_path is not None:
             lines.append(f"last_csv: {report.written.last_path}")
@@ -488,6 +502,40 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
         lines.append(f"rejected: {rejection.source}: {where}{rejection.reason}")
     # A rejection's reason may quote the rejected file: escaped, it can never forge a line of its own.
     typer.echo("\n".join(printable(line) for line in lines))
+
+
+_HOUR_FORMATS = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+@app.command()
+def incidents(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    first: Annotated[
+        datetime | None,
+        typer.Option("--from", help="First hour (default: the fleet's start).", formats=_HOUR_FORMATS),
+    ] = None,
+    last: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to",
+            help="End of the range, exclusive (default: the clock, or a day after --from if nothing was written).",
+            formats=_HOUR_FORMATS,
+        ),
+    ] = None,
+) -> None:
+    """Print the incidents planned from the seed that overlap [--from, --to), as CSV."""
+    target = Warehouse(warehouse)
+    info = read_generator_info(target)
+    first = first or info.start_hour
+    if last is None:
+        clock = read_status(target).generator
+        last = clock.next_hour if clock is not None and clock.next_hour > first else first + timedelta(days=1)
+    found = list_incidents(target, first, last)
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(INCIDENT_COLUMNS)
+    out.writerows(incident.as_text() for incident in found)
+    if info.profile != "realistic":
+        stderr.print(f"{target.root} has the {info.profile} profile, which has no incidents")
 
 
 def main() -> None:

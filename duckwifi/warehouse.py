@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -50,6 +50,8 @@ ROLLUPS_NAME = "rollups"
 REJECTS_NAME = "rejects"
 # Where the warehouse's one lake is, for readers that must not open state.duckdb (written by rename).
 LAKE_INFO_NAME = "lake.json"
+# The generator's seed, fleet size and profile, for readers that derive the incident log (written by rename).
+GENERATOR_INFO_NAME = "generator.json"
 
 DAMAGED_HINT = (
     "it looks damaged: restore it from a backup, or run `duckwifi init --force`, which sets it aside and starts over"
@@ -133,6 +135,10 @@ class Warehouse:
     @property
     def lake_info(self) -> Path:
         return self.root / LAKE_INFO_NAME
+
+    @property
+    def generator_info(self) -> Path:
+        return self.root / GENERATOR_INFO_NAME
 
     @property
     def devices_parquet(self) -> Path:
@@ -268,10 +274,15 @@ class GeneratorState:
     next_hour: datetime
     devices_parquet_bytes: int
     hours_written: int
+    profile: str = "uniform"
 
 
 def read_generator_state(con: duckdb.DuckDBPyConnection) -> GeneratorState | None:
-    row = con.execute(queries.load("warehouse/read_generator.sql")).fetchone()
+    try:
+        row = con.execute(queries.load("warehouse/read_generator.sql")).fetchone()
+    except duckdb.BinderException:
+        # No profile column: a warehouse from before profiles, opened read-only (so not yet migrated).
+        row = con.execute(queries.load("warehouse/read_generator_before_profiles.sql")).fetchone()
     return None if row is None else GeneratorState(*row)
 
 
@@ -294,6 +305,17 @@ class HoursWritten:
 
 
 @dataclass(frozen=True)
+class CataloguedMetric:
+    column_name: str
+    name: str
+    unit: str
+    family: str
+    lower: float
+    upper: float
+    decimals: int
+
+
+@dataclass(frozen=True)
 class Status:
     root: Path
     generator: GeneratorState | None
@@ -301,6 +323,7 @@ class Status:
     converted_rows: int
     rejections: list[Rejection]
     written: HoursWritten = HoursWritten(0, 0, 0, None)
+    metrics: list[CataloguedMetric] = field(default_factory=list)
 
 
 def read_status(warehouse: Warehouse) -> Status:
@@ -309,11 +332,21 @@ def read_status(warehouse: Warehouse) -> Status:
         converted = con.execute(queries.load("warehouse/count_conversions.sql")).fetchone()
         rejections = [Rejection(*row) for row in con.execute(queries.load("warehouse/list_rejections.sql")).fetchall()]
         written = con.execute(queries.load("warehouse/summarize_hours.sql")).fetchone()
+        metrics = read_metric_catalogue(con)
     files, rows = converted if converted is not None else (0, 0)
     # A rejection is listed until a fixed version converts, or until its file is gone: nothing is left to fix.
     rejections = [rejection for rejection in rejections if Path(rejection.source).exists()]
     hours = HoursWritten(*written) if written is not None else HoursWritten(0, 0, 0, None)
-    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, hours)
+    return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, hours, metrics)
+
+
+def read_metric_catalogue(con: duckdb.DuckDBPyConnection) -> list[CataloguedMetric]:
+    """The warehouse's metric catalogue; empty for a warehouse made before catalogues existed."""
+    try:
+        rows = con.execute(queries.load("warehouse/list_metric_catalogue.sql")).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [CataloguedMetric(*row) for row in rows]
 
 
 def set_aside_damaged(warehouse: Warehouse) -> Path:

@@ -13,6 +13,7 @@ import pytest
 
 from duckwifi.contract import CONTIGUOUS_STATES, HEADER_LINE
 from duckwifi.errors import ExitCode
+from duckwifi.generator.catalogue import METRICS
 from tests.conftest import invoke, run_cli
 
 
@@ -27,7 +28,8 @@ def test_init_creates_devices_table_and_parquet(warehouse_dir: Path) -> None:
         rows = con.execute("SELECT count(*), count(DISTINCT site) FROM devices").fetchone()
         assert rows == (500, 500)
         parquet = con.execute(
-            "SELECT count(*) FROM (SELECT * FROM devices EXCEPT SELECT * FROM read_parquet($p))",
+            "SELECT count(*) FROM (SELECT * FROM devices EXCEPT "
+            "SELECT region, state, latitude, longitude, site, cell, sector, band FROM read_parquet($p))",
             {"p": str(warehouse_dir / "devices.parquet")},
         ).fetchone()
         assert parquet == (0,)
@@ -84,10 +86,11 @@ def test_tick_writes_one_csv_per_hour_with_the_contract(runner, warehouse_dir: P
             assert all(len(value.partition(".")[2]) == 6 for value in row[3:5])
             metrics = row[9:]
             assert len(metrics) == 20
-            for value in metrics:
+            # The fixture's fleet is realistic: each metric has its own printed decimals and physical range.
+            for value, metric in zip(metrics, METRICS, strict=True):
                 _whole, _, decimals = value.partition(".")
-                assert len(decimals) == 4
-                assert 0 <= float(value) < 100
+                assert len(decimals) == metric.decimals
+                assert metric.lower <= float(value) <= metric.upper
     assert _clock(warehouse_dir) == datetime(2020, 1, 1, 3)
     status = invoke(runner, "status", "--warehouse", warehouse_dir)
     assert "hours_generated: 3" in status.stdout

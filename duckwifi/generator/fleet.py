@@ -6,6 +6,8 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+import duckdb
+
 from duckwifi import queries
 from duckwifi.contract import FIRST_HOUR, LAST_HOUR
 from duckwifi.errors import (
@@ -17,6 +19,8 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.generator.catalogue import DEFAULT_PROFILE, PROFILES, catalogue_for
+from duckwifi.generator.incidents import GeneratorInfo, write_generator_info
 from duckwifi.warehouse import Warehouse, connect, read_generator_state, set_aside_damaged, work_connection
 
 DEFAULT_DEVICES = 1_000_000
@@ -29,9 +33,12 @@ class Fleet:
     devices: int
     seed: int
     start_hour: datetime
+    profile: str = DEFAULT_PROFILE
 
 
-def validate_fleet(devices: int, seed: int, start_hour: datetime) -> None:
+def validate_fleet(devices: int, seed: int, start_hour: datetime, profile: str = DEFAULT_PROFILE) -> None:
+    if profile not in PROFILES:
+        raise BadArgument(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
     if not 1 <= devices <= MAX_DEVICES:
         raise BadArgument(f"--devices must be between 1 and {MAX_DEVICES:,}, not {devices:,}")
     if not 0 <= seed < 2**63:
@@ -61,7 +68,7 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
     The caller holds the warehouse's "tick" lock. The Parquet file is published first and the warehouse row
     last, so a crash in between leaves an uninitialised warehouse, never one whose IDs disagree.
     """
-    validate_fleet(fleet.devices, fleet.seed, fleet.start_hour)
+    validate_fleet(fleet.devices, fleet.seed, fleet.start_hour, fleet.profile)
     try:
         initialized = is_initialized(warehouse)
     except WarehouseCorrupt:
@@ -86,6 +93,8 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
     try:
         with work_connection(warehouse) as work:
             work.execute(queries.load("reference/state_regions.sql"))
+            work.execute(queries.load("reference/state_zones.sql"))
+            work.execute(queries.load("generator/realistic/create_quantile_macros.sql"))
             sampled = {
                 "site": np.arange(1, fleet.devices + 1, dtype=np.int64),
                 "state": points.state,
@@ -121,7 +130,12 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
                     "devices": fleet.devices,
                     "start_hour": fleet.start_hour,
                     "devices_parquet_bytes": parquet_bytes,
+                    "profile": fleet.profile,
                 },
+            )
+            _record_catalogue(con, fleet.profile)
+            write_generator_info(
+                warehouse, GeneratorInfo(fleet.seed, fleet.devices, fleet.profile, fleet.start_hour)
             )
             con.commit()
     except DuckwifiError:
@@ -129,3 +143,23 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
     except Exception as error:
         raise translate(error, target=str(warehouse.state_database)) from None
     return fleet
+
+
+def _record_catalogue(con: duckdb.DuckDBPyConnection, profile: str) -> None:
+    con.execute(queries.load("warehouse/forget_metric_catalogue.sql"))
+    con.executemany(
+        queries.load("warehouse/record_metric.sql"),
+        [
+            {
+                "position": position,
+                "column_name": metric.column,
+                "name": metric.name,
+                "unit": metric.unit,
+                "family": metric.family,
+                "lower": metric.lower,
+                "upper": metric.upper,
+                "decimals": metric.decimals,
+            }
+            for position, metric in enumerate(catalogue_for(profile), start=1)
+        ],
+    )

@@ -31,6 +31,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
+from duckwifi.generator import realistic
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
@@ -141,7 +142,17 @@ def write_hours(
     check_names_free(out_dir, state.next_hour, hours)
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
-        work.execute(queries.load("generator/create_metric_macro.sql"))
+        if state.profile == "realistic":
+            realistic.prepare(
+                work,
+                seed=state.seed,
+                devices=state.devices,
+                devices_parquet=str(warehouse.devices_parquet),
+                first_hour=state.next_hour,
+                last_hour=state.next_hour + timedelta(hours=hours),
+            )
+        else:
+            work.execute(queries.load("generator/create_metric_macro.sql"))
         for offset in range(hours):
             hour = state.next_hour + timedelta(hours=offset)
             result = _write_one_hour(warehouse, work, state, hour, out_dir)
@@ -162,15 +173,21 @@ def _write_one_hour(
     final = out_dir / hour_file_name(hour)
     staged = temp_path_for(final)
     try:
-        copied = work.execute(
-            queries.load("generator/write_hour.sql"),
-            {
-                "seed": state.seed,
-                "hour": hour,
-                "devices_parquet": str(warehouse.devices_parquet),
-                "target": str(staged),
-            },
-        ).fetchone()
+        if state.profile == "realistic":
+            rows = realistic.write_hour(
+                work, seed=state.seed, hour=hour, devices_parquet=str(warehouse.devices_parquet), target=str(staged)
+            )
+        else:
+            copied = work.execute(
+                queries.load("generator/write_hour.sql"),
+                {
+                    "seed": state.seed,
+                    "hour": hour,
+                    "devices_parquet": str(warehouse.devices_parquet),
+                    "target": str(staged),
+                },
+            ).fetchone()
+            rows = int(copied[0]) if copied is not None else 0
         if os.path.lexists(final) and not _is_this_hour(staged, final):
             raise OutputInTheWay(_in_the_way(final))
         publish(staged, final)
@@ -187,7 +204,6 @@ def _write_one_hour(
                 "restore it from a backup, or start over with `duckwifi init --force`"
             ) from None
         raise translated from None
-    rows = int(copied[0]) if copied is not None else 0
     return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
 
 

@@ -2,8 +2,8 @@
 -- Parameters: none.
 -- Output: tables generator (one row: seed, device count, clock), hours (one row per CSV hour written),
 -- conversions (one row per converted source file), rejections (source files convert refused), identity
--- (who this warehouse is and where its one lake is) and forgetting (lake files of forgotten sources still
--- to delete).
+-- (who this warehouse is and where its one lake is), forgetting (lake files of forgotten sources still
+-- to delete) and metric_catalogue (the meaning of each metric column).
 CREATE TABLE IF NOT EXISTS generator (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seed BIGINT NOT NULL,
@@ -73,4 +73,20 @@ CREATE TABLE IF NOT EXISTS forgetting (
     source VARCHAR NOT NULL,
     outputs VARCHAR[] NOT NULL,
     PRIMARY KEY (lake, source)
+);
+
+-- The generator's profile (issue 11): warehouses made before it existed wrote uniform metrics.
+ALTER TABLE generator ADD COLUMN IF NOT EXISTS profile VARCHAR DEFAULT 'uniform';
+
+-- What metric_1 ... metric_20 mean under the warehouse's profile (duckwifi/generator/catalogue.py),
+-- written by init and shown by status.
+CREATE TABLE IF NOT EXISTS metric_catalogue (
+    position INTEGER PRIMARY KEY,
+    column_name VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    family VARCHAR NOT NULL,
+    lower DOUBLE NOT NULL,
+    upper DOUBLE NOT NULL,
+    decimals INTEGER NOT NULL
 );

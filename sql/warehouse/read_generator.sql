@@ -1,4 +1,5 @@
--- Reads the generator's state: seed, device count, start hour, the clock and the hours written so far.
+-- Reads the generator's state: seed, device count, start hour, the clock, the hours written so far and the
+-- profile.
 -- Parameters: none.
 -- Output: at most one row (none before init).
 SELECT
@@ -7,5 +8,6 @@ SELECT
     g.start_hour,
     g.next_hour,
     g.devices_parquet_bytes,
-    (SELECT count(*) FROM hours) AS hours_written
+    (SELECT count(*) FROM hours) AS hours_written,
+    coalesce(g.profile, 'uniform') AS profile
 FROM generator AS g;
