@@ -22,7 +22,7 @@ import hashlib
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,8 +104,13 @@ def convert(
     *,
     replace_changed: bool = False,
     on_file: Callable[[Path], None] | None = None,
+    stage_sources: SourceStagerFactory | None = None,
 ) -> ConvertReport:
-    """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
+    """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock.
+
+    Staging runs wherever ``stage_sources`` runs it (here by default; on Dask workers for ``--workers``);
+    checking, fingerprinting, recording and publishing always run here, as each file's staging completes.
+    """
     sources = list_sources(src)
     lake = ensure_folder(lake, "lake folder")
     report = ConvertReport()
@@ -116,25 +121,84 @@ def convert(
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
     ledger = _Ledger(warehouse, lake)
-    # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
-    # small files would pay per file.
-    with contract_reader(warehouse) as reader:
-        for source in sources:
+    jobs: list[StagingJob] = []
+    for source in sources:
+        try:
+            job = _plan(ledger, source, entries.get(str(source)), replace_changed, report)
+        except (InputRejected, OSError) as error:
+            _reject(ledger, report, _as_rejection(error, source, lake))
+            job = None
+        if job is not None:
+            jobs.append(job)
+        elif on_file is not None:
+            on_file(source)
+
+    with (stage_sources or stage_sources_here(warehouse))(lake) as stage:
+        for job, outcome in stage(jobs):
             try:
-                _convert_if_new(ledger, reader, source, entries.get(str(source)), replace_changed, report)
+                report.converted.append(finish_source(ledger, job, outcome))
             except (InputRejected, OSError) as error:
-                rejection = _as_rejection(error, source, lake)
-                report.rejected.append(rejection)
-                _record_rejection(ledger, rejection)
+                _reject(ledger, report, _as_rejection(error, job.source, lake))
             finally:
                 if on_file is not None:
-                    on_file(source)
+                    on_file(job.source)
 
     if ledger.has_unmarked:
         with ledger.transaction():
             pass
     readers.refresh(warehouse, lake)
     return report
+
+
+@dataclass(frozen=True)
+class StagingJob:
+    """A source file to convert, with the size and mtime it had when the run looked at it."""
+
+    source: Path
+    byte_count: int
+    mtime_ns: int
+    previous_outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A source's Parquet files, written and fsynced under ``LAKE/_staging/<key>/``."""
+
+    rows: int
+    sha256: str
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StagingRejected:
+    """Staging found the source breaks the contract: a value, not an exception, so no scheduler retries it."""
+
+    reason: str
+    line: int | None
+
+
+StageOutcome = Staged | StagingRejected
+# Stages the given jobs and yields each with its outcome as it completes (in any order).
+SourceStager = Callable[[Sequence[StagingJob]], Iterator[tuple[StagingJob, StageOutcome]]]
+SourceStagerFactory = Callable[[Path], contextlib.AbstractContextManager[SourceStager]]
+
+
+def stage_sources_here(warehouse: Warehouse) -> SourceStagerFactory:
+    """The local stager: each job staged in this process when the previous one is published."""
+
+    @contextlib.contextmanager
+    def open_stager(lake: Path) -> Iterator[SourceStager]:
+        # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
+        # small files would pay per file.
+        with contract_reader(warehouse) as reader:
+
+            def stage(jobs: Sequence[StagingJob]) -> Iterator[tuple[StagingJob, StageOutcome]]:
+                for job in jobs:
+                    yield job, stage_source(warehouse, reader, lake, job.source)
+
+            yield stage
+
+    return open_stager
 
 
 class _Ledger:
@@ -178,22 +242,21 @@ def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> I
     return InputRejected(source, f"cannot read: {error.strerror or error}")
 
 
-def _convert_if_new(
+def _plan(
     ledger: _Ledger,
-    reader: duckdb.DuckDBPyConnection,
     source: Path,
     entry: _LedgerEntry | None,
     replace_changed: bool,
     report: ConvertReport,
-) -> None:
+) -> StagingJob | None:
+    """The job converting ``source`` needs, or None when it is unchanged (or changed, without --replace-changed)."""
     stat = source.stat()
     if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
         report.unchanged.append(source)
-        return
+        return None
     check_shape(source, stat.st_size)
     if entry is None:
-        report.converted.append(convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns))
-        return
+        return StagingJob(source, stat.st_size, stat.st_mtime_ns)
     sha256 = _sha256(source)
     if entry.sha256 == sha256:
         with ledger.transaction() as con:
@@ -202,13 +265,11 @@ def _convert_if_new(
                 {"lake": str(ledger.lake), "source": str(source), "mtime_ns": stat.st_mtime_ns},
             )
         report.unchanged.append(source)
-        return
+        return None
     if not replace_changed:
         report.changed.append(source)
-        return
-    report.converted.append(
-        convert_file(ledger, reader, source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
-    )
+        return None
+    return StagingJob(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
 
 
 def check_shape(source: Path, byte_count: int) -> None:
@@ -252,66 +313,84 @@ def _sha256(source: Path) -> str:
     return digest.hexdigest()
 
 
-def convert_file(
-    ledger: _Ledger,
-    reader: duckdb.DuckDBPyConnection,
-    source: Path,
-    byte_count: int,
-    mtime_ns: int,
-    previous_outputs: tuple[str, ...] = (),
-) -> Converted:
-    """Stage, record, publish one source file; see the module's docstring for why in this order."""
-    lake = ledger.lake
+def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, source: Path) -> StageOutcome:
+    """Stage one source under ``LAKE/_staging/<key>/`` and checksum it; run by the local path and by workers.
+
+    A source that breaks the contract, or cannot be read, comes back as a StagingRejected value with its
+    staging removed; any other failure (disk full, a bug) is raised."""
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
+        # A source gone since the run listed it is "cannot read", as when the run finds it gone itself.
+        source.stat()
         # The checksum reads the file while DuckDB converts it: hashlib releases the GIL, and the second
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(_sha256, source)
-            rows = _stage(ledger.warehouse, reader, source, staging, key)
+            rows = _stage(warehouse, reader, source, staging, key)
             sha256 = checksum.result()
-        after = source.stat()
-        if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
-            raise InputRejected(source, "the file changed while it was being converted; it will be retried")
         staged = sorted(staging.rglob(f"*{STAGED_SUFFIX}"))
         for path in staged:
             fsync_file(path)
-        outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
-        retired = tuple(sorted(set(previous_outputs) - set(outputs)))
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, InputRejected | OSError):
+            rejection = _as_rejection(error, source, lake)
+            return StagingRejected(rejection.reason, rejection.line)
+        raise
+    outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
+    return Staged(rows, sha256, outputs)
+
+
+def finish_source(ledger: _Ledger, job: StagingJob, outcome: StageOutcome) -> Converted:
+    """Check, record and publish one staged source; always in the process that holds the ledger."""
+    source, lake = job.source, ledger.lake
+    if isinstance(outcome, StagingRejected):
+        raise InputRejected(source, outcome.reason, outcome.line)
+    staging = lake / STAGING_DIR / source_key(source)
+    try:
+        after = source.stat()
+        if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
+            raise InputRejected(source, "the file changed while it was being converted; it will be retried")
+        retired = tuple(sorted(set(job.previous_outputs) - set(outcome.outputs)))
         with ledger.transaction() as con:
             con.execute(
                 queries.load("warehouse/record_conversion.sql"),
                 {
                     "lake": str(lake),
                     "source": str(source),
-                    "byte_count": byte_count,
-                    "mtime_ns": mtime_ns,
-                    "sha256": sha256,
-                    "row_count": rows,
-                    "outputs": list(outputs),
+                    "byte_count": job.byte_count,
+                    "mtime_ns": job.mtime_ns,
+                    "sha256": outcome.sha256,
+                    "row_count": outcome.rows,
+                    "outputs": list(outcome.outputs),
                     "retired": list(retired),
                 },
             )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _publish(staging, lake, outputs, retired)
+    _publish(staging, lake, outcome.outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
-    return Converted(source, rows, outputs)
+    return Converted(source, outcome.rows, outcome.outputs)
 
 
 @contextlib.contextmanager
-def contract_reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def contract_reader(
+    warehouse: Warehouse, *, in_file_order: bool = False, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that knows the contract (state_regions and checked_telemetry).
 
-    Row order inside a Parquet file carries no meaning, so the reader converts on every thread;
-    ``in_file_order`` gives one thread and the file's row order instead, so that rows can be numbered.
+    Row order inside a Parquet file carries no meaning, so the reader converts on every thread (or on
+    ``threads``, when several readers share a machine); ``in_file_order`` gives one thread and the file's
+    row order instead, so that rows can be numbered.
     """
-    settings = {"threads": 1} if in_file_order else CONVERT_SETTINGS
+    settings: dict[str, int] = {"threads": 1} if in_file_order else dict(CONVERT_SETTINGS)
+    if threads is not None and not in_file_order:
+        settings["threads"] = threads
     with work_connection(warehouse, preserve_insertion_order=in_file_order, settings=settings) as reader:
         reader.execute(queries.load("reference/state_regions.sql"))
         reader.execute(queries.load("converter/create_reader_macros.sql"))
@@ -391,7 +470,8 @@ def _read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, _Ledge
     }
 
 
-def _record_rejection(ledger: _Ledger, rejection: InputRejected) -> None:
+def _reject(ledger: _Ledger, report: ConvertReport, rejection: InputRejected) -> None:
+    report.rejected.append(rejection)
     try:
         byte_count = rejection.path.stat().st_size
     except OSError:

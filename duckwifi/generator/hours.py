@@ -9,7 +9,8 @@ the same name. Either way every hour exists once and the clock never skips.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ import duckdb
 from duckwifi import queries
 from duckwifi.contract import hour_file_name
 from duckwifi.errors import BadArgument, DevicesCorrupt, DuckwifiError, WarehouseMissing, translate
-from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
+from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_stale_temps, temp_path_for
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
 MAX_HOURS = 24 * 366
@@ -65,52 +66,92 @@ def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StagedHour:
+    """One hour's CSV written and fsynced under its hidden temporary name, not yet visible."""
+
+    hour: datetime
+    final: Path
+    staged: Path
+    rows: int
+
+
+# Stages the given hours and yields them, in the order given, as each is ready. The local one runs them
+# here, one after the other; duckwifi.distributed's runs them on Dask workers.
+HourStager = Callable[[Sequence[datetime]], Iterator[StagedHour]]
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
     hours: int,
     on_hour: Callable[[HourWritten], None] | None = None,
+    stage_hours: Callable[[GeneratorState, Path], contextlib.AbstractContextManager[HourStager]] | None = None,
 ) -> list[HourWritten]:
-    """Write ``hours`` consecutive hours from the clock on; the caller holds the "tick" lock."""
+    """Write ``hours`` consecutive hours from the clock on; the caller holds the "tick" lock.
+
+    Staging (the COPY) runs wherever ``stage_hours`` runs it; publishing (rename, then the clock) always
+    runs here, strictly in hour order, so the exactly-once argument of the module's docstring holds as is.
+    """
     if not 1 <= hours <= MAX_HOURS:
         raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
     out_dir = prepare_out_dir(out_dir)
     remove_stale_temps(out_dir)
     state = current_state(warehouse)
     check_devices_parquet(warehouse, state)
+    wanted = [state.next_hour + timedelta(hours=offset) for offset in range(hours)]
     written: list[HourWritten] = []
-    with work_connection(warehouse) as work:
-        work.execute(queries.load("generator/create_metric_macro.sql"))
-        for offset in range(hours):
-            hour = state.next_hour + timedelta(hours=offset)
-            result = _write_one_hour(warehouse, work, state, hour, out_dir)
-            _advance_clock(warehouse, result)
+    with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
+        for staged in stage(wanted):
+            result = publish_hour(warehouse, staged)
             written.append(result)
             if on_hour is not None:
                 on_hour(result)
     return written
 
 
-def _write_one_hour(
+def stage_hours_here(
+    warehouse: Warehouse,
+) -> Callable[[GeneratorState, Path], contextlib.AbstractContextManager[HourStager]]:
+    """The local stager: one work connection, each hour staged in this process when its turn comes."""
+
+    @contextlib.contextmanager
+    def open_stager(state: GeneratorState, out_dir: Path) -> Iterator[HourStager]:
+        with work_connection(warehouse) as work:
+            work.execute(queries.load("generator/create_metric_macro.sql"))
+
+            def stage(wanted: Sequence[datetime]) -> Iterator[StagedHour]:
+                for hour in wanted:
+                    yield stage_hour(warehouse, work, state.seed, hour, out_dir)
+
+            yield stage
+
+    return open_stager
+
+
+def stage_hour(
     warehouse: Warehouse,
     work: duckdb.DuckDBPyConnection,
-    state: GeneratorState,
+    seed: int,
     hour: datetime,
     out_dir: Path,
-) -> HourWritten:
+) -> StagedHour:
+    """Write one hour to its hidden temporary name and fsync it; run by the local path and by Dask workers.
+
+    ``work`` must know the metric macros (generator/create_metric_macro.sql)."""
     final = out_dir / hour_file_name(hour)
     staged = temp_path_for(final)
     try:
         copied = work.execute(
             queries.load("generator/write_hour.sql"),
             {
-                "seed": state.seed,
+                "seed": seed,
                 "hour": hour,
                 "devices_parquet": str(warehouse.devices_parquet),
                 "target": str(staged),
             },
         ).fetchone()
-        publish(staged, final)
+        fsync_file(staged)
     except Exception as error:
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
@@ -124,7 +165,21 @@ def _write_one_hour(
             ) from None
         raise translate(error, target=str(final)) from None
     rows = int(copied[0]) if copied is not None else 0
-    return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+    return StagedHour(hour=hour, final=final, staged=staged, rows=rows)
+
+
+def publish_hour(warehouse: Warehouse, staged: StagedHour) -> HourWritten:
+    """Make a staged hour visible (rename, fsync the folder), then advance the clock; always on the client."""
+    try:
+        os.replace(staged.staged, staged.final)
+        fsync_dir(staged.final.parent)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            staged.staged.unlink()
+        raise translate(error, target=str(staged.final)) from None
+    result = HourWritten(hour=staged.hour, path=staged.final, rows=staged.rows, bytes=staged.final.stat().st_size)
+    _advance_clock(warehouse, result)
+    return result
 
 
 def _advance_clock(warehouse: Warehouse, result: HourWritten) -> None:
