@@ -147,6 +147,9 @@ def convert(
         with ledger.transaction():
             pass
     readers.refresh(warehouse, lake)
+    # Workers finish in any order; the report lists sources in the order the local run converts them.
+    report.converted.sort(key=lambda converted: converted.source)
+    report.rejected.sort(key=lambda rejection: rejection.path)
     return report
 
 

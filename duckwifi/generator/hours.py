@@ -107,6 +107,8 @@ def write_hours(
             written.append(result)
             if on_hour is not None:
                 on_hour(result)
+    # A worker killed after writing a temporary file leaves it behind when its task is rerun elsewhere.
+    remove_stale_temps(out_dir)
     return written
 
 
