@@ -21,9 +21,20 @@ from typer.core import TyperGroup
 from duckwifi import adhoc, distributed, readers
 from duckwifi.adhoc import OutputFormat
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
+from duckwifi.converter.check import check as check_lake
+from duckwifi.converter.forget import forget as forget_source
+from duckwifi.converter.identity import read_lake_info
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
-from duckwifi.errors import BadArgument, DuckwifiError, ExitCode, WarehouseMissing, translate
+from duckwifi.errors import (
+    BadArgument,
+    CheckFoundProblems,
+    DuckwifiError,
+    ExitCode,
+    RepairIncomplete,
+    WarehouseMissing,
+    translate,
+)
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -176,7 +187,9 @@ def tick(
 
 @app.command()
 def convert(
-    src: Annotated[Path, typer.Argument(help="Folder of CSV files (only *.csv directly inside it are read).")],
+    src: Annotated[
+        Path, typer.Argument(help="Folder of CSV files (only *.csv and *.csv.gz directly inside it are read).")
+    ],
     lake: Annotated[Path, typer.Argument(help="Root folder of the Parquet lake.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     replace_changed: Annotated[
@@ -185,6 +198,15 @@ def convert(
     ] = False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
+    min_age: Annotated[
+        float,
+        typer.Option(
+            "--min-age",
+            min=0,
+            metavar="SECONDS",
+            help="Skip files modified less than SECONDS ago (they may still be being copied in).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Convert new CSV files into the Hive-partitioned Parquet lake; prints each converted file's path."""
     target = Warehouse(warehouse)
@@ -200,19 +222,39 @@ def convert(
 
         with _maybe(progress):
             report = convert_folder(
-                target, src, lake, replace_changed=replace_changed, on_file=advance, stage_sources=stage_sources
+                target,
+                src,
+                lake,
+                replace_changed=replace_changed,
+                min_age_s=min_age,
+                on_file=advance,
+                stage_sources=stage_sources,
             )
     for converted in report.converted:
         typer.echo(str(converted.source))
     for rejection in report.rejected:
         typer.echo(f"duckwifi: {rejection}", err=True)
+    if report.moved_from is not None:
+        stderr.print(f"the lake moved from {report.moved_from}; the warehouse now points at its new path")
+    for recent in report.too_new:
+        typer.echo(f"duckwifi: skipped {recent}: modified less than {min_age:g} s ago (--min-age)", err=True)
+    if report.missing_outputs:
+        typer.echo(
+            f"duckwifi: warning: {sum(report.missing_outputs.values())} lake file(s) of "
+            f"{len(report.missing_outputs)} already-converted source(s) are missing; run `duckwifi check --repair`",
+            err=True,
+        )
+    for copy, original in report.same_content:
+        typer.echo(f"duckwifi: {copy}: already converted (same content as {original})", err=True)
     for changed in report.changed:
         typer.echo(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)", err=True)
     rows = sum(c.rows for c in report.converted)
+    skipped = len(report.unchanged) + len(report.same_content)
     stderr.print(
-        f"converted {len(report.converted)} file(s), {rows:,} rows; {len(report.unchanged)} already converted; "
+        f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
+        + (f"; {len(report.too_new)} too recent" if report.too_new else "")
     )
     raise_for_outcome(report)
 
@@ -270,6 +312,51 @@ def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> Non
 
 
 @app.command()
+def forget(
+    source: Annotated[
+        Path, typer.Argument(help="A converted source: the path convert recorded, or any file with its content.")
+    ],
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+) -> None:
+    """Retire a converted source: its lake files are removed, and so is its ledger entry; prints its path."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        forgotten = forget_source(target, source)
+    typer.echo(forgotten.source)
+    stderr.print(f"forgot {forgotten.source}: removed {len(forgotten.outputs)} lake file(s)")
+
+
+@app.command()
+def check(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-convert sources with missing or damaged files from their unchanged CSV; remove orphan files.",
+        ),
+    ] = False,
+) -> None:
+    """Compare the lake with the ledger: prints one line per missing, damaged or orphan file."""
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = check_lake(target, repair=repair)
+    for problem in report.problems:
+        typer.echo(str(problem))
+    for source in report.repaired:
+        stderr.print(f"repaired: re-converted {source}")
+    for orphan in report.removed_orphans:
+        stderr.print(f"repaired: removed orphan {orphan}")
+    for source, reason in report.unrepairable.items():
+        typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
+    stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.unrepairable:
+        raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
+    if report.problems and not repair:
+        raise CheckFoundProblems(f"{len(report.problems)} problem(s) in the lake; `duckwifi check --repair` fixes them")
+
+
+@app.command()
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     """Show the fleet, the clock, the hours generated and the conversions, as ``key: value`` lines."""
     report = read_status(Warehouse(warehouse))
@@ -285,7 +372,9 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
             f"clock: {g.next_hour:{DATETIME_FORMAT}}",
             f"hours_generated: {g.hours_written}",
         ]
+    lake = read_lake_info(Warehouse(warehouse))
     lines += [
+        f"lake: {lake if lake is not None else ''}",
         f"converted_files: {report.converted_files}",
         f"converted_rows: {report.converted_rows}",
         f"rejected_files: {len(report.rejections)}",

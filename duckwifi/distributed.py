@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from duckwifi import queries
 from duckwifi.converter.lake import (
+    SourceStager,
     SourceStagerFactory,
     StageOutcome,
     StagingJob,
-    contract_reader,
-    source_key,
     stage_source,
 )
+from duckwifi.converter.staging import contract_reader, source_key
 from duckwifi.errors import (
     BadArgument,
     DuckwifiError,
@@ -57,6 +57,7 @@ from duckwifi.warehouse import GeneratorState, Warehouse, work_connection
 
 if TYPE_CHECKING:
     import distributed
+    import duckdb
 
 SCHEDULER_ENV = "DUCKWIFI_SCHEDULER"
 INSTALL_HINT = "pip install 'duckwifi[distributed]'"
@@ -255,31 +256,49 @@ def source_stager(
 
 def stage_sources_on(cluster: Cluster, warehouse: Warehouse) -> SourceStagerFactory:
     @contextlib.contextmanager
-    def open_stager(lake: Path) -> Iterator[Any]:
-        def stage(jobs: Sequence[StagingJob]) -> Iterator[tuple[StagingJob, StageOutcome]]:
-            run = uuid.uuid4().hex[:8]
-            futures = {
-                cluster.client.submit(
-                    stage_source_on_worker,
-                    warehouse,
-                    lake,
-                    job.source,
-                    cluster.duckdb_threads,
-                    key=f"duckwifi-stage-{source_key(job.source)}-{run}",
-                    pure=False,
-                ): job
-                for job in jobs
-            }
-            try:
-                for future in _as_completed(cluster, list(futures)):
-                    job = futures[future]
-                    yield job, _result(cluster, future, job.source)
-            finally:
-                cluster.client.cancel([f for f in futures if not f.done()])
-
-        yield stage
+    def open_stager(lake: Path, _reader: duckdb.DuckDBPyConnection) -> Iterator[SourceStager]:
+        stager = _StageOnWorkers(cluster, warehouse, lake)
+        try:
+            yield stager
+        finally:
+            stager.cancel()
 
     return open_stager
+
+
+class _StageOnWorkers:
+    """Submits each job as a task as soon as the client has planned it; hands back outcomes as tasks finish."""
+
+    def __init__(self, cluster: Cluster, warehouse: Warehouse, lake: Path) -> None:
+        self.cluster, self.warehouse, self.lake = cluster, warehouse, lake
+        self.run = uuid.uuid4().hex[:8]
+        self.pending: dict[distributed.Future, StagingJob] = {}
+
+    def submit(self, job: StagingJob) -> None:
+        future = self.cluster.client.submit(
+            stage_source_on_worker,
+            self.warehouse,
+            self.lake,
+            job.source,
+            self.cluster.duckdb_threads,
+            key=f"duckwifi-stage-{source_key(job.source)}-{self.run}",
+            pure=False,
+        )
+        self.pending[future] = job
+
+    def completed(self, *, wait: bool) -> Iterator[tuple[StagingJob, StageOutcome]]:
+        finished = _as_completed(self.cluster, list(self.pending)) if wait else self._done_now()
+        for future in finished:
+            job = self.pending.pop(future)
+            yield job, _result(self.cluster, future, job.source)
+
+    def _done_now(self) -> list[distributed.Future]:
+        return [future for future in self.pending if future.done()]
+
+    def cancel(self) -> None:
+        if self.pending:
+            with contextlib.suppress(Exception):
+                self.cluster.client.cancel(list(self.pending))
 
 
 def stage_source_on_worker(warehouse: Warehouse, lake: Path, source: Path, threads: int | None) -> StageOutcome:

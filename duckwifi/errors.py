@@ -95,6 +95,30 @@ class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
 
 
+class ForeignLake(DuckwifiError):
+    """The lake's marker names another warehouse."""
+
+    exit_code = ExitCode.FOREIGN_LAKE
+
+
+class SecondLake(DuckwifiError):
+    """The warehouse already has its one lake elsewhere."""
+
+    exit_code = ExitCode.SECOND_LAKE
+
+
+class CheckFoundProblems(DuckwifiError):
+    """`duckwifi check` found missing, damaged or orphan lake files."""
+
+    exit_code = ExitCode.CHECK_FOUND_PROBLEMS
+
+
+class RepairIncomplete(DuckwifiError):
+    """`duckwifi check --repair` left problems it could not repair (a source CSV gone or changed)."""
+
+    exit_code = ExitCode.REPAIR_INCOMPLETE
+
+
 _NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
 
 

@@ -22,17 +22,30 @@ def load(name: str) -> str:
     return (_SOURCE_TREE_SQL / name).read_text(encoding="utf-8")
 
 
-# Letters and digits of any script, and the punctuation that ordinary file names use. A quote, a backslash,
-# a control character or a newline can never reach the SQL text.
-_SAFE_PATH = re.compile(r"[\w./ +=:@,~%-]+")
+# Characters DuckDB's file globbing reads as patterns (a `[` starts a class, a backslash escapes), so a path
+# holding one cannot name itself in read_parquet or read_csv. Quoting is no help there: callers refuse such a
+# path up front, before any work (see refuse_glob_characters).
+GLOB_CHARACTERS = frozenset("*?[]\\")
 
 
 def quote_path(path: Path | str) -> str:
-    """A path as a single-quoted SQL string literal, for the places (view bodies) where binding is impossible."""
+    """A path as a single-quoted SQL string literal, for the places (view bodies) where binding is impossible.
+
+    A standard SQL literal has one escape, a doubled quote, so every path survives (parentheses, &, #, $ and
+    quotes included); only NUL, which no path can hold, is refused."""
     text = str(path)
-    if not _SAFE_PATH.fullmatch(text):
-        raise BadArgument(f"unsupported characters in path {text!r}; use letters, digits and ./_-+=:@,~% only")
+    if "\x00" in text:
+        raise BadArgument(f"path {text!r} holds a NUL character")
     return "'" + text.replace("'", "''") + "'"
+
+
+def refuse_glob_characters(path: Path | str, role: str) -> None:
+    """Refuse a path DuckDB would read as a glob pattern rather than as itself."""
+    found = sorted(set(str(path)) & GLOB_CHARACTERS)
+    if found:
+        raise BadArgument(
+            f"{role} {path} holds {' '.join(found)}, which DuckDB reads as a file pattern; rename or move it"
+        )
 
 
 def with_path_literals(sql: str, **paths: Path | str) -> str:

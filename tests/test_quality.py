@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from duckwifi import queries
@@ -73,11 +74,19 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
     assert "tick" in result.stdout
 
 
-@pytest.mark.parametrize("path", ["/tmp/a'b", "/tmp/x\n", "/tmp/\\x", "/tmp/a;b", '/tmp/a"b'])
-def test_quote_path_refuses_anything_outside_the_allow_list(path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["/tmp/a'b", "/tmp/x\n", "/tmp/\\x", "/tmp/a;b", '/tmp/a"b', "/d/(x) & y #1 $z", "/data/lake 1/été"]
+)
+def test_quote_path_gives_a_literal_that_reads_back_as_the_path(path: str) -> None:
+    with duckdb.connect() as con:
+        assert con.execute(f"SELECT {queries.quote_path(path)}").fetchone() == (path,)
+
+
+def test_quote_path_doubles_quotes() -> None:
+    assert queries.quote_path("/o'neil/lake") == "'/o''neil/lake'"
+
+
+@pytest.mark.parametrize("path", ["/tmp/br[1]", "/tmp/a*b", "/tmp/q?", "/tmp/back\\slash"])
+def test_glob_characters_are_refused(path: str) -> None:
     with pytest.raises(BadArgument):
-        queries.quote_path(path)
-
-
-def test_quote_path_quotes_ordinary_paths() -> None:
-    assert queries.quote_path("/data/lake 1/été") == "'/data/lake 1/été'"
+        queries.refuse_glob_characters(path, "lake path")

@@ -4,57 +4,69 @@ One source file is the unit of work, so a distributed scheduler can later spread
 
 1. **Check** the file cheaply (not empty, exact header, ends with a newline) and fingerprint it (size, mtime,
    SHA-256). Unchanged files already in the ledger are skipped.
-2. **Stage**: one COPY, in an in-memory DuckDB connection (never the warehouse's), writes the file's
-   partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing of the
-   file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
-3. **Record** the staged outputs in the warehouse as 'publishing'.
-4. **Publish**: rename each staged file to its final name (atomic per file), delete outputs of an older
-   version of the source, then mark the ledger row 'done' (with the run's next ledger write, see _Ledger).
+2. **Stage** (staging.py): one COPY, in an in-memory DuckDB connection (never the warehouse's), writes the
+   file's partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing
+   of the file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
+3. **Record** (ledger.py) the staged outputs in the warehouse as 'publishing'.
+4. **Publish** (publishing.py): rename each staged file to its final name (atomic per file), delete outputs of
+   an older version of the source, then mark the ledger row 'done' (with the run's next ledger write).
 
 A kill before 3 leaves only staging, which the next run deletes; a kill during 4 is finished by the next run
 from the ledger. Output names derive from the source, so re-converting a source only ever replaces its own files.
+This module only orchestrates the steps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
-from duckwifi import queries, readers
-from duckwifi.contract import HEADER_LINE
+from duckwifi.converter.identity import claim_lake
+from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
+from duckwifi.converter.publishing import publish, recover
+from duckwifi.converter.staging import (
+    STAGED_SUFFIX,
+    STAGING_DIR,
+    check_shape,
+    contract_reader,
+    refuse_overlaps,
+    refuse_repeated_keys,
+    sha256_of,
+    source_key,
+    stage,
+)
+from duckwifi.converter.telemetry_view import refresh_telemetry_view
 from duckwifi.errors import (
     BadArgument,
-    DuckwifiError,
     FilesRejected,
     InputRejected,
     SourceChanged,
     is_disk_full,
     translate,
-    translate_reader_error,
 )
-from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file
-from duckwifi.warehouse import Warehouse, connect, register_lake, work_connection
+from duckwifi.fsutil import fsync_file
+from duckwifi.queries import GLOB_CHARACTERS
+from duckwifi.warehouse import Warehouse, connect
 
-STAGING_DIR = "_staging"
-STAGED_SUFFIX = ".partial"
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
-_HEADER_BYTES = HEADER_LINE.encode()
-_READ_CHUNK = 8 * 1024 * 1024
-# Enough of line 1 to describe any plausible wrong header, without reading a headerless file whole.
-_HEADER_READ_LIMIT = 64 * 1024
-# Each thread buffers rows per partition until this many, then writes them out. DuckDB's default (524,288)
-# buffers a whole 20M-row hour across 49 states and spills it to disk; 32,768 kept one such hour at 1.4 GB
-# peak and cut its conversion from 60 s to 47 s on 2 cores (row groups still come out at 122,880 rows).
-CONVERT_SETTINGS = {"partitioned_write_flush_threshold": 32_768}
+__all__ = [
+    "ConvertReport",
+    "Converted",
+    "contract_reader",
+    "convert",
+    "list_sources",
+    "raise_for_outcome",
+    "source_key",
+]
 
 
 @dataclass(frozen=True)
@@ -70,31 +82,27 @@ class ConvertReport:
     unchanged: list[Path] = field(default_factory=list)
     rejected: list[InputRejected] = field(default_factory=list)
     changed: list[Path] = field(default_factory=list)
+    # Files skipped because a converted source has the same content: (file, that source).
+    same_content: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
+    # Files skipped by --min-age: modified too recently, perhaps still being copied.
+    too_new: list[Path] = field(default_factory=list)
+    # Skipped sources whose lake files are missing, and how many of each (`duckwifi check` says which).
+    missing_outputs: dict[Path, int] = field(default_factory=dict)
+    # The lake's previous path, when it was found moved (by its marker) and the warehouse now points here.
+    moved_from: Path | None = None
 
 
-@dataclass(frozen=True)
-class _LedgerEntry:
-    byte_count: int
-    mtime_ns: int
-    sha256: str
-    status: str
-    outputs: tuple[str, ...]
-    retired: tuple[str, ...]
-
-
-def source_key(source: Path) -> str:
-    """A file-name-safe key derived from the source: its stem, and a hash of its absolute path."""
-    stem = _UNSAFE_NAME_CHARS.sub("_", source.stem)[:80] or "source"
-    digest = hashlib.sha256(str(source).encode()).hexdigest()[:10]
-    return f"{stem}-{digest}"
+SOURCE_PATTERNS = ("*.csv", "*.csv.gz")
 
 
 def list_sources(src: Path) -> list[Path]:
-    """The ``*.csv`` files directly in ``src``, sorted; hidden files (such as a tick's temporaries) excluded."""
+    """The ``*.csv`` and ``*.csv.gz`` files directly in ``src``, sorted; hidden files (such as a tick's
+    temporaries) excluded."""
     if not src.is_dir():
         raise BadArgument(f"source folder {src} does not exist or is not a folder")
-    return sorted(p.resolve() for p in src.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+    found = {p for pattern in SOURCE_PATTERNS for p in src.glob(pattern)}
+    return sorted(p.resolve() for p in found if p.is_file() and not p.name.startswith("."))
 
 
 def convert(
@@ -103,54 +111,193 @@ def convert(
     lake: Path,
     *,
     replace_changed: bool = False,
+    min_age_s: float = 0.0,
     on_file: Callable[[Path], None] | None = None,
     stage_sources: SourceStagerFactory | None = None,
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock.
 
-    Staging runs wherever ``stage_sources`` runs it (here by default; on Dask workers for ``--workers``);
-    checking, fingerprinting, recording and publishing always run here, as each file's staging completes.
+    Staging runs wherever ``stage_sources`` runs it (here by default; on Dask workers for ``--workers``, see
+    duckwifi.distributed); checking, recording and publishing always run here, as each staging completes.
     """
     sources = list_sources(src)
-    lake = ensure_folder(lake, "lake folder")
-    report = ConvertReport()
-    with connect(warehouse, create=True) as con:
-        report.recovered = _finish_interrupted_publishing(con, lake)
-        entries = _read_ledger(con, lake)
-    register_lake(warehouse, lake)
-    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
+    claim = claim_lake(warehouse, lake)
+    lake = claim.lake
+    report = ConvertReport(moved_from=claim.moved_from)
+    report.recovered = recover(warehouse, lake)
+    with connect(warehouse) as con:
+        entries = read_ledger(con, lake)
 
-    ledger = _Ledger(warehouse, lake)
-    jobs: list[StagingJob] = []
-    for source in sources:
-        try:
-            job = _plan(ledger, source, entries.get(str(source)), replace_changed, report)
-        except (InputRejected, OSError) as error:
-            _reject(ledger, report, _as_rejection(error, source, lake))
-            job = None
-        if job is not None:
-            jobs.append(job)
-        elif on_file is not None:
-            on_file(source)
-
-    with (stage_sources or stage_sources_here(warehouse))(lake) as stage:
-        for job, outcome in stage(jobs):
+    ledger = Ledger(warehouse, lake)
+    # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
+    # small files would pay per file.
+    with (
+        contract_reader(warehouse) as reader,
+        (stage_sources or stage_sources_here(warehouse))(lake, reader) as stager,
+    ):
+        run = _Run(ledger, reader, entries, replace_changed, report)
+        run.newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
+        for source in sources:
             try:
-                report.converted.append(finish_source(ledger, job, outcome))
+                job = run.plan(source)
             except (InputRejected, OSError) as error:
-                _reject(ledger, report, _as_rejection(error, job.source, lake))
+                run.reject(source, error)
+                job = None
+            if job is not None:
+                stager.submit(job)
+            elif on_file is not None:
+                on_file(source)
+            run.finish_each(stager.completed(wait=False), on_file)
+        run.finish_each(stager.completed(wait=True), on_file)
+    # Workers finish in any order; the report lists sources in the order a local run converts them.
+    report.converted.sort(key=lambda converted: converted.source)
+    report.rejected.sort(key=lambda rejection: rejection.path)
+
+    # read_parquet refuses a glob that matches nothing, so the view waits for the lake's first file.
+    needs_view = any(entry.outputs for entry in entries.values()) or any(c.outputs for c in report.converted)
+    ledger.flush()
+    if needs_view:
+        refresh_telemetry_view(warehouse, lake)
+    return report
+
+
+class _Run:
+    """One convert run's view of the ledger: sources by path, and by content for the files it has not seen."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        reader: duckdb.DuckDBPyConnection,
+        entries: dict[str, LedgerEntry],
+        replace_changed: bool,
+        report: ConvertReport,
+    ) -> None:
+        self.ledger = ledger
+        self.reader = reader
+        self.entries = entries
+        self.replace_changed = replace_changed
+        self.report = report
+        self.by_content = {entry.sha256: source for source, entry in entries.items()}
+        # Files modified after this instant are skipped (--min-age): they may still be being written.
+        self.newest_mtime_ns: int | None = None
+        self.owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
+
+    def _same_content(self, source: Path, byte_count: int) -> str | None:
+        """The converted source with this file's content, if any. Equal content means equal size, so a file
+        of a size no converted source has is not read here (its checksum is taken while it converts)."""
+        if not any(entry.byte_count == byte_count for entry in self.entries.values()):
+            return None
+        return self.by_content.get(sha256_of(source))
+
+    def plan(self, source: Path) -> StagingJob | None:
+        """The staging ``source`` needs, or None when it is skipped (unchanged, too new, same content...)."""
+        entry = self.entries.get(str(source))
+        report = self.report
+        stat = source.stat()
+        if self.newest_mtime_ns is not None and stat.st_mtime_ns > self.newest_mtime_ns:
+            report.too_new.append(source)
+            return None
+        if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            report.unchanged.append(source)
+            self._note_missing_outputs(source, entry)
+            return None
+        check_shape(source, stat.st_size)
+        if set(source.name) & GLOB_CHARACTERS:
+            raise InputRejected(source, "its name holds a character DuckDB reads as a file pattern; rename it")
+        if entry is None:
+            twin = self._same_content(source, stat.st_size)
+            if twin is not None:
+                self._skip_same_content(source, twin, stat.st_mtime_ns)
+                return None
+            return StagingJob(source, stat.st_size, stat.st_mtime_ns)
+        sha256 = sha256_of(source)
+        if entry.sha256 == sha256:
+            self.ledger.touch(source, stat.st_mtime_ns)
+            report.unchanged.append(source)
+            return None
+        if not self.replace_changed:
+            report.changed.append(source)
+            return None
+        return StagingJob(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+
+    def reject(self, source: Path, error: InputRejected | OSError) -> None:
+        rejection = _as_rejection(error, source, self.ledger.lake)
+        self.report.rejected.append(rejection)
+        self.ledger.record_rejection(rejection)
+
+    def finish_each(
+        self, completed: Iterator[tuple[StagingJob, StageOutcome]], on_file: Callable[[Path], None] | None
+    ) -> None:
+        """Check, record and publish each staged source as its staging completes."""
+        for job, outcome in completed:
+            try:
+                self.finish(job, outcome)
+            except (InputRejected, OSError) as error:
+                self.reject(job.source, error)
             finally:
                 if on_file is not None:
                     on_file(job.source)
 
-    if ledger.has_unmarked:
-        with ledger.transaction():
-            pass
-    readers.refresh(warehouse, lake)
-    # Workers finish in any order; the report lists sources in the order the local run converts them.
-    report.converted.sort(key=lambda converted: converted.source)
-    report.rejected.sort(key=lambda rejection: rejection.path)
-    return report
+    def finish(self, job: StagingJob, outcome: StageOutcome) -> None:
+        if isinstance(outcome, StagingRejected):
+            raise InputRejected(job.source, outcome.reason, outcome.line)
+        twin = self.by_content.get(outcome.sha256)
+        if twin is not None and str(job.source) not in self.entries:
+            # Two files with one content staged side by side (on workers): the later one is a copy, as a
+            # local run, which converts them one after the other, finds before staging it.
+            shutil.rmtree(self.ledger.lake / STAGING_DIR / source_key(job.source), ignore_errors=True)
+            self._skip_same_content(job.source, twin, job.mtime_ns)
+            return
+        converted, entry = finish_source(self.ledger, self.reader, job, outcome, owner_of=self.owner_of)
+        self.report.converted.append(converted)
+        self.owner_of.update(dict.fromkeys(entry.outputs, str(job.source)))
+        self.entries[str(job.source)] = entry
+        self.by_content[entry.sha256] = str(job.source)
+
+    def _note_missing_outputs(self, source: Path, entry: LedgerEntry) -> None:
+        """A skipped source's lake files are looked for (a stat each), so a lost file is never silent."""
+        missing = sum(1 for output in entry.outputs if not (self.ledger.lake / output).is_file())
+        if missing:
+            self.report.missing_outputs[source] = missing
+
+    def _skip_same_content(self, source: Path, twin: str, mtime_ns: int) -> None:
+        """A file already converted under another path: a copy is skipped; a moved file takes over the record."""
+        self.report.same_content.append((source, Path(twin)))
+        if Path(twin).exists():
+            return
+        self.ledger.move(twin, source, mtime_ns)
+        entry = self.entries.pop(twin)
+        self.entries[str(source)] = LedgerEntry(
+            entry.byte_count, mtime_ns, entry.sha256, entry.status, entry.outputs, entry.retired
+        )
+        self.by_content[entry.sha256] = str(source)
+
+
+def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
+    """A rejection for a source that broke the contract or cannot be read; any other OS error stops the run."""
+    if isinstance(error, InputRejected):
+        return error
+    if is_disk_full(error) or error.filename is None or os.fspath(error.filename) != str(source):
+        raise translate(error, target=str(lake)) from None
+    return InputRejected(source, f"cannot read: {error.strerror or error}")
+
+
+def convert_file(
+    ledger: Ledger,
+    reader: duckdb.DuckDBPyConnection,
+    source: Path,
+    byte_count: int,
+    mtime_ns: int,
+    previous_outputs: tuple[str, ...] = (),
+    *,
+    owner_of: Mapping[str, str],
+) -> tuple[Converted, LedgerEntry]:
+    """Stage, record, publish one source file; see the module's docstring for why in this order."""
+    outcome = stage_source(ledger.warehouse, reader, ledger.lake, source)
+    if isinstance(outcome, StagingRejected):
+        raise InputRejected(source, outcome.reason, outcome.line)
+    job = StagingJob(source, byte_count, mtime_ns, previous_outputs)
+    return finish_source(ledger, reader, job, outcome, owner_of=owner_of)
 
 
 @dataclass(frozen=True)
@@ -165,11 +312,12 @@ class StagingJob:
 
 @dataclass(frozen=True)
 class Staged:
-    """A source's Parquet files, written and fsynced under ``LAKE/_staging/<key>/``."""
+    """A source's Parquet files, checked and fsynced under ``LAKE/_staging/<key>/``."""
 
     rows: int
     sha256: str
     outputs: tuple[str, ...]
+    output_bytes: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -181,146 +329,50 @@ class StagingRejected:
 
 
 StageOutcome = Staged | StagingRejected
-# Stages the given jobs and yields each with its outcome as it completes (in any order).
-SourceStager = Callable[[Sequence[StagingJob]], Iterator[tuple[StagingJob, StageOutcome]]]
-SourceStagerFactory = Callable[[Path], contextlib.AbstractContextManager[SourceStager]]
+
+
+class SourceStager(Protocol):
+    """Runs stage_source for submitted jobs, somewhere, and hands back their outcomes as they complete."""
+
+    def submit(self, job: StagingJob) -> None: ...
+
+    def completed(self, *, wait: bool) -> Iterator[tuple[StagingJob, StageOutcome]]:
+        """The jobs finished so far (``wait``: every submitted job, waiting for each), in any order."""
+        ...
+
+
+SourceStagerFactory = Callable[[Path, duckdb.DuckDBPyConnection], AbstractContextManager[SourceStager]]
+
+
+class _StageHere:
+    """The local stager: a job is staged in this process when its outcome is asked for, right after it is
+    submitted, so a local run stages, records and publishes one file before it looks at the next."""
+
+    def __init__(self, warehouse: Warehouse, lake: Path, reader: duckdb.DuckDBPyConnection) -> None:
+        self.warehouse, self.lake, self.reader = warehouse, lake, reader
+        self.pending: list[StagingJob] = []
+
+    def submit(self, job: StagingJob) -> None:
+        self.pending.append(job)
+
+    def completed(self, *, wait: bool) -> Iterator[tuple[StagingJob, StageOutcome]]:
+        while self.pending:
+            job = self.pending.pop(0)
+            yield job, stage_source(self.warehouse, self.reader, self.lake, job.source)
 
 
 def stage_sources_here(warehouse: Warehouse) -> SourceStagerFactory:
-    """The local stager: each job staged in this process when the previous one is published."""
-
     @contextlib.contextmanager
-    def open_stager(lake: Path) -> Iterator[SourceStager]:
-        # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
-        # small files would pay per file.
-        with contract_reader(warehouse) as reader:
-
-            def stage(jobs: Sequence[StagingJob]) -> Iterator[tuple[StagingJob, StageOutcome]]:
-                for job in jobs:
-                    yield job, stage_source(warehouse, reader, lake, job.source)
-
-            yield stage
+    def open_stager(lake: Path, reader: duckdb.DuckDBPyConnection) -> Iterator[SourceStager]:
+        yield _StageHere(warehouse, lake, reader)
 
     return open_stager
 
 
-class _Ledger:
-    """Short write transactions on the warehouse's ledger for one convert run.
-
-    A published source is marked 'done' by the run's next transaction rather than its own: opening
-    warehouse.duckdb costs about 30 ms, which a folder of many small files would otherwise pay twice per
-    file. Until then its row says 'publishing', exactly what a kill after publishing leaves, and the next
-    run finishes such a row the same way (_finish_interrupted_publishing).
-    """
-
-    def __init__(self, warehouse: Warehouse, lake: Path) -> None:
-        self.warehouse = warehouse
-        self.lake = lake
-        self._unmarked: list[str] = []
-
-    @property
-    def has_unmarked(self) -> bool:
-        return bool(self._unmarked)
-
-    def published(self, source: Path) -> None:
-        self._unmarked.append(str(source))
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(self.warehouse) as con:
-            con.begin()
-            for source in self._unmarked:
-                _mark_published(con, self.lake, source)
-            yield con
-            con.commit()
-        self._unmarked.clear()
-
-
-def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
-    """A rejection for a source that broke the contract or cannot be read; any other OS error stops the run."""
-    if isinstance(error, InputRejected):
-        return error
-    if is_disk_full(error) or error.filename is None or os.fspath(error.filename) != str(source):
-        raise translate(error, target=str(lake)) from None
-    return InputRejected(source, f"cannot read: {error.strerror or error}")
-
-
-def _plan(
-    ledger: _Ledger,
-    source: Path,
-    entry: _LedgerEntry | None,
-    replace_changed: bool,
-    report: ConvertReport,
-) -> StagingJob | None:
-    """The job converting ``source`` needs, or None when it is unchanged (or changed, without --replace-changed)."""
-    stat = source.stat()
-    if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-        report.unchanged.append(source)
-        return None
-    check_shape(source, stat.st_size)
-    if entry is None:
-        return StagingJob(source, stat.st_size, stat.st_mtime_ns)
-    sha256 = _sha256(source)
-    if entry.sha256 == sha256:
-        with ledger.transaction() as con:
-            con.execute(
-                queries.load("warehouse/touch_conversion.sql"),
-                {"lake": str(ledger.lake), "source": str(source), "mtime_ns": stat.st_mtime_ns},
-            )
-        report.unchanged.append(source)
-        return None
-    if not replace_changed:
-        report.changed.append(source)
-        return None
-    return StagingJob(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
-
-
-def check_shape(source: Path, byte_count: int) -> None:
-    """Reject, before any parsing, a file that is empty, has another header, or ends mid-line."""
-    if byte_count == 0:
-        raise InputRejected(source, "empty file", line=1)
-    with source.open("rb") as handle:
-        first = handle.readline(_HEADER_READ_LIMIT)
-        handle.seek(-1, os.SEEK_END)
-        last_byte = handle.read(1)
-    header = first.rstrip(b"\r\n")
-    if header != _HEADER_BYTES:
-        raise InputRejected(source, _describe_header(header), line=1)
-    if last_byte != b"\n":
-        raise InputRejected(source, "truncated: the last line does not end with a newline")
-
-
-def _describe_header(header: bytes) -> str:
-    try:
-        found = header.decode("utf-8").split(",")
-    except UnicodeDecodeError:
-        return "the header is not UTF-8 text"
-    expected = HEADER_LINE.split(",")
-    missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
-    parts = []
-    if missing:
-        parts.append("missing " + ", ".join(missing[:5]))
-    if extra:
-        parts.append("unexpected " + ", ".join(repr(c) for c in extra[:5]))
-    if not parts:
-        parts.append("columns out of order")
-    return "header does not match the contract: " + "; ".join(parts)
-
-
-def _sha256(source: Path) -> str:
-    digest = hashlib.sha256()
-    with source.open("rb") as handle:
-        while chunk := handle.read(_READ_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, source: Path) -> StageOutcome:
-    """Stage one source under ``LAKE/_staging/<key>/`` and checksum it; run by the local path and by workers.
-
-    A source that breaks the contract, or cannot be read, comes back as a StagingRejected value with its
-    staging removed; any other failure (disk full, a bug) is raised."""
+    """Stage one source under ``LAKE/_staging/<key>/``, checksum it and check its own keys; the local path
+    and Dask workers both run this. A source that breaks the contract, or cannot be read, comes back as a
+    StagingRejected value with its staging removed; any other failure (disk full, a bug) is raised."""
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
@@ -331,12 +383,14 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
         # The checksum reads the file while DuckDB converts it: hashlib releases the GIL, and the second
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            checksum = pool.submit(_sha256, source)
-            rows = _stage(warehouse, reader, source, staging, key)
+            checksum = pool.submit(sha256_of, source)
+            rows = stage(warehouse, reader, source, staging, key)
             sha256 = checksum.result()
         staged = sorted(staging.rglob(f"*{STAGED_SUFFIX}"))
+        refuse_repeated_keys(warehouse, reader, source, staged)
         for path in staged:
             fsync_file(path)
+        output_bytes = tuple(path.stat().st_size for path in staged)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(error, InputRejected | OSError):
@@ -344,152 +398,37 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
             return StagingRejected(rejection.reason, rejection.line)
         raise
     outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
-    return Staged(rows, sha256, outputs)
+    return Staged(rows, sha256, outputs, output_bytes)
 
 
-def finish_source(ledger: _Ledger, job: StagingJob, outcome: StageOutcome) -> Converted:
-    """Check, record and publish one staged source; always in the process that holds the ledger."""
+def finish_source(
+    ledger: Ledger,
+    reader: duckdb.DuckDBPyConnection,
+    job: StagingJob,
+    staged: Staged,
+    *,
+    owner_of: Mapping[str, str],
+) -> tuple[Converted, LedgerEntry]:
+    """Check against the lake, record and publish one staged source; always in the process holding the ledger."""
     source, lake = job.source, ledger.lake
-    if isinstance(outcome, StagingRejected):
-        raise InputRejected(source, outcome.reason, outcome.line)
     staging = lake / STAGING_DIR / source_key(source)
     try:
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
             raise InputRejected(source, "the file changed while it was being converted; it will be retried")
-        retired = tuple(sorted(set(job.previous_outputs) - set(outcome.outputs)))
-        with ledger.transaction() as con:
-            con.execute(
-                queries.load("warehouse/record_conversion.sql"),
-                {
-                    "lake": str(lake),
-                    "source": str(source),
-                    "byte_count": job.byte_count,
-                    "mtime_ns": job.mtime_ns,
-                    "sha256": outcome.sha256,
-                    "row_count": outcome.rows,
-                    "outputs": list(outcome.outputs),
-                    "retired": list(retired),
-                },
-            )
+        refuse_overlaps(reader, source, lake, staging, staged.outputs, owner_of)
+        retired = tuple(sorted(set(job.previous_outputs) - set(staged.outputs)))
+        recorded = LedgerEntry(
+            job.byte_count, job.mtime_ns, staged.sha256, "publishing", staged.outputs, retired, staged.output_bytes
+        )
+        ledger.record_conversion(source, recorded, staged.rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _publish(staging, lake, outcome.outputs, retired)
+    publish(staging, lake, staged.outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
-    return Converted(source, outcome.rows, outcome.outputs)
-
-
-@contextlib.contextmanager
-def contract_reader(
-    warehouse: Warehouse, *, in_file_order: bool = False, threads: int | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB that knows the contract (state_regions and checked_telemetry).
-
-    Row order inside a Parquet file carries no meaning, so the reader converts on every thread (or on
-    ``threads``, when several readers share a machine); ``in_file_order`` gives one thread and the file's
-    row order instead, so that rows can be numbered.
-    """
-    settings: dict[str, int] = {"threads": 1} if in_file_order else dict(CONVERT_SETTINGS)
-    if threads is not None and not in_file_order:
-        settings["threads"] = threads
-    with work_connection(warehouse, preserve_insertion_order=in_file_order, settings=settings) as reader:
-        reader.execute(queries.load("reference/state_regions.sql"))
-        reader.execute(queries.load("converter/create_reader_macros.sql"))
-        yield reader
-
-
-def _stage(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, source: Path, staging: Path, key: str) -> int:
-    """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection."""
-    try:
-        result = reader.execute(
-            queries.load("converter/convert_file.sql"),
-            {"source": str(source), "staging": str(staging), "filename_pattern": f"{key}_{{i}}"},
-        ).fetchone()
-    except duckdb.Error as error:
-        raise _explain_rejection(warehouse, source, error) from None
-    return int(result[0]) if result is not None else 0
-
-
-def _explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error) -> DuckwifiError:
-    rejection = translate_reader_error(error, source)
-    if not isinstance(rejection, InputRejected) or rejection.line is not None:
-        return rejection
-    # A rule of checked_telemetry failed inside the parallel COPY; find its line in file order.
-    with contract_reader(warehouse, in_file_order=True) as ordered:
-        try:
-            found = ordered.execute(
-                queries.load("converter/find_first_problem.sql"), {"source": str(source)}
-            ).fetchone()
-        except duckdb.Error:
-            return rejection
-    return InputRejected(source, found[1], line=int(found[0])) if found else rejection
-
-
-def _publish(staging: Path, lake: Path, outputs: tuple[str, ...], retired: tuple[str, ...]) -> None:
-    """Rename staged files into the lake (idempotent: a file already moved is skipped), then drop retired ones."""
-    touched_dirs: set[Path] = set()
-    for relative in outputs:
-        staged = staging / f"{relative}{STAGED_SUFFIX}"
-        final = lake / relative
-        if staged.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, final)
-            touched_dirs.add(final.parent)
-    for relative in retired:
-        with contextlib.suppress(FileNotFoundError):
-            (lake / relative).unlink()
-            touched_dirs.add((lake / relative).parent)
-    for folder in touched_dirs:
-        fsync_dir(folder)
-
-
-def _mark_published(con: duckdb.DuckDBPyConnection, lake: Path, source: str) -> None:
-    """The ledger's last step for a source: 'done', and no rejection of an earlier version left listed."""
-    params = {"lake": str(lake), "source": source}
-    con.execute(queries.load("warehouse/finish_conversion.sql"), params)
-    con.execute(queries.load("warehouse/forget_rejection.sql"), params)
-
-
-def _finish_interrupted_publishing(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Complete the publishing of sources a killed convert had staged and recorded; returns how many."""
-    finished = 0
-    for source, entry in _read_ledger(con, lake).items():
-        if entry.status != "publishing":
-            continue
-        staging = lake / STAGING_DIR / source_key(Path(source))
-        _publish(staging, lake, entry.outputs, entry.retired)
-        _mark_published(con, lake, source)
-        finished += 1
-    return finished
-
-
-def _read_ledger(con: duckdb.DuckDBPyConnection, lake: Path) -> dict[str, _LedgerEntry]:
-    rows = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
-    return {
-        source: _LedgerEntry(byte_count, mtime_ns, sha, status, tuple(outputs), tuple(retired))
-        for source, byte_count, mtime_ns, sha, status, outputs, retired in rows
-    }
-
-
-def _reject(ledger: _Ledger, report: ConvertReport, rejection: InputRejected) -> None:
-    report.rejected.append(rejection)
-    try:
-        byte_count = rejection.path.stat().st_size
-    except OSError:
-        byte_count = 0
-    with ledger.transaction() as con:
-        con.execute(
-            queries.load("warehouse/record_rejection.sql"),
-            {
-                "lake": str(ledger.lake),
-                "source": str(rejection.path),
-                "byte_count": byte_count,
-                "line": rejection.line,
-                "reason": rejection.reason,
-            },
-        )
+    return Converted(source, staged.rows, staged.outputs), recorded
 
 
 def raise_for_outcome(report: ConvertReport) -> None:

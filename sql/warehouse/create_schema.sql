@@ -1,7 +1,9 @@
 -- Creates the warehouse's bookkeeping tables where they are missing; safe to run on every open.
 -- Parameters: none.
 -- Output: tables generator (one row: seed, device count, clock), hours (one row per CSV hour written),
--- conversions (one row per converted source file) and rejections (source files convert refused).
+-- conversions (one row per converted source file), rejections (source files convert refused), identity
+-- (who this warehouse is and where its one lake is) and forgetting (lake files of forgotten sources still
+-- to delete).
 CREATE TABLE IF NOT EXISTS generator (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seed BIGINT NOT NULL,
@@ -39,6 +41,10 @@ CREATE TABLE IF NOT EXISTS conversions (
     PRIMARY KEY (lake, source)
 );
 
+-- The size of each output, in the order of outputs, so that `duckwifi check` can tell a damaged file.
+-- Added by ALTER so that a warehouse created before it gets the column too (NULL for its older rows).
+ALTER TABLE conversions ADD COLUMN IF NOT EXISTS output_bytes BIGINT[];
+
 CREATE TABLE IF NOT EXISTS rejections (
     lake VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
@@ -46,5 +52,23 @@ CREATE TABLE IF NOT EXISTS rejections (
     line BIGINT,
     reason VARCHAR NOT NULL,
     rejected_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (lake, source)
+);
+
+CREATE TABLE IF NOT EXISTS identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    -- Written into the lake's marker file, so that another warehouse can tell the lake is not its own.
+    warehouse_id VARCHAR NOT NULL,
+    -- The lake's own identity (also in its marker) and its absolute path; NULL before the first convert.
+    lake_id VARCHAR,
+    lake VARCHAR
+);
+
+-- A forgotten source leaves the ledger and lands here in one transaction; its files are deleted next, then
+-- the row. A kill in between is finished by the next run from this row.
+CREATE TABLE IF NOT EXISTS forgetting (
+    lake VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    outputs VARCHAR[] NOT NULL,
     PRIMARY KEY (lake, source)
 );

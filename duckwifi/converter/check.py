@@ -1,0 +1,136 @@
+"""``duckwifi check [--repair]``: the lake's fsck. Every ledger output against the files on disk, and every
+``*.parquet`` file in the lake against the ledger; ``--repair`` re-converts affected sources from their CSV
+(when it is still there with the same SHA-256) and removes orphans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.converter.identity import owned_lake
+from duckwifi.converter.lake import convert_file
+from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
+from duckwifi.converter.publishing import recover, remove_files
+from duckwifi.converter.staging import STAGING_DIR, contract_reader, sha256_of
+from duckwifi.errors import InputRejected
+from duckwifi.fsutil import fsync_dir
+from duckwifi.warehouse import Warehouse, connect, work_connection
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # missing, size, unreadable or orphan
+    path: str  # lake-relative
+    source: str | None  # the source whose output it is; None for an orphan
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f" (from {self.source})" if self.source else " (no source accounts for it)"
+        return f"{self.kind}: {self.path}{where}{': ' + self.detail if self.detail else ''}"
+
+
+@dataclass
+class CheckReport:
+    lake: Path | None
+    problems: list[Problem] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    removed_orphans: list[str] = field(default_factory=list)
+    # Sources that could not be re-converted, with the reason; their lake files were left alone.
+    unrepairable: dict[str, str] = field(default_factory=dict)
+    recovered: int = 0
+
+
+def _footer_problem(reader: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """Why a file's Parquet footer cannot be read, or None. The magic bytes are checked first: cheap, and
+    enough for a truncated file."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(0, path.stat().st_size - 4))
+        tail = handle.read(4)
+    if head != _PARQUET_MAGIC or tail != _PARQUET_MAGIC:
+        return "not a complete Parquet file (no magic bytes)"
+    try:
+        reader.execute(queries.load("converter/read_parquet_footer.sql"), {"file": str(path)}).fetchall()
+    except duckdb.Error as error:
+        return f"unreadable Parquet footer ({str(error).strip().splitlines()[0]})"
+    return None
+
+
+def find_problems(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry]) -> list[Problem]:
+    problems: list[Problem] = []
+    accounted: set[str] = set()
+    with work_connection(warehouse) as reader:
+        for source, entry in entries.items():
+            sizes = (
+                entry.output_bytes if len(entry.output_bytes) == len(entry.outputs) else (None,) * len(entry.outputs)
+            )
+            for relative, size in zip(entry.outputs, sizes, strict=True):
+                accounted.add(relative)
+                path = lake / relative
+                if not path.is_file():
+                    problems.append(Problem("missing", relative, source))
+                elif size is not None and path.stat().st_size != size:
+                    problems.append(
+                        Problem("size", relative, source, f"{path.stat().st_size:,} bytes, {size:,} recorded")
+                    )
+                elif (why := _footer_problem(reader, path)) is not None:
+                    problems.append(Problem("unreadable", relative, source, why))
+    for path in sorted(lake.rglob("*.parquet")):
+        relative = str(path.relative_to(lake))
+        if path.parts[len(lake.parts)] != STAGING_DIR and relative not in accounted:
+            problems.append(Problem("orphan", relative, None))
+    return problems
+
+
+def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
+    """Compare the ledger with the lake; with ``repair``, fix what can be fixed. The caller holds the
+    warehouse's "convert" lock, since a repair converts."""
+    lake = owned_lake(warehouse)
+    report = CheckReport(lake)
+    if lake is None or not lake.is_dir():
+        if lake is not None:
+            report.problems.append(Problem("missing", str(lake), None, "the lake folder itself is gone"))
+        return report
+    report.recovered = recover(warehouse, lake)
+    with connect(warehouse) as con:
+        entries = read_ledger(con, lake)
+    report.problems = find_problems(warehouse, lake, entries)
+    if repair and report.problems:
+        _repair(warehouse, lake, entries, report)
+    return report
+
+
+def _repair(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], report: CheckReport) -> None:
+    orphans = tuple(p.path for p in report.problems if p.kind == "orphan")
+    for folder in remove_files(lake, orphans):
+        fsync_dir(folder)
+    report.removed_orphans.extend(orphans)
+    affected = sorted({p.source for p in report.problems if p.source is not None})
+    owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
+    ledger = Ledger(warehouse, lake)
+    with contract_reader(warehouse) as reader:
+        for source in affected:
+            entry = entries[source]
+            path = Path(source)
+            try:
+                stat = path.stat()
+            except OSError as error:
+                report.unrepairable[source] = (
+                    f"its CSV cannot be read ({error.strerror}); its lake files were left alone"
+                )
+                continue
+            if stat.st_size != entry.byte_count or sha256_of(path) != entry.sha256:
+                report.unrepairable[source] = "its CSV changed since it was converted; its lake files were left alone"
+                continue
+            try:
+                convert_file(ledger, reader, path, stat.st_size, stat.st_mtime_ns, entry.outputs, owner_of=owner_of)
+            except InputRejected as rejection:
+                report.unrepairable[source] = f"re-converting it failed: {rejection.reason}"
+                continue
+            report.repaired.append(source)
+    ledger.flush()

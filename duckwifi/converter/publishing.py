@@ -1,0 +1,73 @@
+"""Publishing staged files into the lake: renames (atomic per file), retirement of an older version's files,
+and finishing what a killed run had recorded but not yet renamed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from duckwifi.converter.ledger import finish_forgetting, list_forgetting, mark_published, read_ledger
+from duckwifi.converter.staging import STAGED_SUFFIX, STAGING_DIR, source_key
+from duckwifi.fsutil import fsync_dir
+from duckwifi.warehouse import Warehouse, connect
+
+
+def publish(staging: Path, lake: Path, outputs: tuple[str, ...], retired: tuple[str, ...]) -> None:
+    """Rename staged files into the lake (idempotent: a file already moved is skipped), then drop retired ones."""
+    touched_dirs: set[Path] = set()
+    for relative in outputs:
+        staged = staging / f"{relative}{STAGED_SUFFIX}"
+        final = lake / relative
+        if staged.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+            touched_dirs.add(final.parent)
+    touched_dirs |= remove_files(lake, retired)
+    for folder in touched_dirs:
+        fsync_dir(folder)
+
+
+def remove_files(lake: Path, relatives: tuple[str, ...]) -> set[Path]:
+    """Unlink lake files (each disappears atomically; one already gone is skipped); returns their folders."""
+    touched: set[Path] = set()
+    for relative in relatives:
+        with contextlib.suppress(FileNotFoundError):
+            (lake / relative).unlink()
+            touched.add((lake / relative).parent)
+    return touched
+
+
+def finish_interrupted(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Complete the publishing of sources a killed run had staged and recorded; returns how many."""
+    finished = 0
+    for source, entry in read_ledger(con, lake).items():
+        if entry.status != "publishing":
+            continue
+        staging = lake / STAGING_DIR / source_key(Path(source))
+        publish(staging, lake, entry.outputs, entry.retired)
+        mark_published(con, lake, source)
+        finished += 1
+    return finished
+
+
+def forget_files(con: duckdb.DuckDBPyConnection, lake: Path, source: str, outputs: tuple[str, ...]) -> None:
+    """Delete a forgotten source's lake files (each atomically), then close its journal entry."""
+    for folder in remove_files(lake, outputs):
+        fsync_dir(folder)
+    finish_forgetting(con, lake, source)
+
+
+def recover(warehouse: Warehouse, lake: Path) -> int:
+    """Finish what killed runs left: publishing recorded but not done, forgetting journalled but not done,
+    and staging never recorded (deleted). Returns how many sources were finished."""
+    with connect(warehouse, create=True) as con:
+        finished = finish_interrupted(con, lake)
+        for source, outputs in list_forgetting(con, lake):
+            forget_files(con, lake, source, outputs)
+            finished += 1
+    shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
+    return finished
