@@ -115,6 +115,35 @@ def measure(data: Path, devices: int, hours: int, small_files: int, repeat: int)
     }
 
 
+def _noop(index: int) -> int:
+    return index
+
+
+def dask_task_overhead(tasks: int, workers: int = 2) -> dict[str, float]:
+    """Dask's own cost per task: ``tasks`` no-op tasks through a local cluster, submitted at once and each
+    result fetched as it completes (as convert does), after the cluster is up."""
+    import distributed
+
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.gather(client.map(_noop, range(workers * 4), pure=False))  # warm: functions shipped
+        started = time.perf_counter()
+        futures = client.map(_noop, range(tasks), pure=False)
+        for future in distributed.as_completed(futures):
+            future.result()
+        elapsed = time.perf_counter() - started
+    return {
+        "tasks": tasks,
+        "workers": workers,
+        "wall_s": round(elapsed, 3),
+        "ms_per_task": round(1000 * elapsed / tasks, 3),
+    }
+
+
 def to_markdown(result: dict[str, object]) -> str:
     medians = result["medians"]
     derived = result["derived"]
@@ -145,7 +174,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "duckwifi-scale-out-data")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
+    parser.add_argument("--dask-noop", type=int, default=0, help="Only measure Dask's cost per no-op task.")
     options = parser.parse_args()
+    if options.dask_noop:
+        print(json.dumps(dask_task_overhead(options.dask_noop)))
+        return
     options.data.mkdir(parents=True, exist_ok=True)
     result = measure(options.data, options.devices, options.files, options.small_files, options.repeat)
     if options.json is not None:

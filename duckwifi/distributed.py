@@ -82,7 +82,9 @@ class ClusterChoice:
 
     @property
     def description(self) -> str:
-        return f"the Dask scheduler at {self.scheduler}" if self.scheduler else f"a local cluster of {self.workers}"
+        if self.scheduler:
+            return f"the Dask scheduler at {self.scheduler}"
+        return f"a local cluster of {self.workers} worker(s)"
 
 
 def choose(workers: int | None, scheduler: str | None) -> ClusterChoice | None:
@@ -133,17 +135,20 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
             # cores are shared between the processes' DuckDBs rather than between Dask threads. Dask's
             # memory manager is off (memory_limit=0): DuckDB bounds its own memory (DUCKWIFI_MEMORY_LIMIT)
             # and a nanny killing a worker at a Python-side threshold would only turn into reruns.
-            cluster = stack.enter_context(
-                dask.LocalCluster(
-                    n_workers=choice.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    memory_limit=0,
-                    silence_logs=logging.ERROR,
+            try:
+                cluster = stack.enter_context(
+                    dask.LocalCluster(
+                        n_workers=choice.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        memory_limit=0,
+                        silence_logs=logging.ERROR,
+                    )
                 )
-            )
+            except (OSError, TimeoutError) as error:
+                raise WorkersGone(f"cannot start {choice.description}: {error}") from None
             client = stack.enter_context(dask.Client(cluster))
             duckdb_threads: int | None = max(1, (os.cpu_count() or 1) // choice.workers)
         else:
