@@ -242,12 +242,11 @@ def work_connection(
         "memory_limit": limit,
         "temp_directory": str(warehouse.spill_dir),
         "preserve_insertion_order": preserve_insertion_order,
-        # DuckDB's Python client draws a progress bar on stdout for statements over 2 s when it believes it
-        # is interactive, as a Dask worker process does; stdout is for data.
-        "enable_progress_bar": False,
         **(settings or {}),
     }
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute(queries.load("warehouse/disable_progress_bar.sql"))
+    return con
 
 
 @dataclass(frozen=True)
