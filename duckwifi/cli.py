@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
-from duckwifi import __version__, adhoc, readers
+from duckwifi import __version__, adhoc, distributed, readers
 from duckwifi.adhoc import OutputFormat
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.check import check as check_lake
@@ -157,6 +157,24 @@ WarehouseOption = Annotated[
     ),
 ]
 DEFAULT_WAREHOUSE = Path("warehouse")
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Stage on a local Dask cluster of N worker processes (needs duckwifi[distributed]).",
+        show_default=False,
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar=distributed.SCHEDULER_ENV,
+        help="Stage on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs duckwifi[distributed]).",
+        show_default=False,
+    ),
+]
 
 
 def _progress(total: int, label: str) -> Progress | None:
@@ -222,10 +240,13 @@ def tick(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the hourly CSV files into.")],
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     hours: Annotated[int, typer.Option(help="How many hours to generate.")] = 1,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Write the next hour(s) of telemetry as CSV, one file per hour; prints each file's path."""
     target = Warehouse(warehouse)
-    with exclusive(target, "tick"):
+    cluster = distributed.choose(workers, scheduler)
+    with exclusive(target, "tick"), distributed.hour_stager(cluster, target, out) as stage_hours:
         if not is_initialized(target):
             stderr.print(f"no fleet in {target.root} yet: initialising it with the defaults")
             initialize(target, Fleet(DEFAULT_DEVICES, DEFAULT_SEED, DEFAULT_START))
@@ -238,7 +259,7 @@ def tick(
                 progress.advance(task)
 
         with _maybe(progress):
-            write_hours(target, out, hours, on_hour=report)
+            write_hours(target, out, hours, on_hour=report, stage_hours=stage_hours)
         readers.refresh(target)
 
 
@@ -253,6 +274,8 @@ def convert(
         bool,
         typer.Option("--replace-changed", help="Re-convert files that changed since they were converted."),
     ] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     min_age: Annotated[
         float,
         typer.Option(
@@ -276,7 +299,8 @@ def convert(
 
     Each line is the source's path, a tab, then what it wrote: rows, files, partitions and the hour folders."""
     target = Warehouse(warehouse)
-    with exclusive(target, "convert"):
+    cluster = distributed.choose(workers, scheduler)
+    with exclusive(target, "convert"), distributed.source_stager(cluster, target, src, lake) as stage_sources:
         total = len(list_sources(src))
         progress = _progress(total, "convert")
         task = progress.add_task("files", total=total) if progress else None
@@ -294,6 +318,7 @@ def convert(
                 min_age_s=min_age,
                 max_bad_rows=max_bad_rows,
                 on_file=advance,
+                stage_sources=stage_sources,
             )
     for converted in report.converted:
         typer.echo(_conversion_line(converted))

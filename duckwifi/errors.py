@@ -298,3 +298,25 @@ class StatementRefused(DuckwifiError):
     """`duckwifi sql` runs queries only: a statement that would write or change settings is refused."""
 
     exit_code = ExitCode.STATEMENT_REFUSED
+
+
+class ExtraMissing(DuckwifiError):
+    """An optional feature was asked for, but the extra that provides it is not installed."""
+
+    exit_code = ExitCode.EXTRA_MISSING
+
+
+class SchedulerUnreachable(DuckwifiError):
+    exit_code = ExitCode.SCHEDULER_UNREACHABLE
+
+
+class WorkersGone(DuckwifiError):
+    """No Dask worker is left to run the remaining tasks (or they kept dying on the same task)."""
+
+    exit_code = ExitCode.WORKERS_GONE
+
+
+class WorkerCannotSeePath(DuckwifiError):
+    """A Dask worker cannot read SRC or write LAKE (or an out folder, or the warehouse): not a shared filesystem."""
+
+    exit_code = ExitCode.WORKER_CANNOT_SEE_PATH

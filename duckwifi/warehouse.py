@@ -263,7 +263,9 @@ def work_connection(
         "preserve_insertion_order": preserve_insertion_order,
         **(settings or {}),
     }
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute(queries.load("warehouse/disable_progress_bar.sql"))
+    return con
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ One source file is the unit of work, so a distributed scheduler can later spread
 2. **Stage** (staging.py): one COPY, in an in-memory DuckDB connection (never the warehouse's), writes the
    file's partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing
    of the file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
-3. **Record** (ledger.py) the staged outputs in the warehouse as 'publishing'.
+   With ``--max-bad-rows`` the COPY sets malformed rows aside instead, into ``set_aside.csv`` in the same
+   staging folder. Staging runs wherever the run's stager puts it: here, or on a Dask worker.
+3. **Record** (ledger.py) the staged outputs in the warehouse as 'publishing', after the checks against the
+   lake; the set-aside rows become ``rejects/<key>.csv`` in the warehouse just before.
 4. **Publish** (publishing.py): rename each staged file to its final name (atomic per file), delete outputs of
    an older version of the source, then mark the ledger row 'done' (with the run's next ledger write).
 
@@ -18,13 +21,16 @@ This module only orchestrates the steps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -53,7 +59,8 @@ from duckwifi.errors import (
     is_disk_full,
     translate,
 )
-from duckwifi.fsutil import fsync_file
+from duckwifi.fsutil import fsync_file, temp_path_for
+from duckwifi.fsutil import publish as publish_file
 from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.warehouse import Warehouse, connect
 
@@ -115,8 +122,13 @@ def convert(
     min_age_s: float = 0.0,
     max_bad_rows: int = 0,
     on_file: Callable[[Path], None] | None = None,
+    stage_sources: SourceStagerFactory | None = None,
 ) -> ConvertReport:
-    """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock."""
+    """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock.
+
+    Staging runs wherever ``stage_sources`` runs it (here by default; on Dask workers for ``--workers``, see
+    duckwifi.distributed); checking, recording and publishing always run here, as each staging completes.
+    """
     sources = list_sources(src)
     check_lake_folder(warehouse, lake.resolve())
     claim = claim_lake(warehouse, lake)
@@ -129,19 +141,27 @@ def convert(
     ledger = Ledger(warehouse, lake)
     # One reader for the whole run: starting a DuckDB instance costs about 30 ms, which a folder of many
     # small files would pay per file.
-    with contract_reader(warehouse) as reader:
+    with (
+        contract_reader(warehouse) as reader,
+        (stage_sources or stage_sources_here(warehouse))(lake, reader) as stager,
+    ):
         newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
         run = _Run(ledger, reader, entries, report, replace_changed, max_bad_rows, newest_mtime_ns)
         for source in sources:
             try:
-                run.convert_if_new(source)
+                job = run.plan(source)
             except (InputRejected, OSError) as error:
-                rejection = _as_rejection(error, source, lake)
-                report.rejected.append(rejection)
-                ledger.record_rejection(rejection)
-            finally:
-                if on_file is not None:
-                    on_file(source)
+                run.reject(source, error)
+                job = None
+            if job is not None:
+                stager.submit(job)
+            elif on_file is not None:
+                on_file(source)
+            run.finish_each(stager.completed(wait=False), on_file)
+        run.finish_each(stager.completed(wait=True), on_file)
+    # Workers finish in any order; the report lists sources in the order a local run converts them.
+    report.converted.sort(key=lambda converted: converted.source)
+    report.rejected.sort(key=lambda rejection: rejection.path)
 
     ledger.flush()
     readers.refresh(warehouse, lake)
@@ -180,17 +200,18 @@ class _Run:
             return None
         return self.by_content.get(sha256_of(source))
 
-    def convert_if_new(self, source: Path) -> None:
+    def plan(self, source: Path) -> StagingJob | None:
+        """The staging ``source`` needs, or None when it is skipped (unchanged, too new, same content...)."""
         entry = self.entries.get(str(source))
         report = self.report
         stat = source.stat()
         if self.newest_mtime_ns is not None and stat.st_mtime_ns > self.newest_mtime_ns:
             report.too_new.append(source)
-            return
+            return None
         if entry is not None and (entry.byte_count, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             report.unchanged.append(source)
             self._note_missing_outputs(source, entry)
-            return
+            return None
         check_shape(source, stat.st_size)
         if set(source.name) & GLOB_CHARACTERS:
             raise InputRejected(source, "its name holds a character DuckDB reads as a file pattern; rename it")
@@ -198,18 +219,53 @@ class _Run:
             twin = self._same_content(source, stat.st_size)
             if twin is not None:
                 self._skip_same_content(source, twin, stat.st_mtime_ns)
-                return
-            self._convert(source, stat.st_size, stat.st_mtime_ns)
-            return
+                return None
+            return StagingJob(source, stat.st_size, stat.st_mtime_ns, max_bad_rows=self.max_bad_rows)
         sha256 = sha256_of(source)
         if entry.sha256 == sha256:
             self.ledger.touch(source, stat.st_mtime_ns)
             report.unchanged.append(source)
-            return
+            return None
         if not self.replace_changed:
             report.changed.append(source)
+            return None
+        return StagingJob(
+            source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs, max_bad_rows=self.max_bad_rows
+        )
+
+    def reject(self, source: Path, error: InputRejected | OSError) -> None:
+        rejection = _as_rejection(error, source, self.ledger.lake)
+        self.report.rejected.append(rejection)
+        self.ledger.record_rejection(rejection)
+
+    def finish_each(
+        self, completed: Iterator[tuple[StagingJob, StageOutcome]], on_file: Callable[[Path], None] | None
+    ) -> None:
+        """Check, record and publish each staged source as its staging completes."""
+        for job, outcome in completed:
+            try:
+                self.finish(job, outcome)
+            except (InputRejected, OSError) as error:
+                self.reject(job.source, error)
+            finally:
+                if on_file is not None:
+                    on_file(job.source)
+
+    def finish(self, job: StagingJob, outcome: StageOutcome) -> None:
+        if isinstance(outcome, StagingRejected):
+            raise InputRejected(job.source, outcome.reason, outcome.line)
+        twin = self.by_content.get(outcome.sha256)
+        if twin is not None and str(job.source) not in self.entries:
+            # Two files with one content staged side by side (on workers): the later one is a copy, as a
+            # local run, which converts them one after the other, finds before staging it.
+            shutil.rmtree(self.ledger.lake / STAGING_DIR / source_key(job.source), ignore_errors=True)
+            self._skip_same_content(job.source, twin, job.mtime_ns)
             return
-        self._convert(source, stat.st_size, stat.st_mtime_ns, previous_outputs=entry.outputs)
+        converted, entry = finish_source(self.ledger, self.reader, job, outcome, owner_of=self.owner_of)
+        self.report.converted.append(converted)
+        self.owner_of.update(dict.fromkeys(entry.outputs, str(job.source)))
+        self.entries[str(job.source)] = entry
+        self.by_content[entry.sha256] = str(job.source)
 
     def _note_missing_outputs(self, source: Path, entry: LedgerEntry) -> None:
         """A skipped source's lake files are looked at (a stat each: present, recorded size), so a lost or cut
@@ -239,22 +295,6 @@ class _Run:
         )
         self.by_content[entry.sha256] = str(source)
 
-    def _convert(self, source: Path, byte_count: int, mtime_ns: int, previous_outputs: tuple[str, ...] = ()) -> None:
-        converted, entry = convert_file(
-            self.ledger,
-            self.reader,
-            source,
-            byte_count,
-            mtime_ns,
-            previous_outputs,
-            owner_of=self.owner_of,
-            max_bad_rows=self.max_bad_rows,
-        )
-        self.report.converted.append(converted)
-        self.owner_of.update(dict.fromkeys(entry.outputs, str(source)))
-        self.entries[str(source)] = entry
-        self.by_content[entry.sha256] = str(source)
-
 
 def _as_rejection(error: InputRejected | OSError, source: Path, lake: Path) -> InputRejected:
     """A rejection for a source that broke the contract or cannot be read; any other OS error stops the run."""
@@ -277,44 +317,185 @@ def convert_file(
     max_bad_rows: int = 0,
 ) -> tuple[Converted, LedgerEntry]:
     """Stage, record, publish one source file; see the module's docstring for why in this order."""
-    lake = ledger.lake
+    job = StagingJob(source, byte_count, mtime_ns, previous_outputs, max_bad_rows)
+    outcome = stage_source(ledger.warehouse, reader, ledger.lake, job)
+    if isinstance(outcome, StagingRejected):
+        raise InputRejected(source, outcome.reason, outcome.line)
+    return finish_source(ledger, reader, job, outcome, owner_of=owner_of)
+
+
+@dataclass(frozen=True)
+class StagingJob:
+    """A source file to convert, with the size and mtime it had when the run looked at it, and how many
+    malformed rows its staging may set aside (--max-bad-rows; 0: a malformed row rejects the file)."""
+
+    source: Path
+    byte_count: int
+    mtime_ns: int
+    previous_outputs: tuple[str, ...] = ()
+    max_bad_rows: int = 0
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A source's Parquet files, checked and fsynced under ``LAKE/_staging/<key>/``, with the rows it set
+    aside (in ``set_aside.csv`` beside them when there are any)."""
+
+    rows: int
+    sha256: str
+    outputs: tuple[str, ...]
+    output_bytes: tuple[int, ...]
+    set_aside: int = 0
+
+
+@dataclass(frozen=True)
+class StagingRejected:
+    """Staging found the source breaks the contract: a value, not an exception, so no scheduler retries it."""
+
+    reason: str
+    line: int | None
+
+
+StageOutcome = Staged | StagingRejected
+
+
+class SourceStager(Protocol):
+    """Runs stage_source for submitted jobs, somewhere, and hands back their outcomes as they complete."""
+
+    def submit(self, job: StagingJob) -> None: ...
+
+    def completed(self, *, wait: bool) -> Iterator[tuple[StagingJob, StageOutcome]]:
+        """The jobs finished so far (``wait``: every submitted job, waiting for each), in any order."""
+        ...
+
+
+SourceStagerFactory = Callable[[Path, duckdb.DuckDBPyConnection], AbstractContextManager[SourceStager]]
+
+
+class _StageHere:
+    """The local stager: a job is staged in this process when its outcome is asked for, right after it is
+    submitted, so a local run stages, records and publishes one file before it looks at the next."""
+
+    def __init__(self, warehouse: Warehouse, lake: Path, reader: duckdb.DuckDBPyConnection) -> None:
+        self.warehouse, self.lake, self.reader = warehouse, lake, reader
+        self.pending: list[StagingJob] = []
+
+    def submit(self, job: StagingJob) -> None:
+        self.pending.append(job)
+
+    def completed(self, *, wait: bool) -> Iterator[tuple[StagingJob, StageOutcome]]:
+        while self.pending:
+            job = self.pending.pop(0)
+            yield job, stage_source(self.warehouse, self.reader, self.lake, job)
+
+
+def stage_sources_here(warehouse: Warehouse) -> SourceStagerFactory:
+    @contextlib.contextmanager
+    def open_stager(lake: Path, reader: duckdb.DuckDBPyConnection) -> Iterator[SourceStager]:
+        yield _StageHere(warehouse, lake, reader)
+
+    return open_stager
+
+
+# The rows a lenient staging set aside, beside its Parquet files; finish_source moves them into the warehouse.
+SET_ASIDE_FILE = "set_aside.csv"
+
+
+def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, job: StagingJob) -> StageOutcome:
+    """Stage one source under ``LAKE/_staging/<key>/``, checksum it, check its own keys and set its malformed
+    rows aside (``job.max_bad_rows``); the local path and Dask workers both run this. A source that breaks the
+    contract, or cannot be read, comes back as a StagingRejected value with its staging removed; any other
+    failure (disk full, a bug) is raised."""
+    source = job.source
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
+        # A source gone since the run listed it is "cannot read", as when the run finds it gone itself.
+        source.stat()
         # The checksum reads the file while DuckDB converts it: hashlib releases the GIL, and the second
         # read comes from the page cache, so it costs almost no wall time.
         with ThreadPoolExecutor(max_workers=1) as pool:
             checksum = pool.submit(sha256_of, source)
-            rows = stage(ledger.warehouse, reader, source, staging, key, lenient=max_bad_rows > 0)
+            rows = stage(warehouse, reader, source, staging, key, lenient=job.max_bad_rows > 0)
             sha256 = checksum.result()
-        after = source.stat()
-        if (after.st_size, after.st_mtime_ns) != (byte_count, mtime_ns):
-            raise InputRejected(source, "the file changed while it was being converted; it will be retried")
         staged = sorted(staging.rglob(f"*{STAGED_SUFFIX}"))
-        outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
-        refuse_repeated_keys(ledger.warehouse, reader, source, staged)
-        refuse_overlaps(reader, source, lake, staging, outputs, owner_of)
-        # Last of the checks, so that a source rejected for another reason leaves no rejects file behind.
-        rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
-        set_aside = set_aside_rows(reader, source, max_bad_rows, rejects_file) if max_bad_rows > 0 else 0
+        refuse_repeated_keys(warehouse, reader, source, staged)
+        # DuckDB's reject tables live in this reader, so the rows are written here; the warehouse's rejects
+        # file is only replaced once the client's checks against the lake pass (finish_source).
+        set_aside = (
+            set_aside_rows(reader, source, job.max_bad_rows, staging / SET_ASIDE_FILE) if job.max_bad_rows > 0 else 0
+        )
         for path in staged:
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
-        retired = tuple(sorted(set(previous_outputs) - set(outputs)))
-        recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes, set_aside)
-        ledger.record_conversion(source, recorded, rows)
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, InputRejected | OSError):
+            rejection = _as_rejection(error, source, lake)
+            return StagingRejected(rejection.reason, rejection.line)
+        raise
+    outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
+    return Staged(rows, sha256, outputs, output_bytes, set_aside)
+
+
+def finish_source(
+    ledger: Ledger,
+    reader: duckdb.DuckDBPyConnection,
+    job: StagingJob,
+    staged: Staged,
+    *,
+    owner_of: Mapping[str, str],
+) -> tuple[Converted, LedgerEntry]:
+    """Check against the lake, record and publish one staged source; always in the process holding the ledger."""
+    source, lake = job.source, ledger.lake
+    key = source_key(source)
+    staging = lake / STAGING_DIR / key
+    rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
+    try:
+        after = source.stat()
+        if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
+            raise InputRejected(source, "the file changed while it was being converted; it will be retried")
+        refuse_overlaps(reader, source, lake, staging, staged.outputs, owner_of)
+        if staged.set_aside:
+            # After every other check, so that a source rejected for another reason leaves no rejects file.
+            _keep_set_aside_rows(staging / SET_ASIDE_FILE, rejects_file)
+        retired = tuple(sorted(set(job.previous_outputs) - set(staged.outputs)))
+        recorded = LedgerEntry(
+            job.byte_count,
+            job.mtime_ns,
+            staged.sha256,
+            "publishing",
+            staged.outputs,
+            retired,
+            staged.output_bytes,
+            staged.set_aside,
+        )
+        ledger.record_conversion(source, recorded, staged.rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    publish(staging, lake, outputs, retired)
+    publish(staging, lake, staged.outputs, retired)
     shutil.rmtree(staging, ignore_errors=True)
-    if not set_aside:
+    if not staged.set_aside:
         # An earlier version of this source may have set rows aside; this one has none.
         rejects_file.unlink(missing_ok=True)
     ledger.published(source)
-    return Converted(source, rows, outputs, set_aside), recorded
+    return Converted(source, staged.rows, staged.outputs, staged.set_aside), recorded
+
+
+def _keep_set_aside_rows(staged_rows: Path, rejects_file: Path) -> None:
+    """Copy the staged set-aside rows to the warehouse's rejects folder, by temp file and rename: LAKE and the
+    warehouse may be on different filesystems, and the file is small (at most --max-bad-rows rows)."""
+    rejects_file.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(rejects_file)
+    try:
+        shutil.copyfile(staged_rows, temp)
+        publish_file(temp, rejects_file)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def raise_for_outcome(report: ConvertReport) -> None:

@@ -96,13 +96,18 @@ def sha256_of(source: Path) -> str:
 
 
 @contextlib.contextmanager
-def contract_reader(warehouse: Warehouse, *, in_file_order: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def contract_reader(
+    warehouse: Warehouse, *, in_file_order: bool = False, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that knows the contract (state_regions and checked_telemetry).
 
-    Row order inside a Parquet file carries no meaning, so the reader converts on every thread;
-    ``in_file_order`` gives one thread and the file's row order instead, so that rows can be numbered.
+    Row order inside a Parquet file carries no meaning, so the reader converts on every thread (or on
+    ``threads``, when several readers share a machine); ``in_file_order`` gives one thread and the file's
+    row order instead, so that rows can be numbered.
     """
-    settings = {"threads": 1} if in_file_order else CONVERT_SETTINGS
+    settings: dict[str, int] = {"threads": 1} if in_file_order else dict(CONVERT_SETTINGS)
+    if threads is not None and not in_file_order:
+        settings["threads"] = threads
     with work_connection(warehouse, preserve_insertion_order=in_file_order, settings=settings) as reader:
         reader.execute(queries.load("reference/state_regions.sql"))
         reader.execute(queries.load("converter/create_reader_macros.sql"))

@@ -4,6 +4,10 @@ Per hour: COPY to a hidden temporary name, fsync, rename to the final name, then
 warehouse. A kill before the rename leaves only a temporary file (removed by the next run); a kill after the
 rename but before the clock moves makes the next run write the same hour again, byte for byte identical, over
 the same name. Either way every hour exists once and the clock never skips.
+
+Staging (the COPY to the temporary name, and its fsync) runs wherever the tick's stager runs it: here, or on
+Dask workers (duckwifi.distributed). Publishing (the check against a file already there, the rename, then the
+clock) always runs in the process holding the "tick" lock, strictly in hour order.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +34,7 @@ from duckwifi.errors import (
     printable,
     translate,
 )
-from duckwifi.fsutil import ensure_folder, publish, remove_stale_temps, temp_path_for
+from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_stale_temps, temp_path_for
 from duckwifi.generator import realistic
 from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
 
@@ -125,13 +129,34 @@ def _is_this_hour(staged: Path, final: Path) -> bool:
     return filecmp.cmp(staged, final, shallow=False)
 
 
+@dataclass(frozen=True)
+class StagedHour:
+    """One hour's CSV written and fsynced under its hidden temporary name, not yet visible."""
+
+    hour: datetime
+    final: Path
+    staged: Path
+    rows: int
+
+
+# Stages the given hours and yields them, in the order given, as each is ready. The local one runs them
+# here, one after the other; duckwifi.distributed's runs them on Dask workers.
+HourStager = Callable[[Sequence[datetime]], Iterator[StagedHour]]
+HourStagerFactory = Callable[[GeneratorState, Path], contextlib.AbstractContextManager[HourStager]]
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
     hours: int,
     on_hour: Callable[[HourWritten], None] | None = None,
+    stage_hours: HourStagerFactory | None = None,
 ) -> list[HourWritten]:
-    """Write ``hours`` consecutive hours from the clock on; the caller holds the "tick" lock."""
+    """Write ``hours`` consecutive hours from the clock on; the caller holds the "tick" lock.
+
+    Staging (the COPY) runs wherever ``stage_hours`` runs it; publishing (rename, then the clock) always
+    runs here, strictly in hour order, so the exactly-once argument of the module's docstring holds as is.
+    """
     if not 1 <= hours <= MAX_HOURS:
         raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
     out_dir = prepare_out_dir(out_dir)
@@ -140,36 +165,70 @@ def write_hours(
     check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
     check_names_free(out_dir, state.next_hour, hours)
+    wanted = [state.next_hour + timedelta(hours=offset) for offset in range(hours)]
     written: list[HourWritten] = []
-    with work_connection(warehouse) as work:
-        if state.profile == "realistic":
-            realistic.prepare(
-                work,
-                seed=state.seed,
-                devices=state.devices,
-                devices_parquet=str(warehouse.devices_parquet),
-                first_hour=state.next_hour,
-                last_hour=state.next_hour + timedelta(hours=hours),
-            )
-        else:
-            work.execute(queries.load("generator/create_metric_macro.sql"))
-        for offset in range(hours):
-            hour = state.next_hour + timedelta(hours=offset)
-            result = _write_one_hour(warehouse, work, state, hour, out_dir)
-            _advance_clock(warehouse, result)
+    with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
+        for staged in stage(wanted):
+            result = publish_hour(warehouse, staged)
             written.append(result)
             if on_hour is not None:
                 on_hour(result)
+    # A worker killed after writing a temporary file leaves it behind when its task is rerun elsewhere.
+    remove_stale_temps(out_dir)
     return written
 
 
-def _write_one_hour(
+def stage_hours_here(warehouse: Warehouse) -> HourStagerFactory:
+    """The local stager: one work connection, each hour staged in this process when its turn comes."""
+
+    @contextlib.contextmanager
+    def open_stager(state: GeneratorState, out_dir: Path) -> Iterator[HourStager]:
+        with work_connection(warehouse) as work:
+
+            def stage(wanted: Sequence[datetime]) -> Iterator[StagedHour]:
+                if wanted:
+                    prepare_hours(warehouse, work, state, wanted[0], wanted[-1] + timedelta(hours=1))
+                for hour in wanted:
+                    yield stage_hour(warehouse, work, state, hour, out_dir)
+
+            yield stage
+
+    return open_stager
+
+
+def prepare_hours(
+    warehouse: Warehouse,
+    work: duckdb.DuckDBPyConnection,
+    state: GeneratorState,
+    first_hour: datetime,
+    last_hour: datetime,
+) -> None:
+    """Set ``work`` up to stage the hours of [first_hour, last_hour) of the warehouse's profile; the local
+    stager does it once per tick, and a Dask worker once per task, with the tick's whole range, so both stage
+    the same bytes."""
+    if state.profile == "realistic":
+        realistic.prepare(
+            work,
+            seed=state.seed,
+            devices=state.devices,
+            devices_parquet=str(warehouse.devices_parquet),
+            first_hour=first_hour,
+            last_hour=last_hour,
+        )
+    else:
+        work.execute(queries.load("generator/create_metric_macro.sql"))
+
+
+def stage_hour(
     warehouse: Warehouse,
     work: duckdb.DuckDBPyConnection,
     state: GeneratorState,
     hour: datetime,
     out_dir: Path,
-) -> HourWritten:
+) -> StagedHour:
+    """Write one hour to its hidden temporary name and fsync it; run by the local path and by Dask workers.
+
+    ``work`` must have been set up by :func:`prepare_hours`."""
     final = out_dir / hour_file_name(hour)
     staged = temp_path_for(final)
     try:
@@ -188,9 +247,7 @@ def _write_one_hour(
                 },
             ).fetchone()
             rows = int(copied[0]) if copied is not None else 0
-        if os.path.lexists(final) and not _is_this_hour(staged, final):
-            raise OutputInTheWay(_in_the_way(final))
-        publish(staged, final)
+        fsync_file(staged)
     except BaseException as error:
         # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
         with contextlib.suppress(FileNotFoundError):
@@ -204,7 +261,28 @@ def _write_one_hour(
                 "restore it from a backup, or start over with `duckwifi init --force`"
             ) from None
         raise translated from None
-    return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+    return StagedHour(hour=hour, final=final, staged=staged, rows=rows)
+
+
+def publish_hour(warehouse: Warehouse, staged: StagedHour) -> HourWritten:
+    """Make a staged hour visible (rename, fsync the folder), then advance the clock; always in the process
+    holding the "tick" lock. A file already at the final name is replaced only if it is this very hour."""
+    final = staged.final
+    try:
+        if os.path.lexists(final) and not _is_this_hour(staged.staged, final):
+            raise OutputInTheWay(_in_the_way(final))
+        os.replace(staged.staged, final)
+        fsync_dir(final.parent)
+    except BaseException as error:
+        # BaseException: a Ctrl-C arrives as KeyboardInterrupt, and must not leave the temporary file behind.
+        with contextlib.suppress(FileNotFoundError):
+            staged.staged.unlink()
+        if isinstance(error, OSError):
+            raise translate(error, target=str(final)) from None
+        raise
+    result = HourWritten(hour=staged.hour, path=final, rows=staged.rows, bytes=final.stat().st_size)
+    _advance_clock(warehouse, result)
+    return result
 
 
 def _devices_readable(work: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> bool:

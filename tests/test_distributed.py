@@ -1,0 +1,427 @@
+"""`tick` and `convert` staged on Dask workers (issue 14): the same files, ledger and guarantees as a local run.
+
+Real parts throughout: local Dask clusters started by the CLI, and a real scheduler and workers started with
+Dask's own command line for the remote cases; kills are real SIGKILLs to real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+from duckwifi.errors import ExitCode
+from tests.conftest import popen_cli, run_cli
+
+DEVICES = 30_000
+HOURS = 6
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _lake_contents(lake: Path) -> dict[str, list[tuple]]:
+    """Every lake file by its lake-relative name, with its rows in a fixed order."""
+    contents = {}
+    with duckdb.connect() as con:
+        for path in sorted(lake.rglob("*.parquet")):
+            rows = con.execute("SELECT * FROM read_parquet($p) ORDER BY ALL", {"p": str(path)}).fetchall()
+            contents[str(path.relative_to(lake))] = rows
+    return contents
+
+
+def _ledger(wh: Path) -> list[tuple]:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
+        return con.execute(
+            "SELECT source, byte_count, mtime_ns, sha256, row_count, outputs, retired, status "
+            "FROM conversions ORDER BY source"
+        ).fetchall()
+
+
+def _rejections(wh: Path) -> list[tuple]:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
+        return con.execute("SELECT source, line, reason FROM rejections ORDER BY source").fetchall()
+
+
+def _csv_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _dask_workers(client_pid: int) -> list[psutil.Process]:
+    """The worker processes a CLI run's local cluster spawned (its multiprocessing children)."""
+    try:
+        children = psutil.Process(client_pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    return [p for p in children if "spawn_main" in " ".join(p.cmdline())]
+
+
+def _wait_for(condition, timeout: float = 60.0, interval: float = 0.01) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+def _staging_in_progress(lake: Path) -> bool:
+    return any((lake / "_staging").rglob("*.partial")) if (lake / "_staging").is_dir() else False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A warehouse of DEVICES devices and HOURS hourly CSVs, made once by a local tick (the reference)."""
+    root = tmp_path_factory.mktemp("fleet")
+    wh, csv = root / "wh", root / "csv"
+    assert run_cli("init", "--warehouse", wh, "--devices", DEVICES, "--seed", 11).returncode == 0
+    done = run_cli("tick", "--warehouse", wh, "--out", csv, "--hours", HOURS)
+    assert done.returncode == 0, done.stderr
+    return wh, csv
+
+
+@pytest.fixture(scope="module")
+def local_conversion(fleet: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The reference: the fleet's CSVs converted by a local run into a warehouse of its own."""
+    _, csv = fleet
+    root = tmp_path_factory.mktemp("local")
+    wh, lake = root / "wh", root / "lake"
+    done = run_cli("convert", csv, lake, "--warehouse", wh)
+    assert done.returncode == 0, done.stderr
+    return wh, lake
+
+
+def _fresh_warehouse(fleet: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A copy of the fleet's warehouse, clock at the start, to tick from."""
+    wh = tmp_path / "wh"
+    assert run_cli("init", "--warehouse", wh, "--devices", DEVICES, "--seed", 11).returncode == 0
+    return wh
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[str]:
+    """A real Dask scheduler on loopback, started with Dask's command line."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _port_open(port), timeout=60, interval=0.1)
+        yield address
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _start_worker(address: str, space: Path, *, as_user: str | None = None) -> subprocess.Popen:
+    """A real `dask worker` (no nanny: killing it is losing it), joined to the scheduler before returning."""
+    space.mkdir(mode=0o777, exist_ok=True)
+    space.chmod(0o777)
+    command = [DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    command += ["--local-directory", str(space)]
+    if as_user is not None:
+        command = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", *command]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+    )
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(1, timeout=120)
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+# ----------------------------------------------------------------------------------------------- usage
+
+
+def test_workers_and_a_scheduler_together_are_a_usage_error(tmp_path: Path) -> None:
+    both = run_cli("convert", tmp_path, tmp_path / "lake", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
+    assert both.returncode == ExitCode.USAGE
+    from_env = run_cli(
+        "tick", "--out", tmp_path / "csv", "--workers", "2", env={"DUCKWIFI_SCHEDULER": "tcp://127.0.0.1:1"}
+    )
+    assert from_env.returncode == ExitCode.USAGE
+    assert "not both" in from_env.stderr
+    assert not (tmp_path / "lake").exists()
+
+
+def test_without_the_extra_workers_names_what_to_install(tmp_path: Path) -> None:
+    # Dask is not the project's: hiding it from the import system is how "not installed" looks.
+    code = (
+        "import sys; sys.modules['distributed'] = None; sys.argv = ['duckwifi'] + sys.argv[1:]; "
+        "from duckwifi.cli import main; main()"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "tick",
+            "--out",
+            str(tmp_path / "csv"),
+            "-w",
+            str(tmp_path / "wh"),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == ExitCode.EXTRA_MISSING
+    assert "pip install 'duckwifi[distributed]'" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert not (tmp_path / "wh" / "state.duckdb").exists()
+
+
+def test_the_hourly_commands_do_not_import_dask() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "duckwifi", "tick", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    assert "duckwifi.cli" in imported
+    assert not [name for name in imported if name.split(".")[0] in {"dask", "distributed"}]
+
+
+def test_an_unreachable_scheduler_is_exit_19_and_nothing_is_written(fleet, tmp_path: Path) -> None:
+    _, csv = fleet
+    lake = tmp_path / "lake"
+    done = run_cli(
+        "convert", csv, lake, "--warehouse", tmp_path / "wh", "--scheduler", f"tcp://127.0.0.1:{_free_port()}"
+    )
+    assert done.returncode == ExitCode.SCHEDULER_UNREACHABLE, done.stderr
+    assert "cannot reach the Dask scheduler" in done.stderr
+    assert not lake.exists()
+
+
+# ----------------------------------------------------------------------------------------------- tick
+
+
+def test_tick_on_two_workers_writes_byte_identical_csvs(fleet, tmp_path: Path) -> None:
+    _, reference_csv = fleet
+    wh = _fresh_warehouse(fleet, tmp_path)
+    done = run_cli("tick", "--warehouse", wh, "--out", tmp_path / "csv", "--hours", HOURS, "--workers", 2)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(tmp_path / "csv" / name) for name in _csv_bytes(reference_csv)]
+    assert _csv_bytes(tmp_path / "csv") == _csv_bytes(reference_csv)
+    status = run_cli("status", "--warehouse", wh).stdout
+    assert f"hours_generated: {HOURS}" in status
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_tick_client_killed_mid_run_then_a_local_rerun_is_exact(fleet, tmp_path: Path) -> None:
+    _, reference_csv = fleet
+    wh, out = _fresh_warehouse(fleet, tmp_path), tmp_path / "csv"
+    proc = popen_cli("tick", "--warehouse", wh, "--out", out, "--hours", HOURS, "--workers", 2)
+    _wait_for(lambda: out.is_dir() and any(p.suffix == ".csv" for p in out.iterdir()))
+    proc.kill()
+    proc.communicate()
+    generated = next(
+        int(line.split(": ")[1])
+        for line in run_cli("status", "--warehouse", wh).stdout.splitlines()
+        if line.startswith("hours_generated")
+    )
+    # 0 when the kill fell between the first rename and its clock: that hour is then written again.
+    assert 0 <= generated < HOURS
+    rerun = run_cli("tick", "--warehouse", wh, "--out", out, "--hours", HOURS - generated)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _csv_bytes(out) == _csv_bytes(reference_csv)
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_tick_worker_killed_mid_task_ends_identical(fleet, tmp_path: Path) -> None:
+    _, reference_csv = fleet
+    wh, out = _fresh_warehouse(fleet, tmp_path), tmp_path / "csv"
+    proc = popen_cli("tick", "--warehouse", wh, "--out", out, "--hours", HOURS, "--workers", 2)
+    _wait_for(lambda: out.is_dir() and any(p.name.endswith(".tmp") for p in out.iterdir()))
+    (victim, *_) = _dask_workers(proc.pid)
+    victim.send_signal(signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert _csv_bytes(out) == _csv_bytes(reference_csv)
+
+
+# ----------------------------------------------------------------------------------------------- convert
+
+
+def test_convert_on_two_workers_matches_a_local_run(fleet, local_conversion, tmp_path: Path) -> None:
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    done = run_cli("convert", csv, lake, "--warehouse", wh, "--workers", 2)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [str(p) for p in sorted(csv.glob("*.csv"))]
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert not any((lake / "_staging").iterdir())
+    again = run_cli("convert", csv, lake, "--warehouse", wh, "--workers", 1)
+    assert again.returncode == 0
+    assert f"{HOURS} already converted" in again.stderr
+
+
+def test_bad_input_on_a_worker_is_a_rejection_reported_as_locally(fleet, tmp_path: Path) -> None:
+    _, csv = fleet
+    src = tmp_path / "src"
+    src.mkdir()
+    first = sorted(csv.glob("*.csv"))[0]
+    shutil.copy(first, src / first.name)
+    lines = first.read_text().splitlines(keepends=True)
+    fields = lines[100].split(",")
+    fields[10] = "not-a-number"  # metric_2 of line 101: found by DuckDB on the worker, not by the header check
+    lines[100] = ",".join(fields)
+    (src / "bad.csv").write_text("".join(lines))
+
+    local = run_cli("convert", src, tmp_path / "lake-local", "--warehouse", tmp_path / "wh-local")
+    dask = run_cli("convert", src, tmp_path / "lake", "--warehouse", tmp_path / "wh", "--workers", 2)
+    assert local.returncode == dask.returncode == ExitCode.REJECTED
+    assert "line 101" in dask.stderr
+    assert dask.stderr.splitlines() == local.stderr.replace("lake-local", "lake").replace("wh-local", "wh").splitlines()
+    assert _rejections(tmp_path / "wh") == _rejections(tmp_path / "wh-local")
+    assert _lake_contents(tmp_path / "lake") == _lake_contents(tmp_path / "lake-local")
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_convert_worker_killed_mid_task_ends_identical(fleet, local_conversion, tmp_path: Path) -> None:
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--workers", 2)
+    _wait_for(lambda: _staging_in_progress(lake))
+    (victim, *_) = _dask_workers(proc.pid)
+    victim.send_signal(signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert not any((lake / "_staging").iterdir())
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+@pytest.mark.parametrize("rerun", ["local", "workers"])
+def test_convert_client_killed_mid_run_then_a_rerun_finishes(fleet, local_conversion, tmp_path: Path, rerun) -> None:
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--workers", 2)
+    _wait_for(lambda: any(lake.rglob("*.parquet")) if lake.is_dir() else False)
+    proc.kill()
+    proc.communicate()
+    extra = ["--workers", "2"] if rerun == "workers" else []
+    done = run_cli("convert", csv, lake, "--warehouse", wh, *extra)
+    assert done.returncode == 0, done.stderr
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert not list(lake.rglob("*.partial"))
+
+
+# ----------------------------------------------------------------------------------------------- a real cluster
+
+
+@pytest.mark.slow
+def test_scheduler_flag_wins_over_the_environment(fleet, local_conversion, scheduler, tmp_path: Path) -> None:
+    _, csv = fleet
+    _, local_lake = local_conversion
+    worker = _start_worker(scheduler, tmp_path / "worker")
+    try:
+        lake = tmp_path / "lake"
+        done = run_cli(
+            "convert",
+            csv,
+            lake,
+            "--warehouse",
+            tmp_path / "wh",
+            "--scheduler",
+            scheduler,
+            env={"DUCKWIFI_SCHEDULER": f"tcp://127.0.0.1:{_free_port()}"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert _lake_contents(lake) == _lake_contents(local_lake)
+    finally:
+        _stop(worker)
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_every_worker_gone_is_exit_20_and_the_next_run_finishes(fleet, local_conversion, scheduler, tmp_path) -> None:
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    worker = _start_worker(scheduler, tmp_path / "worker")
+    try:
+        proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--scheduler", scheduler)
+        _wait_for(lambda: _staging_in_progress(lake))
+        _stop(worker)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        _stop(worker)
+    assert proc.returncode == ExitCode.WORKERS_GONE, stderr
+    assert "every worker" in stderr
+    assert stderr.count("duckwifi: error:") == 1
+    done = run_cli("convert", csv, lake, "--warehouse", wh)
+    assert done.returncode == 0, done.stderr
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs a worker as another user, which needs root")
+def test_a_worker_that_cannot_see_src_is_exit_21_naming_it_and_nothing_is_written(fleet, scheduler, tmp_path) -> None:
+    _, csv = fleet
+    shared = Path(f"/tmp/duckwifi-test-{os.getpid()}-{time.monotonic_ns()}")
+    shared.mkdir(mode=0o755)
+    try:
+        src = shared / "src"
+        src.mkdir(mode=0o700)  # root's: the worker running as nobody cannot list it
+        shutil.copy(sorted(csv.glob("*.csv"))[0], src)
+        lake, wh = shared / "lake", shared / "wh"
+        worker = _start_worker(scheduler, shared / "worker", as_user="65534")
+        try:
+            done = run_cli("convert", src, lake, "--warehouse", wh, "--scheduler", scheduler)
+        finally:
+            _stop(worker)
+        assert done.returncode == ExitCode.WORKER_CANNOT_SEE_PATH, done.stderr
+        assert "worker tcp://127.0.0.1:" in done.stderr
+        assert f"source folder {src}" in done.stderr
+        assert not lake.exists()
+        assert not (wh / "state.duckdb").exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
