@@ -142,6 +142,10 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
                         processes=True,
                         host="127.0.0.1",
                         dashboard_address=None,
+                        # The scheduler serves a few HTTP routes even without a dashboard, on port 8787 by
+                        # default; a second cluster on the machine would then warn on stderr that the port is
+                        # taken. Any free loopback port will do.
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                         memory_limit=0,
                         silence_logs=logging.ERROR,
                     )
