@@ -243,6 +243,20 @@ def test_tick_on_two_workers_writes_byte_identical_csvs(fleet, tmp_path: Path) -
     assert f"hours_generated: {HOURS}" in status
 
 
+def test_tick_of_the_uniform_profile_on_workers_writes_byte_identical_csvs(tmp_path: Path) -> None:
+    # The fleet above has the default (realistic) profile; the uniform one prepares its workers differently.
+    outputs = {}
+    for name, extra in (("local", []), ("dask", ["--workers", 2])):
+        wh = tmp_path / f"wh-{name}"
+        init = run_cli("init", "--warehouse", wh, "--devices", 2_000, "--seed", 3, "--profile", "uniform")
+        assert init.returncode == 0, init.stderr
+        done = run_cli("tick", "--warehouse", wh, "--out", tmp_path / name, "--hours", 3, *extra)
+        assert done.returncode == 0, done.stderr
+        outputs[name] = _csv_bytes(tmp_path / name)
+    assert len(outputs["dask"]) == 3
+    assert outputs["dask"] == outputs["local"]
+
+
 @pytest.mark.faults
 @pytest.mark.slow
 def test_tick_client_killed_mid_run_then_a_local_rerun_is_exact(fleet, tmp_path: Path) -> None:
@@ -316,6 +330,51 @@ def test_bad_input_on_a_worker_is_a_rejection_reported_as_locally(fleet, tmp_pat
     assert dask.stderr.splitlines() == local.stderr.replace("lake-local", "lake").replace("wh-local", "wh").splitlines()
     assert _rejections(tmp_path / "wh") == _rejections(tmp_path / "wh-local")
     assert _lake_contents(tmp_path / "lake") == _lake_contents(tmp_path / "lake-local")
+
+
+def _set_aside(wh: Path) -> list[tuple]:
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
+        return con.execute("SELECT source, set_aside_rows FROM conversions ORDER BY source").fetchall()
+
+
+def _rejects_files(wh: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect() as con:
+        return {
+            p.name: con.execute("SELECT * FROM read_csv($f) ORDER BY ALL", {"f": str(p)}).fetchall()
+            for p in sorted((wh / "rejects").glob("*.csv"))
+        }
+
+
+def test_max_bad_rows_on_workers_sets_the_same_rows_aside_as_locally(fleet, tmp_path: Path) -> None:
+    _, csv = fleet
+    src = tmp_path / "src"
+    src.mkdir()
+    first, second = sorted(csv.glob("*.csv"))[:2]
+    shutil.copy(second, src / second.name)  # another hour: a clean file converted beside the bad one
+    lines = first.read_text().split("\n")
+    lines[6] = "not,a,row"  # line 7
+    lines[299] = lines[299].replace(".", "x", 1)  # line 300: a metric DuckDB cannot read as a number
+    (src / "bad.csv").write_text("\n".join(lines))
+
+    runs = {}
+    for name, extra in (("local", []), ("dask", ["--workers", 2])):
+        wh, lake = tmp_path / f"wh-{name}", tmp_path / f"lake-{name}"
+        refused = run_cli("convert", src, lake, "--warehouse", wh, "--max-bad-rows", 1, *extra)
+        assert refused.returncode == ExitCode.REJECTED, refused.stderr
+        assert "2 malformed rows, more than --max-bad-rows 1" in refused.stderr
+        assert not (wh / "rejects").is_dir() or not any((wh / "rejects").iterdir())
+        done = run_cli("convert", src, lake, "--warehouse", wh, "--max-bad-rows", 2, *extra)
+        assert done.returncode == 0, done.stderr
+        assert "2 malformed row(s) set aside" in done.stderr
+        assert not any((lake / "_staging").iterdir())
+        runs[name] = (wh, lake)
+    (local_wh, local_lake), (wh, lake) = runs["local"], runs["dask"]
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert _set_aside(wh) == _set_aside(local_wh) == [(str(src / "bad.csv"), 2), (str(src / second.name), 0)]
+    rejects = _rejects_files(wh)
+    assert rejects == _rejects_files(local_wh)
+    assert [row[1] for row in next(iter(rejects.values()))] == [7, 300]
 
 
 @pytest.mark.faults

@@ -436,6 +436,22 @@ def test_without_max_bad_rows_one_bad_row_still_rejects_the_file(runner, warehou
     assert not (warehouse_dir / "rejects").exists()
 
 
+def test_a_clean_file_after_a_bad_one_sets_nothing_aside(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    # One reader converts the whole run, and a read that sets nothing aside leaves DuckDB's reject tables as
+    # the bad file's read left them: the clean file must not be charged with the bad file's rows.
+    src = tmp_path / "src"
+    src.mkdir()
+    _with_bad_lines(csv_dir / "telemetry_2020-01-01_00.csv", src / "a_bad.csv", {7: "not,a,row"})
+    shutil.copy(csv_dir / "telemetry_2020-01-01_01.csv", src / "b_clean.csv")
+    result = convert(runner, src, tmp_path / "lake", warehouse_dir, "--max-bad-rows", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("malformed row(s) set aside") == 1
+    assert len(list((warehouse_dir / "rejects").glob("*.csv"))) == 1
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert f"set_aside: {(src / 'a_bad.csv').resolve()}: 1 row(s)" in status
+    assert "set_aside_rows: 1" in status
+
+
 def test_rows_are_sorted_by_site_inside_every_lake_file(runner, warehouse_dir, csv_dir, tmp_path) -> None:
     # Device lookups (issue 13) prune row groups by their site statistics, which needs sorted files.
     lake = tmp_path / "lake"

@@ -126,6 +126,8 @@ def stage(
     """Run the conversion COPY into ``staging``; returns the rows written or raises a rejection.
 
     ``lenient`` skips the rows the reader cannot parse into DuckDB's reject tables (see set_aside_rows)."""
+    if lenient:
+        reader.execute(queries.load("converter/clear_set_aside_rows.sql"))
     try:
         result = reader.execute(
             queries.load("converter/convert_file.sql"),
