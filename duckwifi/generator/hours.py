@@ -206,17 +206,29 @@ def prepare_hours(
     """Set ``work`` up to stage the hours of [first_hour, last_hour) of the warehouse's profile; the local
     stager does it once per tick, and a Dask worker once per task, with the tick's whole range, so both stage
     the same bytes."""
-    if state.profile == "realistic":
-        realistic.prepare(
-            work,
-            seed=state.seed,
-            devices=state.devices,
-            devices_parquet=str(warehouse.devices_parquet),
-            first_hour=first_hour,
-            last_hour=last_hour,
-        )
-    else:
-        work.execute(queries.load("generator/create_metric_macro.sql"))
+    try:
+        if state.profile == "realistic":
+            # Reads the devices file (the incidents are planned from it): a damaged one shows here first.
+            realistic.prepare(
+                work,
+                seed=state.seed,
+                devices=state.devices,
+                devices_parquet=str(warehouse.devices_parquet),
+                first_hour=first_hour,
+                last_hour=last_hour,
+            )
+        else:
+            work.execute(queries.load("generator/create_metric_macro.sql"))
+    except DuckwifiError:
+        raise
+    except Exception as error:
+        translated = translate(error, target=str(warehouse.devices_parquet))
+        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
+            raise DevicesCorrupt(
+                f"cannot read devices file {warehouse.devices_parquet}; "
+                "restore it from a backup, or start over with `duckwifi init --force`"
+            ) from None
+        raise translated from None
 
 
 def stage_hour(
