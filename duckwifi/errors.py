@@ -72,6 +72,18 @@ class DiskFull(DuckwifiError):
     exit_code = ExitCode.DISK_FULL
 
 
+class PortInUse(DuckwifiError):
+    """`serve` could not bind its address (another process listens there)."""
+
+    exit_code = ExitCode.PORT_IN_USE
+
+
+class LakeUnreadable(DuckwifiError):
+    """`serve` cannot read the warehouse's lake or its rollup store."""
+
+    exit_code = ExitCode.LAKE_UNREADABLE
+
+
 class InputRejected(DuckwifiError):
     """One CSV file broke the contract; it is rejected whole."""
 
