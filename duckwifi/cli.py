@@ -270,5 +270,41 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     typer.echo("\n".join(lines))
 
 
+@app.command()
+def serve(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    lake: Annotated[
+        Path | None, typer.Option(help="The lake to serve; must be the warehouse's own (the default).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback, --token or --no-auth.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="DUCKWIFI_TOKEN", help="Require 'Authorization: Bearer TOKEN' on /api/*."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve a non-loopback address without authentication.")
+    ] = False,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="Allow a front end served from this origin (repeatable).")
+    ] = None,
+) -> None:
+    """Serve the dashboard page and its HTTP API (v1) over the warehouse's rollups and lake; prints its URL."""
+    from duckwifi.api.server import ServeOptions
+    from duckwifi.api.server import serve as run_server
+
+    options = ServeOptions(
+        host=host, port=port, lake=lake, token=token, no_auth=no_auth, cors_origins=list(cors_origin or [])
+    )
+
+    def ready(url: str) -> None:
+        typer.echo(url)
+        sys.stdout.flush()
+        stderr.print(f"serving the dashboard at {url} (API docs at {url}docs); Ctrl-C stops")
+
+    run_server(Warehouse(warehouse), options, on_ready=ready)
+    stderr.print("stopped")
+
+
 def main() -> None:
     app()
