@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 from duckwifi.contract import DATETIME_FORMAT, DEFAULT_START
 from duckwifi.converter.lake import convert as convert_folder
 from duckwifi.converter.lake import list_sources, raise_for_outcome
-from duckwifi.errors import DuckwifiError, ExitCode
+from duckwifi.errors import BadArgument, DuckwifiError, ExitCode
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.warehouse import Warehouse, exclusive, read_status
@@ -184,6 +184,25 @@ def convert(
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
     )
     raise_for_outcome(report)
+
+
+@app.command()
+def rollup(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild every rollup from the lake's Parquet files.")
+    ] = False,
+) -> None:
+    """The serving store (rollups): `--rebuild` remakes it from the warehouse's lake; prints the version."""
+    from duckwifi.rollups.rebuild import rebuild as rebuild_rollups
+
+    if not rebuild:
+        raise BadArgument("nothing to do: use `duckwifi rollup --rebuild`")
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = rebuild_rollups(target)
+    typer.echo(report.manifest.version)
+    stderr.print(f"rebuilt the rollups of {report.sources} source(s), {report.rows:,} rows, from {report.lake}")
 
 
 @app.command()
