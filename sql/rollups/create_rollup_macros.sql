@@ -13,14 +13,14 @@
 -- rollup_cell_lat(cell_row), rollup_cell_lon(cell_row, cell_col).
 CREATE OR REPLACE TEMP MACRO rollup_gamma() AS 1.02 / 0.98;
 
-CREATE OR REPLACE TEMP MACRO rollup_bucket(x) AS
+CREATE OR REPLACE TEMP MACRO rollup_bucket(X) AS
 CASE
-    WHEN x > 0 THEN 2000 + CAST(ceil(ln(CAST(x AS DOUBLE)) / ln(rollup_gamma())) AS INTEGER)
-    WHEN x < 0 THEN -2000 - CAST(ceil(ln(-CAST(x AS DOUBLE)) / ln(rollup_gamma())) AS INTEGER)
+    WHEN x > 0 THEN 2000 + cast(ceil(ln(cast(x AS DOUBLE)) / ln(rollup_gamma())) AS INTEGER)
+    WHEN x < 0 THEN -2000 - cast(ceil(ln(-cast(x AS DOUBLE)) / ln(rollup_gamma())) AS INTEGER)
     ELSE 0
 END;
 
-CREATE OR REPLACE TEMP MACRO rollup_bucket_value(key) AS
+CREATE OR REPLACE TEMP MACRO rollup_bucket_value(KEY) AS
 CASE
     WHEN key > 0 THEN 2 * pow(rollup_gamma(), key - 2000) / (rollup_gamma() + 1)
     WHEN key < 0 THEN -2 * pow(rollup_gamma(), -key - 2000) / (rollup_gamma() + 1)
@@ -28,14 +28,14 @@ CASE
 END;
 
 -- The bucket's edges: (lower, upper] for positive keys, [lower, upper) for negative ones.
-CREATE OR REPLACE TEMP MACRO rollup_bucket_lower(key) AS
+CREATE OR REPLACE TEMP MACRO rollup_bucket_lower(KEY) AS
 CASE
     WHEN key > 0 THEN pow(rollup_gamma(), key - 2001)
     WHEN key < 0 THEN -pow(rollup_gamma(), -key - 2000)
     ELSE 0.0
 END;
 
-CREATE OR REPLACE TEMP MACRO rollup_bucket_upper(key) AS
+CREATE OR REPLACE TEMP MACRO rollup_bucket_upper(KEY) AS
 CASE
     WHEN key > 0 THEN pow(rollup_gamma(), key - 2000)
     WHEN key < 0 THEN -pow(rollup_gamma(), -key - 2001)
@@ -44,23 +44,23 @@ END;
 
 CREATE OR REPLACE TEMP MACRO rollup_cell_step() AS 0.3;
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_row(lat) AS
-CAST(floor((CAST(lat AS DOUBLE) + 90) / rollup_cell_step()) AS INTEGER);
+CREATE OR REPLACE TEMP MACRO rollup_cell_row(LAT) AS
+cast(floor((cast(lat AS DOUBLE) + 90) / rollup_cell_step()) AS INTEGER);
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_lat(cell_row) AS
+CREATE OR REPLACE TEMP MACRO rollup_cell_lat(CELL_ROW) AS
 -90 + (cell_row + 0.5) * rollup_cell_step();
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_cols(cell_row) AS
-greatest(1, CAST(round(360 * cos(radians(rollup_cell_lat(cell_row))) / rollup_cell_step()) AS INTEGER));
+CREATE OR REPLACE TEMP MACRO rollup_cell_cols(CELL_ROW) AS
+greatest(1, cast(round(360 * cos(radians(rollup_cell_lat(cell_row))) / rollup_cell_step()) AS INTEGER));
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_col(cell_row, lon) AS
+CREATE OR REPLACE TEMP MACRO rollup_cell_col(CELL_ROW, LON) AS
 least(
     rollup_cell_cols(cell_row) - 1,
-    CAST(floor((CAST(lon AS DOUBLE) + 180) * rollup_cell_cols(cell_row) / 360) AS INTEGER)
+    cast(floor((cast(lon AS DOUBLE) + 180) * rollup_cell_cols(cell_row) / 360) AS INTEGER)
 );
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_lon(cell_row, cell_col) AS
+CREATE OR REPLACE TEMP MACRO rollup_cell_lon(CELL_ROW, CELL_COL) AS
 -180 + (cell_col + 0.5) * 360 / rollup_cell_cols(cell_row);
 
-CREATE OR REPLACE TEMP MACRO rollup_cell_id(cell_row, cell_col) AS
+CREATE OR REPLACE TEMP MACRO rollup_cell_id(CELL_ROW, CELL_COL) AS
 format('{}-{}', cell_row, cell_col);

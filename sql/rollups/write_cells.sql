@@ -97,7 +97,7 @@ COPY (
         rollup_cell_id(u.cell_row, u.cell_col) AS cell,
         rollup_cell_lat(u.cell_row) AS lat,
         rollup_cell_lon(u.cell_row, u.cell_col) AS lon,
-        CAST(u.metric AS TINYINT) AS metric,
+        cast(u.metric AS TINYINT) AS metric,
         u.n,
         u.s1,
         u.lo,

@@ -46,7 +46,9 @@ COPY (
             hour,
             region,
             state,
-            coalesce(b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20) AS bucket,
+            coalesce(
+                b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20
+            ) AS bucket,
             CASE
                 WHEN b1 IS NOT NULL THEN 1
                 WHEN b2 IS NOT NULL THEN 2
@@ -99,8 +101,8 @@ COPY (
         c.hour,
         c.region,
         c.state,
-        CAST(c.metric AS TINYINT) AS metric,
-        CAST(c.bucket AS SMALLINT) AS bucket,
+        cast(c.metric AS TINYINT) AS metric,
+        cast(c.bucket AS SMALLINT) AS bucket,
         c.n
     FROM counted AS c
     ORDER BY c.metric, c.hour, c.region, c.state, c.bucket

@@ -48,10 +48,10 @@ SELECT
     cc.lat,
     cc.lon,
     CASE $stat
-        WHEN 'count' THEN CAST(g.n AS DOUBLE)
-        WHEN 'avg' THEN CAST(g.s1 AS DOUBLE) / g.n
-        WHEN 'min' THEN CAST(g.lo AS DOUBLE)
-        WHEN 'max' THEN CAST(g.hi AS DOUBLE)
+        WHEN 'count' THEN cast(g.n AS DOUBLE)
+        WHEN 'avg' THEN cast(g.s1 AS DOUBLE) / g.n
+        WHEN 'min' THEN cast(g.lo AS DOUBLE)
+        WHEN 'max' THEN cast(g.hi AS DOUBLE)
     END AS value,
     g.n
 FROM grouped AS g

@@ -17,7 +17,18 @@ CREATE TABLE stats_hour (
     hi DECIMAL(9, 4) NOT NULL
 );
 
-CREATE TABLE stats_day AS FROM stats_hour LIMIT 0;
+CREATE TABLE stats_day (
+    t TIMESTAMP NOT NULL,
+    region VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    band TINYINT NOT NULL,
+    metric TINYINT NOT NULL,
+    n BIGINT NOT NULL,
+    s1 DECIMAL(38, 4) NOT NULL,
+    s2 DECIMAL(38, 8) NOT NULL,
+    lo DECIMAL(9, 4) NOT NULL,
+    hi DECIMAL(9, 4) NOT NULL
+);
 
 -- level 0: the nation (region and state NULL); 1: a region (state NULL); 2: a state.
 CREATE TABLE sketch_hour (
@@ -30,7 +41,15 @@ CREATE TABLE sketch_hour (
     n BIGINT NOT NULL
 );
 
-CREATE TABLE sketch_day AS FROM sketch_hour LIMIT 0;
+CREATE TABLE sketch_day (
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region VARCHAR,
+    state VARCHAR,
+    metric TINYINT NOT NULL,
+    bucket SMALLINT NOT NULL,
+    n BIGINT NOT NULL
+);
 
 CREATE TABLE cells_hour (
     t TIMESTAMP NOT NULL,
@@ -44,7 +63,17 @@ CREATE TABLE cells_hour (
     hi DECIMAL(9, 4) NOT NULL
 );
 
-CREATE TABLE cells_day AS FROM cells_hour LIMIT 0;
+CREATE TABLE cells_day (
+    t TIMESTAMP NOT NULL,
+    region VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    cell VARCHAR NOT NULL,
+    metric TINYINT NOT NULL,
+    n BIGINT NOT NULL,
+    s1 DECIMAL(38, 4) NOT NULL,
+    lo DECIMAL(9, 4) NOT NULL,
+    hi DECIMAL(9, 4) NOT NULL
+);
 
 CREATE TABLE cell_centres (cell VARCHAR PRIMARY KEY, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL);
 

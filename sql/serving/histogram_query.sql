@@ -49,7 +49,7 @@ binned AS (
 SELECT
     rollup_bucket_lower(min(b.bucket)) AS lower,
     rollup_bucket_upper(max(b.bucket)) AS upper,
-    CAST(sum(b.n) AS BIGINT) AS n
+    cast(sum(b.n) AS BIGINT) AS n
 FROM binned AS b
 GROUP BY b.bin
 ORDER BY lower;

@@ -4,9 +4,11 @@
 -- Parameters: $days TIMESTAMP[] (midnights); $window_hours TIMESTAMP[], the hours of the recent window to
 -- (re)load; $cells VARCHAR[], the cells.parquet files of the units holding rows of those days.
 -- Output: rows of cells_day, cells_hour and cell_centres.
-DELETE FROM cells_day WHERE list_contains($days, t);
+DELETE FROM cells_day
+WHERE list_contains($days, t);
 
-DELETE FROM cells_hour WHERE list_contains($window_hours, t);
+DELETE FROM cells_hour
+WHERE list_contains($window_hours, t);
 
 INSERT INTO cells_day
 SELECT

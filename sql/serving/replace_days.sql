@@ -2,9 +2,11 @@
 -- raw rows), after their hours changed. A day is labelled by its first hour.
 -- Parameters: $days TIMESTAMP[], midnight of each day to rebuild.
 -- Output: rows of stats_day and sketch_day for those days.
-DELETE FROM stats_day WHERE list_contains($days, t);
+DELETE FROM stats_day
+WHERE list_contains($days, t);
 
-DELETE FROM sketch_day WHERE list_contains($days, t);
+DELETE FROM sketch_day
+WHERE list_contains($days, t);
 
 INSERT INTO stats_day
 SELECT

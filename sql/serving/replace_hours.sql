@@ -4,11 +4,14 @@
 -- Parameters: $hours TIMESTAMP[], the hours to replace; $stats VARCHAR[] and $sketches VARCHAR[], the
 -- stats.parquet and sketch.parquet files of the units holding those hours (at least one each).
 -- Output: rows of stats_hour, sketch_hour (levels 0, 1, 2) and hour_rows for those hours.
-DELETE FROM stats_hour WHERE list_contains($hours, t);
+DELETE FROM stats_hour
+WHERE list_contains($hours, t);
 
-DELETE FROM sketch_hour WHERE list_contains($hours, t);
+DELETE FROM sketch_hour
+WHERE list_contains($hours, t);
 
-DELETE FROM hour_rows WHERE list_contains($hours, t);
+DELETE FROM hour_rows
+WHERE list_contains($hours, t);
 
 INSERT INTO stats_hour
 SELECT
@@ -29,7 +32,7 @@ ORDER BY s.metric, s.hour;
 
 INSERT INTO sketch_hour
 SELECT
-    CAST(CASE WHEN grouping(k.region) = 1 THEN 0 WHEN grouping(k.state) = 1 THEN 1 ELSE 2 END AS TINYINT)
+    cast(CASE WHEN grouping(k.region) = 1 THEN 0 WHEN grouping(k.state) = 1 THEN 1 ELSE 2 END AS TINYINT)
         AS level,
     k.hour AS t,
     k.region,
@@ -39,11 +42,12 @@ SELECT
     sum(k.n) AS n
 FROM read_parquet($sketches) AS k
 WHERE list_contains($hours, k.hour)
-GROUP BY GROUPING SETS (
-    (k.metric, k.hour, k.bucket),
-    (k.metric, k.hour, k.region, k.bucket),
-    (k.metric, k.hour, k.region, k.state, k.bucket)
-)
+GROUP BY
+    GROUPING SETS (
+        (k.metric, k.hour, k.bucket),
+        (k.metric, k.hour, k.region, k.bucket),
+        (k.metric, k.hour, k.region, k.state, k.bucket)
+    )
 ORDER BY level, k.metric, k.hour;
 
 INSERT INTO hour_rows

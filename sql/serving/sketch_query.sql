@@ -55,7 +55,8 @@ ranked AS (
         m.text_key,
         m.bucket,
         sum(m.n) OVER (
-            PARTITION BY m.time_key, m.text_key ORDER BY m.bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY m.time_key, m.text_key
+            ORDER BY m.bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS running,
         sum(m.n) OVER (PARTITION BY m.time_key, m.text_key) AS total
     FROM merged AS m
@@ -65,7 +66,7 @@ SELECT
     r.time_key,
     r.text_key,
     rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * $q), 1))) AS value,
-    CAST(any_value(r.total) AS BIGINT) AS n
+    cast(any_value(r.total) AS BIGINT) AS n
 FROM ranked AS r
 GROUP BY r.time_key, r.text_key
 ORDER BY r.time_key, r.text_key;

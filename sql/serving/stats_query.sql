@@ -53,7 +53,7 @@ grouped AS (
         CASE $group
             WHEN 'region' THEN p.region
             WHEN 'state' THEN p.state
-            WHEN 'band' THEN CAST(p.band AS VARCHAR)
+            WHEN 'band' THEN cast(p.band AS VARCHAR)
         END AS text_key,
         sum(p.n) AS n,
         sum(p.s1) AS s1,
@@ -68,16 +68,16 @@ SELECT
     g.time_key,
     g.text_key,
     CASE $stat
-        WHEN 'count' THEN CAST(g.n AS DOUBLE)
-        WHEN 'avg' THEN CAST(g.s1 AS DOUBLE) / g.n
-        WHEN 'min' THEN CAST(g.lo AS DOUBLE)
-        WHEN 'max' THEN CAST(g.hi AS DOUBLE)
+        WHEN 'count' THEN cast(g.n AS DOUBLE)
+        WHEN 'avg' THEN cast(g.s1 AS DOUBLE) / g.n
+        WHEN 'min' THEN cast(g.lo AS DOUBLE)
+        WHEN 'max' THEN cast(g.hi AS DOUBLE)
         WHEN 'stddev' THEN
             CASE
                 WHEN g.n > 1 THEN sqrt(greatest(0.0, coalesce(
-                    CAST(try(g.n * g.s2 - g.s1 * g.s1) AS DOUBLE),
-                    g.n * CAST(g.s2 AS DOUBLE) - CAST(g.s1 AS DOUBLE) * CAST(g.s1 AS DOUBLE)
-                )) / (CAST(g.n AS DOUBLE) * (g.n - 1)))
+                    cast(try(g.n * g.s2 - g.s1 * g.s1) AS DOUBLE),
+                    g.n * cast(g.s2 AS DOUBLE) - cast(g.s1 AS DOUBLE) * cast(g.s1 AS DOUBLE)
+                )) / (cast(g.n AS DOUBLE) * (g.n - 1)))
             END
     END AS value,
     g.n
