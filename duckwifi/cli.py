@@ -244,6 +244,25 @@ def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> Non
 
 
 @app.command()
+def rollup(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild every rollup from the lake's Parquet files.")
+    ] = False,
+) -> None:
+    """The serving store (rollups): `--rebuild` remakes it from the warehouse's lake; prints the version."""
+    from duckwifi.rollups.rebuild import rebuild as rebuild_rollups
+
+    if not rebuild:
+        raise BadArgument("nothing to do: use `duckwifi rollup --rebuild`")
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = rebuild_rollups(target)
+    typer.echo(report.manifest.version)
+    stderr.print(f"rebuilt the rollups of {report.sources} source(s), {report.rows:,} rows, from {report.lake}")
+
+
+@app.command()
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     """Show the fleet, the clock, the hours generated and the conversions, as ``key: value`` lines."""
     report = read_status(Warehouse(warehouse))
@@ -276,7 +295,9 @@ def serve(
     lake: Annotated[
         Path | None, typer.Option(help="The lake to serve; must be the warehouse's own (the default).")
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback, --token or --no-auth.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback needs --token or --no-auth.")] = (
+        "127.0.0.1"
+    ),
     port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8000,
     token: Annotated[
         str | None,

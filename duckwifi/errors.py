@@ -107,6 +107,24 @@ class SourceChanged(DuckwifiError):
     exit_code = ExitCode.SOURCE_CHANGED
 
 
+class RollupsDamaged(DuckwifiError):
+    """The rollup store's manifest cannot be read; `duckwifi rollup --rebuild` remakes it from the lake."""
+
+    exit_code = ExitCode.CORRUPT
+
+
+class InvalidQuery(BadArgument):
+    """A serving query with a bad parameter (unknown metric, stat, state...); ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class QueryNotServed(InvalidQuery):
+    """A valid question the serving store does not answer at that grain (e.g. a band quantile over > 24 h)."""
+
+
 _NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")
 
 

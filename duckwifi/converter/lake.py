@@ -42,6 +42,7 @@ from duckwifi.errors import (
     translate_reader_error,
 )
 from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file
+from duckwifi.rollups import hooks as rollup_hooks
 from duckwifi.warehouse import Warehouse, connect, register_lake, work_connection
 
 STAGING_DIR = "_staging"
@@ -110,9 +111,12 @@ def convert(
     lake = ensure_folder(lake, "lake folder")
     report = ConvertReport()
     with connect(warehouse, create=True) as con:
+        # Rollups (issue 12): remember which sources a killed run left 'publishing', to finish their units too.
+        interrupted = {s: (e.sha256, e.outputs) for s, e in _read_ledger(con, lake).items() if e.status == "publishing"}
         report.recovered = _finish_interrupted_publishing(con, lake)
         entries = _read_ledger(con, lake)
     register_lake(warehouse, lake)
+    rollup_hooks.finish_interrupted(warehouse, lake, interrupted, source_key)  # rollups (issue 12)
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
 
     ledger = _Ledger(warehouse, lake)
@@ -266,6 +270,7 @@ def convert_file(
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    rollup_unit = None  # rollups (issue 12)
     try:
         # The checksum reads the file while DuckDB converts it: hashlib releases the GIL, and the second
         # read comes from the page cache, so it costs almost no wall time.
@@ -281,6 +286,8 @@ def convert_file(
             fsync_file(path)
         outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
+        # Rollups (issue 12): the source's unit, written before the ledger records the source.
+        rollup_unit = rollup_hooks.stage(ledger.warehouse, reader, source, key, staged, sha256)
         with ledger.transaction() as con:
             con.execute(
                 queries.load("warehouse/record_conversion.sql"),
@@ -297,8 +304,10 @@ def convert_file(
             )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        rollup_hooks.discard(ledger.warehouse, rollup_unit)  # rollups (issue 12)
         raise
     _publish(staging, lake, outputs, retired)
+    rollup_hooks.publish(ledger.warehouse, lake, source, rollup_unit)  # rollups (issue 12)
     shutil.rmtree(staging, ignore_errors=True)
     ledger.published(source)
     return Converted(source, rows, outputs)
