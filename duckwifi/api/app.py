@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path as PathParam, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -417,4 +418,3 @@ def open_app(warehouse_root: Path, lake: Path | None, settings: ServeSettings | 
     data = DashboardData(warehouse)
     devices = DeviceReader(lake, warehouse.devices_parquet)
     return create_app(data, devices, settings, **kwargs)
-

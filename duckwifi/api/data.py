@@ -140,10 +140,12 @@ class DashboardData:
                 if self.refresh():
                     log.info("new data published: version %s", self.version)
                 self._last_poll_error = None
-            except Exception as error:  # noqa: BLE001 - the poller must survive a publish it met half-way
+            except Exception as error:  # the poller must survive a publish it met half-way
                 message = f"{type(error).__name__}: {error}"
                 if message != self._last_poll_error:
-                    log.warning("could not follow the rollup store (keeps serving version %s): %s", self.version, message)
+                    log.warning(
+                        "could not follow the rollup store (keeps serving version %s): %s", self.version, message
+                    )
                 self._last_poll_error = message
 
     # -- answers ---------------------------------------------------------------------------------------
@@ -201,7 +203,9 @@ class DashboardData:
 
         rows = ask(query.range, limit)
         if previous is None:
-            return models.Breakdown(rows=[models.BreakdownRow(key=str(r["key"]), value=r["value"], count=r["count"]) for r in rows])
+            return models.Breakdown(
+                rows=[models.BreakdownRow(key=str(r["key"]), value=r["value"], count=r["count"]) for r in rows]
+            )
         # Every key of the earlier range, whatever the limit, so each shown row finds its own.
         before = {str(r["key"]): r["value"] for r in ask(previous, MAX_LIMIT)}
         return models.Breakdown(

@@ -82,9 +82,11 @@ class DeviceReader:
             if site in self._states:
                 return self._states[site]
         try:
-            row = self._cursor().execute(
-                queries.load("api/device_state.sql"), {"devices": str(self._devices), "site": site}
-            ).fetchone()
+            row = (
+                self._cursor()
+                .execute(queries.load("api/device_state.sql"), {"devices": str(self._devices), "site": site})
+                .fetchone()
+            )
         except duckdb.Error:
             # A fleet file being replaced, or damaged: read every state instead, which is slower but right.
             return None

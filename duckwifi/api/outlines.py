@@ -25,7 +25,5 @@ def state_outlines() -> FeatureCollection:
         simple = shapely.set_precision(
             shapely.simplify(polygon, SIMPLIFY_DEGREES, preserve_topology=True), 10**-COORDINATE_DECIMALS
         )
-        features.append(
-            Feature(type="Feature", properties={"state": code}, geometry=shapely.geometry.mapping(simple))
-        )
+        features.append(Feature(type="Feature", properties={"state": code}, geometry=shapely.geometry.mapping(simple)))
     return FeatureCollection(type="FeatureCollection", features=features)

@@ -44,7 +44,9 @@ def format_hour(value: datetime) -> str:
 
 def refuse(parameter: str, message: str, value: object = None) -> RequestValidationError:
     """A 422 in FastAPI's own validation shape, naming the query parameter."""
-    return RequestValidationError([{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}])
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}]
+    )
 
 
 def parse_hour(parameter: str, text: str | None) -> datetime | None:
@@ -78,7 +80,9 @@ FromParam = Annotated[
 ]
 ToParam = Annotated[
     str | None,
-    Query(pattern=HOUR_PATTERN, description="end hour, exclusive; same format as from", examples=["2020-01-02T00:00:00"]),
+    Query(
+        pattern=HOUR_PATTERN, description="end hour, exclusive; same format as from", examples=["2020-01-02T00:00:00"]
+    ),
 ]
 
 
@@ -89,7 +93,8 @@ class Range:
 
     def previous(self) -> Range:
         """The equally long range just before this one (both ends must be set)."""
-        assert self.start is not None and self.end is not None
+        assert self.start is not None
+        assert self.end is not None
         return Range(self.start - (self.end - self.start), self.start)
 
 
@@ -132,7 +137,9 @@ def data_query(
     to: ToParam = None,
     region: Annotated[list[Region] | None, Query(description="any of these Census regions")] = None,  # type: ignore[valid-type]
     state: Annotated[list[State] | None, Query(description="any of these USPS codes")] = None,  # type: ignore[valid-type]
-    band: Annotated[list[Annotated[int, Query(ge=1, le=10)]] | None, Query(description="any of these bands, 1-10")] = None,
+    band: Annotated[
+        list[Annotated[int, Query(ge=1, le=10)]] | None, Query(description="any of these bands, 1-10")
+    ] = None,
 ) -> DataQuery:
     return DataQuery(
         metric=metric.value,

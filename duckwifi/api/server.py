@@ -102,7 +102,9 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         if error.errno == errno.EADDRINUSE:
-            raise PortInUse(f"port {port} on {host} is already in use; stop what listens there or pick --port") from None
+            raise PortInUse(
+                f"port {port} on {host} is already in use; stop what listens there or pick --port"
+            ) from None
         raise BadArgument(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return sock
 
