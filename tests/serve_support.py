@@ -92,7 +92,8 @@ def start_server(*args: object, timeout: float = 60) -> ServerProcess:
         env=env,
     )
     server = ServerProcess(process, url="")
-    assert process.stderr is not None and process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdout is not None
 
     def drain() -> None:
         for line in process.stderr:  # type: ignore[union-attr]

@@ -219,7 +219,8 @@ def test_breakdown_compare_previous(client, sql):
         compare="previous",
         **{"from": hour(FIRST), "to": hour(FIRST + timedelta(hours=1))},
     )["rows"]
-    assert first and all(r["previous"] is None and r["change"] is None for r in first)
+    assert first
+    assert all(r["previous"] is None and r["change"] is None for r in first)
 
 
 # -- map ---------------------------------------------------------------------------------------------------
