@@ -36,7 +36,7 @@ def find_lake(warehouse: Warehouse) -> Path:
             return Path(info["lake"])
     except (OSError, ValueError):
         pass
-    with connect(warehouse) as con:
+    with connect(warehouse, read_only=True) as con:
         lakes = con.execute(queries.load("rollups/list_ledger_lakes.sql")).fetchall()
     if not lakes:
         raise BadArgument(f"no lake is converted in {warehouse.root} yet; run `duckwifi convert` first")
@@ -46,7 +46,7 @@ def find_lake(warehouse: Warehouse) -> Path:
 def rebuild(warehouse: Warehouse) -> RebuildReport:
     """Rebuild every unit from the lake's files of each source the ledger lists as converted."""
     lake = find_lake(warehouse)
-    with connect(warehouse) as con:
+    with connect(warehouse, read_only=True) as con:
         entries = con.execute(queries.load("warehouse/list_conversions.sql"), {"lake": str(lake)}).fetchall()
     units: list[Unit] = []
     with work_connection(warehouse) as reader:

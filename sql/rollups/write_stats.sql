@@ -117,26 +117,26 @@ COPY (
         u.hi
     FROM (
         UNPIVOT wide ON
-        (u.s1_1, u.s2_1, u.lo_1, u.hi_1) AS '1',
-        (u.s1_2, u.s2_2, u.lo_2, u.hi_2) AS '2',
-        (u.s1_3, u.s2_3, u.lo_3, u.hi_3) AS '3',
-        (u.s1_4, u.s2_4, u.lo_4, u.hi_4) AS '4',
-        (u.s1_5, u.s2_5, u.lo_5, u.hi_5) AS '5',
-        (u.s1_6, u.s2_6, u.lo_6, u.hi_6) AS '6',
-        (u.s1_7, u.s2_7, u.lo_7, u.hi_7) AS '7',
-        (u.s1_8, u.s2_8, u.lo_8, u.hi_8) AS '8',
-        (u.s1_9, u.s2_9, u.lo_9, u.hi_9) AS '9',
-        (u.s1_10, u.s2_10, u.lo_10, u.hi_10) AS '10',
-        (u.s1_11, u.s2_11, u.lo_11, u.hi_11) AS '11',
-        (u.s1_12, u.s2_12, u.lo_12, u.hi_12) AS '12',
-        (u.s1_13, u.s2_13, u.lo_13, u.hi_13) AS '13',
-        (u.s1_14, u.s2_14, u.lo_14, u.hi_14) AS '14',
-        (u.s1_15, u.s2_15, u.lo_15, u.hi_15) AS '15',
-        (u.s1_16, u.s2_16, u.lo_16, u.hi_16) AS '16',
-        (u.s1_17, u.s2_17, u.lo_17, u.hi_17) AS '17',
-        (u.s1_18, u.s2_18, u.lo_18, u.hi_18) AS '18',
-        (u.s1_19, u.s2_19, u.lo_19, u.hi_19) AS '19',
-        (u.s1_20, u.s2_20, u.lo_20, u.hi_20) AS '20'
+        (s1_1, s2_1, lo_1, hi_1) AS '1',  -- noqa: RF03
+        (s1_2, s2_2, lo_2, hi_2) AS '2',  -- noqa: RF03
+        (s1_3, s2_3, lo_3, hi_3) AS '3',  -- noqa: RF03
+        (s1_4, s2_4, lo_4, hi_4) AS '4',  -- noqa: RF03
+        (s1_5, s2_5, lo_5, hi_5) AS '5',  -- noqa: RF03
+        (s1_6, s2_6, lo_6, hi_6) AS '6',  -- noqa: RF03
+        (s1_7, s2_7, lo_7, hi_7) AS '7',  -- noqa: RF03
+        (s1_8, s2_8, lo_8, hi_8) AS '8',  -- noqa: RF03
+        (s1_9, s2_9, lo_9, hi_9) AS '9',  -- noqa: RF03
+        (s1_10, s2_10, lo_10, hi_10) AS '10',  -- noqa: RF03
+        (s1_11, s2_11, lo_11, hi_11) AS '11',  -- noqa: RF03
+        (s1_12, s2_12, lo_12, hi_12) AS '12',  -- noqa: RF03
+        (s1_13, s2_13, lo_13, hi_13) AS '13',  -- noqa: RF03
+        (s1_14, s2_14, lo_14, hi_14) AS '14',  -- noqa: RF03
+        (s1_15, s2_15, lo_15, hi_15) AS '15',  -- noqa: RF03
+        (s1_16, s2_16, lo_16, hi_16) AS '16',  -- noqa: RF03
+        (s1_17, s2_17, lo_17, hi_17) AS '17',  -- noqa: RF03
+        (s1_18, s2_18, lo_18, hi_18) AS '18',  -- noqa: RF03
+        (s1_19, s2_19, lo_19, hi_19) AS '19',  -- noqa: RF03
+        (s1_20, s2_20, lo_20, hi_20) AS '20'  -- noqa: RF03
         INTO NAME metric VALUE s1, s2, lo, hi
     ) AS u
     ORDER BY u.metric, u.hour, u.region, u.state, u.band
