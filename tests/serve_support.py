@@ -62,9 +62,9 @@ class ServerProcess:
         request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
     def json(self, path: str) -> dict:
         status, _, body = self.get(path)
@@ -109,8 +109,8 @@ def start_server(*args: object, timeout: float = 60) -> ServerProcess:
     server.url = line.strip()
     while time.monotonic() < deadline:
         try:
-            if server.get("/api/health")[0] == 200:
-                return server
+            server.get("/")
+            return server
         except OSError:
             time.sleep(0.1)
     process.kill()
