@@ -145,7 +145,7 @@
     if (f.band) notes.push("band ignored: cells are not kept by band");
     const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
     if (change) params.compare = "previous";
-    notes.push(change ? `change of ${mapStat} vs the previous ${$("range").selectedOptions[0].text.toLowerCase()}`
+    notes.push(change ? `change of ${mapStat} vs the equally long period before`
       : `${mapStat} of ${metric}`);
     setNote("map", notes.join(" · "));
     if (!state.outlines) state.outlines = await api("states");
