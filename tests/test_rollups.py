@@ -263,13 +263,15 @@ def test_aware_times_are_read_as_utc(shared_store) -> None:
     )
 
 
-def test_map_cells_older_than_the_hourly_window_need_whole_days(converted) -> None:
-    served = ServingStore(converted[0], cell_window_hours=1)
-    assert served.map_cells("metric_1", "count", FIRST + timedelta(hours=1), FIRST + timedelta(hours=2))
-    with pytest.raises(QueryNotServed) as caught:
-        served.map_cells("metric_1", "count", FIRST, FIRST + timedelta(hours=1))
-    assert caught.value.parameter == "start"
-    whole_day = served.map_cells("metric_1", "count", FIRST, FIRST + timedelta(days=1))
+def test_map_hours_older_than_the_hourly_window_are_read_from_the_units(converted) -> None:
+    narrow = ServingStore(converted[0], cell_window_hours=1)
+    wide = ServingStore(converted[0])
+    for start, end in [(FIRST, FIRST + timedelta(hours=1)), (FIRST, FIRST + timedelta(hours=2)), (FIRST, None)]:
+        assert narrow.map_cells("metric_3", "avg", start, end) == wide.map_cells("metric_3", "avg", start, end)
+    # The scratch rows of one question never leak into the next.
+    recent = narrow.map_cells("metric_3", "count", FIRST + timedelta(hours=1), FIRST + timedelta(hours=2))
+    assert sum(c["count"] for c in recent) == 500
+    whole_day = narrow.map_cells("metric_1", "count", FIRST, FIRST + timedelta(days=1))
     assert sum(c["count"] for c in whole_day) == 1000
 
 

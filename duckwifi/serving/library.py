@@ -212,13 +212,17 @@ class ServingStore:
         if span is None:
             return []
         runs = _cut(*span, use_days=True)
-        window_start = self._cell_window_start()
-        if any(run_start < window_start for run_start in runs.hour_starts()):
-            raise QueryNotServed(
-                "start",
-                f"hourly map cells are kept for the newest {self._cell_window // HOUR} hours only; "
-                "ask for whole days (00:00 to 00:00) before that",
+        cursor = self._cursor()
+        old_hours = self._hours_before_window(runs)
+        if old_hours:
+            # A leading partial day older than the hourly window: its hours come from the unit files.
+            units = {u.unit: u for u in self._manifest.units if set(u.hours) & set(old_hours)}
+            files = sorted(str(u.path(self._warehouse.rollups_dir, "cells")) for u in units.values())
+            _execute_script(
+                cursor, "serving/load_cells_edge.sql", {"metric": index, "hours": old_hours, "cells": files}
             )
+        else:
+            _execute_script(cursor, "serving/clear_cells_edge.sql", {})
         rows = self._run(
             "serving/cells_query.sql",
             {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
@@ -337,16 +341,28 @@ class ServingStore:
             return None
         return first, last
 
-    def _cell_window_start(self) -> datetime:
-        newest = max((h for u in self._manifest.units for h in u.hours), default=_EPOCH)
-        return newest + HOUR - self._cell_window
+    def _hours_before_window(self, runs: _Runs) -> list[datetime]:
+        """The hours of the runs that are older than the hourly map window and held by some unit."""
+        manifest = self._manifest
+        newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
+        window_start = newest + HOUR - self._cell_window
+        held = {h for u in manifest.units for h in u.hours if h < window_start}
+        wanted = []
+        for start, end in (runs.h1, runs.h2):
+            hour = start
+            while hour < end and hour < window_start:
+                if hour in held:
+                    wanted.append(hour)
+                hour += HOUR
+        return wanted
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._db.cursor()
-            # Temporary macros belong to one connection, and each cursor is a connection of its own.
+            # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
             install_macros(cursor)
+            _execute_script(cursor, "serving/create_cursor_tables.sql", {})
             self._local.cursor = cursor
         return cursor
 
