@@ -264,10 +264,16 @@ def test_aware_times_are_read_as_utc(shared_store) -> None:
 
 
 def test_map_hours_older_than_the_hourly_window_are_read_from_the_units(converted) -> None:
-    narrow = ServingStore(converted[0], cell_window_hours=1)
+    narrow = ServingStore(converted[0], window_hours=1)
     wide = ServingStore(converted[0])
     for start, end in [(FIRST, FIRST + timedelta(hours=1)), (FIRST, FIRST + timedelta(hours=2)), (FIRST, None)]:
         assert narrow.map_cells("metric_3", "avg", start, end) == wide.map_cells("metric_3", "avg", start, end)
+    for stat in ("p50", "p99"):
+        assert narrow.timeseries("metric_3", stat, state=["CA", "TX"]) == wide.timeseries(
+            "metric_3", stat, state=["CA", "TX"]
+        )
+        assert narrow.breakdown("metric_3", stat, by="state") == wide.breakdown("metric_3", stat, by="state")
+    assert narrow.distribution("metric_3", state="TX") == wide.distribution("metric_3", state="TX")
     # The scratch rows of one question never leak into the next.
     recent = narrow.map_cells("metric_3", "count", FIRST + timedelta(hours=1), FIRST + timedelta(hours=2))
     assert sum(c["count"] for c in recent) == 500

@@ -1,8 +1,8 @@
--- Creates the per-cursor scratch table of map rows read from unit files for hours older than the recent
--- window (a range whose leading partial day lies before it). Temporary, so each cursor (one per thread)
--- has its own.
+-- Creates the per-cursor scratch tables of map rows and state-level sketches read from unit files for hours
+-- older than the recent window (the partial days of a range before it). Temporary, so each cursor (one per
+-- thread) has its own.
 -- Parameters: none.
--- Output: temporary table cells_edge, empty, with the columns of cells_hour.
+-- Output: temporary tables cells_edge (the columns of cells_hour) and sketch_edge, empty.
 CREATE OR REPLACE TEMP TABLE cells_edge (
     t TIMESTAMP NOT NULL,
     region VARCHAR NOT NULL,
@@ -13,4 +13,12 @@ CREATE OR REPLACE TEMP TABLE cells_edge (
     s1 DECIMAL(38, 4) NOT NULL,
     lo DECIMAL(9, 4) NOT NULL,
     hi DECIMAL(9, 4) NOT NULL
+);
+
+CREATE OR REPLACE TEMP TABLE sketch_edge (
+    t TIMESTAMP NOT NULL,
+    region VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    bucket SMALLINT NOT NULL,
+    n BIGINT NOT NULL
 );
