@@ -36,7 +36,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
 
 @pytest.fixture(scope="module")
 def store(lake: SmallLake) -> ServingStore:
-    return ServingStore(lake.warehouse)
+    # A narrow hourly window, so that answers also come from the hours read from unit files.
+    return ServingStore(lake.warehouse, window_hours=6)
 
 
 @pytest.fixture(scope="module")

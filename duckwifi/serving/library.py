@@ -52,8 +52,10 @@ from duckwifi.serving.catalogue import (
 )
 from duckwifi.warehouse import Warehouse, memory_limit
 
-# Hourly map rows kept in memory: a 24-hour map anywhere in the newest two days is answered at hour grain.
-DEFAULT_CELL_WINDOW_HOURS = 48
+# Hourly map cells and state-level hourly sketches are kept in memory for the newest two days: a 24-hour map
+# or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
+# of a range) are read from the units' files. For 30 days they would be the size of the whole store.
+DEFAULT_WINDOW_HOURS = 48
 # A reader that finds a unit's file deleted under it (a newer publish replaced it) reads the manifest again.
 _LOAD_ATTEMPTS = 3
 _EPOCH = datetime(1970, 1, 1)
@@ -99,18 +101,16 @@ def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
 class ServingStore:
     """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
 
-    def __init__(
-        self, warehouse: Warehouse | Path | str, *, cell_window_hours: int = DEFAULT_CELL_WINDOW_HOURS
-    ) -> None:
+    def __init__(self, warehouse: Warehouse | Path | str, *, window_hours: int = DEFAULT_WINDOW_HOURS) -> None:
         self._warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(Path(warehouse))
-        self._cell_window = cell_window_hours * HOUR
+        self._window = window_hours * HOUR
         self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit()})
         install_macros(self._db)
         _execute_script(self._db, "serving/create_tables.sql", {})
         self._refresh_lock = threading.Lock()
         self._local = threading.local()
         self._manifest = Manifest()
-        self._cell_hours: set[datetime] = set()
+        self._window_hours: set[datetime] = set()
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------------
@@ -212,13 +212,13 @@ class ServingStore:
         if span is None:
             return []
         runs = _cut(*span, use_days=True)
-        window_start = self._cell_window_start()
-        if any(run_start < window_start for run_start in runs.hour_starts()):
-            raise QueryNotServed(
-                "start",
-                f"hourly map cells are kept for the newest {self._cell_window // HOUR} hours only; "
-                "ask for whole days (00:00 to 00:00) before that",
-            )
+        old_hours = self._hours_before_window(runs)
+        if old_hours:
+            # Partial days older than the hourly window: their hours come from the units' files.
+            params = {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)}
+            _execute_script(self._cursor(), "serving/load_cells_edge.sql", params)
+        else:
+            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
         rows = self._run(
             "serving/cells_query.sql",
             {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
@@ -247,6 +247,7 @@ class ServingStore:
             return empty
         runs = _cut(*span, use_days=True)
         level = 2 if states else 1 if regions else 0
+        self._prepare_sketch_edge(index, level, runs, regions, states)
         common = {"metric": index, "level": level, "regions": regions, "states": states, **runs.params()}
         answer = dict(empty)
         for name, q in QUANTILES.items():
@@ -314,6 +315,7 @@ class ServingStore:
         runs = _cut(*span, use_days=group != "hour")
         if stat in QUANTILES:
             level = 2 if states or group == "state" else 1 if regions or group == "region" else 0
+            self._prepare_sketch_edge(index, level, runs, regions, states)
             params = {"metric": index, "q": QUANTILES[stat], "level": level, "group": group}
             return self._run(
                 "serving/sketch_query.sql", {**params, "regions": regions, "states": states, **runs.params()}
@@ -337,16 +339,48 @@ class ServingStore:
             return None
         return first, last
 
-    def _cell_window_start(self) -> datetime:
-        newest = max((h for u in self._manifest.units for h in u.hours), default=_EPOCH)
-        return newest + HOUR - self._cell_window
+    def _unit_files(self, table: str, hours: list[datetime]) -> list[str]:
+        wanted = set(hours)
+        units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
+        return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
+
+    def _prepare_sketch_edge(self, index: int, level: int, runs: _Runs, regions: list[str], states: list[str]) -> None:
+        """Fill this cursor's sketch_edge when a state-level question needs hours older than the window."""
+        old_hours = self._hours_before_window(runs) if level == 2 else []
+        if old_hours:
+            params = {
+                "metric": index,
+                "hours": old_hours,
+                "sketches": self._unit_files("sketch", old_hours),
+                "regions": regions,
+                "states": states,
+            }
+            _execute_script(self._cursor(), "serving/load_sketch_edge.sql", params)
+        else:
+            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
+
+    def _hours_before_window(self, runs: _Runs) -> list[datetime]:
+        """The hours of the runs that are older than the hourly window and held by some unit."""
+        manifest = self._manifest
+        newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
+        window_start = newest + HOUR - self._window
+        held = {h for u in manifest.units for h in u.hours if h < window_start}
+        wanted = []
+        for start, end in (runs.h1, runs.h2):
+            hour = start
+            while hour < end and hour < window_start:
+                if hour in held:
+                    wanted.append(hour)
+                hour += HOUR
+        return wanted
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._db.cursor()
-            # Temporary macros belong to one connection, and each cursor is a connection of its own.
+            # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
             install_macros(cursor)
+            _execute_script(cursor, "serving/create_cursor_tables.sql", {})
             self._local.cursor = cursor
         return cursor
 
@@ -369,51 +403,59 @@ class ServingStore:
         days = {_floor_day(h) for h in hours}
         days_with = {_floor_day(h) for h in units_by_hour}
         newest = max(units_by_hour, default=_EPOCH)
-        window_start = newest + HOUR - self._cell_window
+        window_start = newest + HOUR - self._window
         in_window = {h for h in units_by_hour if h >= window_start}
-        window_hours = sorted((in_window & set(hours_with)) | (in_window - self._cell_hours))
-        cell_days = sorted((days & days_with) | {_floor_day(h) for h in window_hours})
+        window_hours = sorted((in_window & set(hours_with)) | (in_window - self._window_hours))
+        rebuilt_days = sorted(days & days_with)
 
         def files(table: str, wanted_hours: set[datetime]) -> list[str]:
             units = {u.unit: u for h in wanted_hours for u in units_by_hour.get(h, [])}
             return sorted(str(u.path(rollups, table)) for u in units.values())
 
+        day_hours = {h for h in units_by_hour if _floor_day(h) in set(rebuilt_days)}
+        steps: list[tuple[str, dict[str, Any]]] = []
+        if hours_without:
+            steps.append(("clear_hours", {"hours": hours_without, "days": sorted(days - days_with)}))
+        if hours_with:
+            wanted = set(hours_with)
+            steps.append(
+                (
+                    "replace_hours",
+                    {"hours": hours_with, "stats": files("stats", wanted), "sketches": files("sketch", wanted)},
+                )
+            )
+        if rebuilt_days:
+            steps.append(
+                (
+                    "replace_days",
+                    {"days": rebuilt_days, "sketches": files("sketch", day_hours), "cells": files("cells", day_hours)},
+                )
+            )
+        if window_hours:
+            wanted = set(window_hours)
+            steps.append(
+                (
+                    "replace_window_hours",
+                    {
+                        "window_hours": window_hours,
+                        "sketches": files("sketch", wanted),
+                        "cells": files("cells", wanted),
+                    },
+                )
+            )
+        steps.append(("drop_window_hours", {"oldest": window_start}))
         con = self._db.cursor()
         try:
             con.begin()
-            if hours_without:
-                _execute_script(
-                    con,
-                    "serving/clear_hours.sql",
-                    {"hours": hours_without, "days": sorted(days - days_with)},
-                )
-            if hours_with:
-                _execute_script(
-                    con,
-                    "serving/replace_hours.sql",
-                    {
-                        "hours": hours_with,
-                        "stats": files("stats", set(hours_with)),
-                        "sketches": files("sketch", set(hours_with)),
-                    },
-                )
-            if days:
-                _execute_script(con, "serving/replace_days.sql", {"days": sorted(days)})
-            if cell_days:
-                day_hours = {h for h in units_by_hour if _floor_day(h) in set(cell_days)}
-                _execute_script(
-                    con,
-                    "serving/replace_cells.sql",
-                    {"days": cell_days, "window_hours": window_hours, "cells": files("cells", day_hours)},
-                )
-            _execute_script(con, "serving/drop_cell_hours.sql", {"oldest": window_start})
+            for name, params in steps:
+                _execute_script(con, f"serving/{name}.sql", params)
             con.commit()
         except BaseException:
             con.rollback()
             raise
         finally:
             con.close()
-        self._cell_hours = in_window
+        self._window_hours = in_window
 
 
 def _execute_script(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> None:

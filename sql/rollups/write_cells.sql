@@ -3,7 +3,7 @@
 -- in create_rollup_macros.sql: an equal-area grid of about 33 km), computed in SQL, so nothing depends on
 -- the generator's devices table. The cell's id and centre are made after grouping, once per cell.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
--- Needs: rollup_cell_row, rollup_cell_col, rollup_cell_id, rollup_cell_lat, rollup_cell_lon.
+-- Needs: rollup_cell_row, rollup_cell_col, rollup_cell_id, rollup_cell_lat, rollup_cell_lon, state_regions.
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state, cell VARCHAR, lat, lon DOUBLE
 -- (the cell's centre), metric TINYINT, n BIGINT, s1 DECIMAL(38, 4), lo, hi DECIMAL(9, 4).
 COPY (
@@ -21,7 +21,6 @@ COPY (
     wide AS (
         SELECT
             date_trunc('hour', t.datetime) AS hour,
-            t.region,
             t.state,
             t.cell_row,
             rollup_cell_col(t.cell_row, t.longitude) AS cell_col,
@@ -92,7 +91,7 @@ COPY (
 
     SELECT
         u.hour,
-        u.region,
+        sr.region,
         u.state,
         rollup_cell_id(u.cell_row, u.cell_col) AS cell,
         rollup_cell_lat(u.cell_row) AS lat,
@@ -104,27 +103,28 @@ COPY (
         u.hi
     FROM (
         UNPIVOT wide ON
-        (s1_1, lo_1, hi_1) AS '1',  -- noqa: RF03
-        (s1_2, lo_2, hi_2) AS '2',  -- noqa: RF03
-        (s1_3, lo_3, hi_3) AS '3',  -- noqa: RF03
-        (s1_4, lo_4, hi_4) AS '4',  -- noqa: RF03
-        (s1_5, lo_5, hi_5) AS '5',  -- noqa: RF03
-        (s1_6, lo_6, hi_6) AS '6',  -- noqa: RF03
-        (s1_7, lo_7, hi_7) AS '7',  -- noqa: RF03
-        (s1_8, lo_8, hi_8) AS '8',  -- noqa: RF03
-        (s1_9, lo_9, hi_9) AS '9',  -- noqa: RF03
-        (s1_10, lo_10, hi_10) AS '10',  -- noqa: RF03
-        (s1_11, lo_11, hi_11) AS '11',  -- noqa: RF03
-        (s1_12, lo_12, hi_12) AS '12',  -- noqa: RF03
-        (s1_13, lo_13, hi_13) AS '13',  -- noqa: RF03
-        (s1_14, lo_14, hi_14) AS '14',  -- noqa: RF03
-        (s1_15, lo_15, hi_15) AS '15',  -- noqa: RF03
-        (s1_16, lo_16, hi_16) AS '16',  -- noqa: RF03
-        (s1_17, lo_17, hi_17) AS '17',  -- noqa: RF03
-        (s1_18, lo_18, hi_18) AS '18',  -- noqa: RF03
-        (s1_19, lo_19, hi_19) AS '19',  -- noqa: RF03
-        (s1_20, lo_20, hi_20) AS '20'  -- noqa: RF03
+        (s1_1, lo_1, hi_1) AS '1',  -- noqa: RF02, RF03
+        (s1_2, lo_2, hi_2) AS '2',  -- noqa: RF02, RF03
+        (s1_3, lo_3, hi_3) AS '3',  -- noqa: RF02, RF03
+        (s1_4, lo_4, hi_4) AS '4',  -- noqa: RF02, RF03
+        (s1_5, lo_5, hi_5) AS '5',  -- noqa: RF02, RF03
+        (s1_6, lo_6, hi_6) AS '6',  -- noqa: RF02, RF03
+        (s1_7, lo_7, hi_7) AS '7',  -- noqa: RF02, RF03
+        (s1_8, lo_8, hi_8) AS '8',  -- noqa: RF02, RF03
+        (s1_9, lo_9, hi_9) AS '9',  -- noqa: RF02, RF03
+        (s1_10, lo_10, hi_10) AS '10',  -- noqa: RF02, RF03
+        (s1_11, lo_11, hi_11) AS '11',  -- noqa: RF02, RF03
+        (s1_12, lo_12, hi_12) AS '12',  -- noqa: RF02, RF03
+        (s1_13, lo_13, hi_13) AS '13',  -- noqa: RF02, RF03
+        (s1_14, lo_14, hi_14) AS '14',  -- noqa: RF02, RF03
+        (s1_15, lo_15, hi_15) AS '15',  -- noqa: RF02, RF03
+        (s1_16, lo_16, hi_16) AS '16',  -- noqa: RF02, RF03
+        (s1_17, lo_17, hi_17) AS '17',  -- noqa: RF02, RF03
+        (s1_18, lo_18, hi_18) AS '18',  -- noqa: RF02, RF03
+        (s1_19, lo_19, hi_19) AS '19',  -- noqa: RF02, RF03
+        (s1_20, lo_20, hi_20) AS '20'  -- noqa: RF02, RF03
         INTO NAME metric VALUE s1, lo, hi
     ) AS u
+    INNER JOIN state_regions AS sr ON u.state = sr.state
     ORDER BY u.metric, u.hour, cell, u.state
 ) TO $target (FORMAT parquet, COMPRESSION zstd);

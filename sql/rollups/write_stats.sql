@@ -2,16 +2,18 @@
 -- sum of squares, min and max. Sums are exact decimals (DECIMAL(38, 4) and DECIMAL(38, 8)), so they merge
 -- exactly across sources and give count, avg, min, max and sample stddev at any coarser grain.
 -- The 20 metrics are aggregated side by side in one pass (20 columns of sums cost a tenth of unpivoting
--- the rows first), then the small result is unpivoted to one row per metric.
+-- the rows first), then the small result is unpivoted to one row per metric. Rows are grouped by state
+-- alone and the region joined afterwards (the contract makes it a function of the state): a third less
+-- time than grouping by both strings.
 -- Parameters: $files VARCHAR[], the source's Parquet files (staged or published, Hive paths);
 -- $target VARCHAR, the file to write.
+-- Needs: state_regions (reference/state_regions.sql).
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state VARCHAR, band TINYINT,
 -- metric TINYINT (1 to 20), n BIGINT, s1 DECIMAL(38, 4), s2 DECIMAL(38, 8), lo, hi DECIMAL(9, 4).
 COPY (
     WITH wide AS (
         SELECT
             date_trunc('hour', t.datetime) AS hour,
-            t.region,
             t.state,
             t.band,
             count(*) AS n,
@@ -106,7 +108,7 @@ COPY (
 
     SELECT
         u.hour,
-        u.region,
+        sr.region,
         u.state,
         u.band,
         cast(u.metric AS TINYINT) AS metric,
@@ -117,27 +119,28 @@ COPY (
         u.hi
     FROM (
         UNPIVOT wide ON
-        (s1_1, s2_1, lo_1, hi_1) AS '1',  -- noqa: RF03
-        (s1_2, s2_2, lo_2, hi_2) AS '2',  -- noqa: RF03
-        (s1_3, s2_3, lo_3, hi_3) AS '3',  -- noqa: RF03
-        (s1_4, s2_4, lo_4, hi_4) AS '4',  -- noqa: RF03
-        (s1_5, s2_5, lo_5, hi_5) AS '5',  -- noqa: RF03
-        (s1_6, s2_6, lo_6, hi_6) AS '6',  -- noqa: RF03
-        (s1_7, s2_7, lo_7, hi_7) AS '7',  -- noqa: RF03
-        (s1_8, s2_8, lo_8, hi_8) AS '8',  -- noqa: RF03
-        (s1_9, s2_9, lo_9, hi_9) AS '9',  -- noqa: RF03
-        (s1_10, s2_10, lo_10, hi_10) AS '10',  -- noqa: RF03
-        (s1_11, s2_11, lo_11, hi_11) AS '11',  -- noqa: RF03
-        (s1_12, s2_12, lo_12, hi_12) AS '12',  -- noqa: RF03
-        (s1_13, s2_13, lo_13, hi_13) AS '13',  -- noqa: RF03
-        (s1_14, s2_14, lo_14, hi_14) AS '14',  -- noqa: RF03
-        (s1_15, s2_15, lo_15, hi_15) AS '15',  -- noqa: RF03
-        (s1_16, s2_16, lo_16, hi_16) AS '16',  -- noqa: RF03
-        (s1_17, s2_17, lo_17, hi_17) AS '17',  -- noqa: RF03
-        (s1_18, s2_18, lo_18, hi_18) AS '18',  -- noqa: RF03
-        (s1_19, s2_19, lo_19, hi_19) AS '19',  -- noqa: RF03
-        (s1_20, s2_20, lo_20, hi_20) AS '20'  -- noqa: RF03
+        (s1_1, s2_1, lo_1, hi_1) AS '1',  -- noqa: RF02, RF03
+        (s1_2, s2_2, lo_2, hi_2) AS '2',  -- noqa: RF02, RF03
+        (s1_3, s2_3, lo_3, hi_3) AS '3',  -- noqa: RF02, RF03
+        (s1_4, s2_4, lo_4, hi_4) AS '4',  -- noqa: RF02, RF03
+        (s1_5, s2_5, lo_5, hi_5) AS '5',  -- noqa: RF02, RF03
+        (s1_6, s2_6, lo_6, hi_6) AS '6',  -- noqa: RF02, RF03
+        (s1_7, s2_7, lo_7, hi_7) AS '7',  -- noqa: RF02, RF03
+        (s1_8, s2_8, lo_8, hi_8) AS '8',  -- noqa: RF02, RF03
+        (s1_9, s2_9, lo_9, hi_9) AS '9',  -- noqa: RF02, RF03
+        (s1_10, s2_10, lo_10, hi_10) AS '10',  -- noqa: RF02, RF03
+        (s1_11, s2_11, lo_11, hi_11) AS '11',  -- noqa: RF02, RF03
+        (s1_12, s2_12, lo_12, hi_12) AS '12',  -- noqa: RF02, RF03
+        (s1_13, s2_13, lo_13, hi_13) AS '13',  -- noqa: RF02, RF03
+        (s1_14, s2_14, lo_14, hi_14) AS '14',  -- noqa: RF02, RF03
+        (s1_15, s2_15, lo_15, hi_15) AS '15',  -- noqa: RF02, RF03
+        (s1_16, s2_16, lo_16, hi_16) AS '16',  -- noqa: RF02, RF03
+        (s1_17, s2_17, lo_17, hi_17) AS '17',  -- noqa: RF02, RF03
+        (s1_18, s2_18, lo_18, hi_18) AS '18',  -- noqa: RF02, RF03
+        (s1_19, s2_19, lo_19, hi_19) AS '19',  -- noqa: RF02, RF03
+        (s1_20, s2_20, lo_20, hi_20) AS '20'  -- noqa: RF02, RF03
         INTO NAME metric VALUE s1, s2, lo, hi
     ) AS u
-    ORDER BY u.metric, u.hour, u.region, u.state, u.band
+    INNER JOIN state_regions AS sr ON u.state = sr.state
+    ORDER BY u.metric, u.hour, sr.region, u.state, u.band
 ) TO $target (FORMAT parquet, COMPRESSION zstd);

@@ -1,5 +1,6 @@
 -- Answers count, avg, min or max of one metric per map cell, from cells_hour (runs of hours in the recent
--- window) and cells_day (whole days), cut by the caller as in stats_query.sql. A cell that spans a state
+-- window), cells_edge (this cursor's rows of older hours of those runs, read from unit files) and cells_day
+-- (whole days), cut by the caller as in stats_query.sql. A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
 -- $h2_end, $d_start, $d_end TIMESTAMP; $regions, $states VARCHAR[].
@@ -16,6 +17,17 @@ WITH picked AS (
         c.metric = $metric
         AND ((c.t >= $h1_start AND c.t < $h1_end) OR (c.t >= $h2_start AND c.t < $h2_end))
         AND (len($regions) = 0 OR list_contains($regions, c.region))
+        AND (len($states) = 0 OR list_contains($states, c.state))
+    UNION ALL
+    SELECT
+        c.cell,
+        c.n,
+        c.s1,
+        c.lo,
+        c.hi
+    FROM cells_edge AS c
+    WHERE
+        (len($regions) = 0 OR list_contains($regions, c.region))
         AND (len($states) = 0 OR list_contains($states, c.state))
     UNION ALL
     SELECT

@@ -1,14 +1,16 @@
--- Replaces the hourly statistics and sketches of some hours with the merge of every published unit that
--- holds rows of them (several sources may share an hour, e.g. one file per region), then the per-hour row
--- counts. Runs inside the refresh's transaction, so a query sees all of a change or none of it.
+-- Replaces the hourly statistics and the nation- and region-level hourly sketches of some hours with the
+-- merge of every published unit holding rows of them (several sources may share an hour, e.g. one file
+-- per region), then the per-hour row counts. Runs inside the refresh's transaction, so a query sees all
+-- of a change or none of it. State-level hourly sketches are kept for the recent window only
+-- (replace_window_hours.sql): for 30 days they would be the size of the whole store.
 -- Parameters: $hours TIMESTAMP[], the hours to replace; $stats VARCHAR[] and $sketches VARCHAR[], the
 -- stats.parquet and sketch.parquet files of the units holding those hours (at least one each).
--- Output: rows of stats_hour, sketch_hour (levels 0, 1, 2) and hour_rows for those hours.
+-- Output: rows of stats_hour, sketch_hour (levels 0 and 1) and hour_rows for those hours.
 DELETE FROM stats_hour
 WHERE list_contains($hours, t);
 
 DELETE FROM sketch_hour
-WHERE list_contains($hours, t);
+WHERE level < 2 AND list_contains($hours, t);
 
 DELETE FROM hour_rows
 WHERE list_contains($hours, t);
@@ -32,11 +34,10 @@ ORDER BY s.metric, s.hour;
 
 INSERT INTO sketch_hour
 SELECT
-    cast(CASE WHEN grouping(k.region) = 1 THEN 0 WHEN grouping(k.state) = 1 THEN 1 ELSE 2 END AS TINYINT)
-        AS level,
+    cast(CASE WHEN grouping(k.region) = 1 THEN 0 ELSE 1 END AS TINYINT) AS level,
     k.hour AS t,
     k.region,
-    k.state,
+    NULL AS state,
     k.metric,
     k.bucket,
     sum(k.n) AS n
@@ -45,8 +46,7 @@ WHERE list_contains($hours, k.hour)
 GROUP BY
     GROUPING SETS (
         (k.metric, k.hour, k.bucket),
-        (k.metric, k.hour, k.region, k.bucket),
-        (k.metric, k.hour, k.region, k.state, k.bucket)
+        (k.metric, k.hour, k.region, k.bucket)
     )
 ORDER BY level, k.metric, k.hour;
 

@@ -5,6 +5,8 @@
 -- sketch per hour or day rather than 49.
 -- The answer is the representative value of the bucket holding the element of rank ceil(q n) (1-based),
 -- the element DuckDB's quantile_disc returns, so it lies within 2% of it (relative).
+-- State-level hours older than the recent window come from sketch_edge (this cursor's rows, read from the
+-- unit files; empty unless the question needs them).
 -- Parameters: $metric TINYINT; $q DOUBLE; $level TINYINT; $group VARCHAR (hour, day, region, state,
 -- none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end TIMESTAMP; $regions, $states VARCHAR[].
 -- Needs: rollup_bucket_value (rollups/create_rollup_macros.sql).
@@ -23,6 +25,14 @@ WITH picked AS (
         AND ((k.t >= $h1_start AND k.t < $h1_end) OR (k.t >= $h2_start AND k.t < $h2_end))
         AND (len($regions) = 0 OR list_contains($regions, k.region))
         AND (len($states) = 0 OR list_contains($states, k.state))
+    UNION ALL
+    SELECT
+        k.t,
+        k.region,
+        k.state,
+        k.bucket,
+        k.n
+    FROM sketch_edge AS k
     UNION ALL
     SELECT
         k.t,
