@@ -157,6 +157,11 @@ def serve(warehouse: Warehouse, options: ServeOptions, *, on_ready: Callable[[st
         settings = ServeSettings(token=options.token, cors_origins=list(options.cors_origins))
         app = create_app(data, devices, settings)
         _log_to_stderr()
+        if data.newest_hour() is None and devices.newest_hour() is not None:
+            log.warning(
+                "the lake has data but the rollup store has none (a lake converted before rollups existed): "
+                "run `duckwifi rollup --rebuild` to fill it; the dashboard follows the store once it is published"
+            )
         config = uvicorn.Config(
             app,
             log_config=None,
