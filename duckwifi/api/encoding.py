@@ -77,12 +77,11 @@ def arrow_answer(table: pa.Table) -> Encoded:
     return compressed(sink.getvalue().to_pybytes(), ARROW_STREAM)
 
 
-def arrow_table(rows: Sequence[BaseModel], schema: pa.Schema, *, exclude_unset: bool = False) -> pa.Table:
+def arrow_table(rows: Sequence[BaseModel], schema: pa.Schema) -> pa.Table:
     """A table of ``schema``'s columns from the rows' fields; a ``time`` column is parsed into a timestamp."""
-    dumped = [r.model_dump(exclude_unset=exclude_unset) for r in rows]
     columns: dict[str, Any] = {}
     for f in schema:
-        values = [d.get(f.name) for d in dumped]
+        values = [getattr(r, f.name, None) for r in rows]
         if pa.types.is_timestamp(f.type):
             columns[f.name] = pc.strptime(pa.array(values, pa.string()), format=HOUR_FORMAT, unit="s")
         else:
