@@ -86,6 +86,11 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 page.wait_for_function("Number(document.body.dataset.drawn) >= 3", timeout=60_000)
                 assert "change" in page.text_content("#map-note")
                 page.screenshot(path=str(ARTIFACTS / "dashboard-change.png"), full_page=True)
+
+                # The API's docs page, too, draws from files served by duckwifi itself.
+                page.goto(server.url + "docs")
+                page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=60_000)
+                assert page.locator(".opblock-summary-path").filter(has_text="/api/timeseries").count() == 1
             finally:
                 browser.close()
     finally:

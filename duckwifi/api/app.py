@@ -23,6 +23,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -380,7 +381,13 @@ def create_app(
         finally:
             data.stop()
 
-    app = FastAPI(
+    # The docs page's Swagger UI comes from fastapi-offline's bundled copy: like the dashboard, it loads nothing
+    # from another origin (FastAPI's own /docs would fetch it from a CDN).
+    app = FastAPIOffline(
+        docs_url="/docs",
+        redoc_url=None,
+        favicon_url="data:,",
+        static_url="/static/docs",
         title="duckwifi dashboard API",
         version=API_VERSION,
         summary="Hourly wifi-modem telemetry, answered from the rollup store (API v1).",
