@@ -55,6 +55,7 @@ from duckwifi.errors import (
 )
 from duckwifi.fsutil import fsync_file
 from duckwifi.queries import GLOB_CHARACTERS
+from duckwifi.rollups import hooks as rollup_hooks
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -122,7 +123,11 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
+    with connect(warehouse) as con:
+        # Rollups (issue 12): the sources a killed run left 'publishing' get their units published too.
+        interrupted = {s: (e.sha256, e.outputs) for s, e in read_ledger(con, lake).items() if e.status == "publishing"}
     report.recovered = recover(warehouse, lake)
+    rollup_hooks.finish_interrupted(warehouse, lake, interrupted, source_key)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
 
@@ -282,6 +287,7 @@ def convert_file(
     staging = lake / STAGING_DIR / key
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    rollup_unit = None  # rollups (issue 12)
     try:
         # The checksum reads the file while DuckDB converts it: hashlib releases the GIL, and the second
         # read comes from the page cache, so it costs almost no wall time.
@@ -303,12 +309,16 @@ def convert_file(
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
         retired = tuple(sorted(set(previous_outputs) - set(outputs)))
+        # Rollups (issue 12): the source's unit, written before the ledger records the source.
+        rollup_unit = rollup_hooks.stage(ledger.warehouse, reader, source, key, staged, sha256)
         recorded = LedgerEntry(byte_count, mtime_ns, sha256, "publishing", outputs, retired, output_bytes, set_aside)
         ledger.record_conversion(source, recorded, rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        rollup_hooks.discard(ledger.warehouse, rollup_unit)  # rollups (issue 12)
         raise
     publish(staging, lake, outputs, retired)
+    rollup_hooks.publish(ledger.warehouse, lake, source, rollup_unit)  # rollups (issue 12)
     shutil.rmtree(staging, ignore_errors=True)
     if not set_aside:
         # An earlier version of this source may have set rows aside; this one has none.
