@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from duckwifi import queries
+from duckwifi.converter.identity import MARKER_NAME
 from duckwifi.errors import ExitCode, InvalidQuery, QueryNotServed, RollupsDamaged
 from duckwifi.rollups import store as rollup_store
 from duckwifi.serving import ServingStore
@@ -72,8 +73,8 @@ def test_convert_publishes_one_unit_per_source_outside_the_lake(converted) -> No
     assert {u.unit for u in manifest.units} == _unit_dirs(warehouse)
     assert manifest.lake == str(lake.resolve())
     assert all(u.rows == 500 and len(u.hours) == 1 for u in manifest.units)
-    # The lake stays pure telemetry: every file under it is a telemetry Parquet file.
-    assert {p.suffix for p in lake.rglob("*") if p.is_file()} == {".parquet"}
+    # The lake stays pure telemetry: every file under it is a telemetry Parquet file, but the lake's marker.
+    assert {p.suffix for p in lake.rglob("*") if p.is_file() and p.name != MARKER_NAME} == {".parquet"}
     assert _served_counts(warehouse) == _raw_counts(warehouse)
 
 
