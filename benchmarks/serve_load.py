@@ -194,10 +194,16 @@ def run(warehouse: Path, clients: int, seconds: float, convert_during: tuple[Pat
         for thread in threads:
             thread.join()
         wall = time.monotonic() - started
-        probe = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-        probe.request("GET", "/api/meta")
-        after = json.loads(probe.getresponse().read())
-        probe.close()
+        # The server follows the store by polling it; give it the promised 5 s (and some) to see a convert.
+        settle = time.monotonic() + (10 if convert_during is not None else 0)
+        while True:
+            probe = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+            probe.request("GET", "/api/meta")
+            after = json.loads(probe.getresponse().read())
+            probe.close()
+            if after["version"] != meta["version"] or time.monotonic() >= settle:
+                break
+            time.sleep(0.2)
     finally:
         server.terminate()
         server.wait(timeout=30)
