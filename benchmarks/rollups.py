@@ -209,6 +209,7 @@ def queries(store: Path, warehouse: Path, repeat: int) -> dict[str, Any]:
     started = time.perf_counter()
     served = ServingStore(store)
     load_s = time.perf_counter() - started
+    print(f"loaded in {load_s:.1f} s", file=sys.stderr, flush=True)
     overview = served.overview()
     last = overview["last_hour"]
     results: dict[str, Any] = {
@@ -223,7 +224,8 @@ def queries(store: Path, warehouse: Path, repeat: int) -> dict[str, Any]:
     for name, shape in _shapes(last).items():
         shape(served, "metric_1")  # warm
         samples = []
-        for i in range(repeat):
+        # A state's hourly quantiles over 30 days read 29 days of state-level sketches from the unit files.
+        for i in range(3 if "by hour, one state" in name else repeat):
             began = time.perf_counter()
             shape(served, metrics[i % 20])
             samples.append(time.perf_counter() - began)
