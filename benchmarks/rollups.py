@@ -33,6 +33,8 @@ def _run(args: list[str]) -> tuple[float, float]:
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
+        # The step's data output (paths) would mix with this harness's JSON on stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         os.execv(sys.executable, [sys.executable, "-m", *args])
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - started
