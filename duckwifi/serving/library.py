@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -215,8 +216,10 @@ class ServingStore:
         old_hours = self._hours_before_window(runs)
         if old_hours:
             # Partial days older than the hourly window: their hours come from the units' files.
-            params = {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)}
-            _execute_script(self._cursor(), "serving/load_cells_edge.sql", params)
+            self._load_edge(
+                "serving/load_cells_edge.sql",
+                lambda: {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)},
+            )
         else:
             _execute_script(self._cursor(), "serving/clear_edges.sql", {})
         rows = self._run(
@@ -339,6 +342,17 @@ class ServingStore:
             return None
         return first, last
 
+    def _load_edge(self, statement: str, params: Callable[[], dict[str, Any]]) -> None:
+        """Read old hours from unit files; a unit replaced since the last refresh is gone, so refresh and retry."""
+        for attempt in range(_LOAD_ATTEMPTS):
+            try:
+                _execute_script(self._cursor(), statement, params())
+                return
+            except duckdb.IOException:
+                if attempt + 1 == _LOAD_ATTEMPTS:
+                    raise
+                self.refresh()
+
     def _unit_files(self, table: str, hours: list[datetime]) -> list[str]:
         wanted = set(hours)
         units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
@@ -348,14 +362,16 @@ class ServingStore:
         """Fill this cursor's sketch_edge when a state-level question needs hours older than the window."""
         old_hours = self._hours_before_window(runs) if level == 2 else []
         if old_hours:
-            params = {
-                "metric": index,
-                "hours": old_hours,
-                "sketches": self._unit_files("sketch", old_hours),
-                "regions": regions,
-                "states": states,
-            }
-            _execute_script(self._cursor(), "serving/load_sketch_edge.sql", params)
+            self._load_edge(
+                "serving/load_sketch_edge.sql",
+                lambda: {
+                    "metric": index,
+                    "hours": old_hours,
+                    "sketches": self._unit_files("sketch", old_hours),
+                    "regions": regions,
+                    "states": states,
+                },
+            )
         else:
             _execute_script(self._cursor(), "serving/clear_edges.sql", {})
 
