@@ -365,3 +365,11 @@ def test_readers_views_count_listed_units_only(converted) -> None:
         view_avg = con.execute("SELECT sum(sum) / sum(rows) FROM rollup_stats WHERE metric = 'metric_5'").fetchone()
     with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT sum(metric_5) / count(*) FROM telemetry").fetchone() == view_avg
+
+
+def test_forget_withdraws_the_sources_rollups_with_its_lake_files(runner, converted) -> None:
+    warehouse, src, _lake = converted
+    hour0 = (src / "telemetry_2020-01-01_00.csv").resolve()
+    assert invoke(runner, "forget", hour0, "--warehouse", warehouse).exit_code == 0
+    assert str(hour0) not in rollup_store.read_manifest(Warehouse(warehouse)).by_source()
+    assert _served_counts(warehouse) == _raw_counts(warehouse) == [(FIRST + timedelta(hours=1), 500)]
