@@ -488,6 +488,26 @@ def check(
         raise CheckFoundProblems(f"{len(report.problems)} problem(s) in the lake; `duckwifi check --repair` fixes them")
 
 
+@app.command(short_help="Rebuild the serving store from the lake.")
+def rollup(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild every rollup from the lake's Parquet files.")
+    ] = False,
+) -> None:
+    """The serving store (rollups): `--rebuild` remakes it from the warehouse's lake; prints the version."""
+    from duckwifi.rollups.rebuild import rebuild as rebuild_rollups
+
+    if not rebuild:
+        raise BadArgument("nothing to do: use `duckwifi rollup --rebuild`")
+    target = Warehouse(warehouse)
+    with exclusive(target, "convert"):
+        report = rebuild_rollups(target)
+        readers.refresh(target)
+    typer.echo(report.manifest.version)
+    stderr.print(f"rebuilt the rollups of {report.sources} source(s), {report.rows:,} rows, from {report.lake}")
+
+
 @app.command(short_help="Show the fleet, the clock and the conversions.")
 def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     """Show the fleet, the clock, the hours generated and the conversions, one "key: value" line each."""
@@ -561,6 +581,44 @@ def incidents(
     out.writerows(incident.as_text() for incident in found)
     if info.profile != "realistic":
         stderr.print(f"{target.root} has the {info.profile} profile, which has no incidents")
+
+
+@app.command(short_help="Serve the dashboard and its HTTP API.")
+def serve(
+    warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+    lake: Annotated[
+        Path | None, typer.Option(help="The lake to serve; must be the warehouse's own (the default).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback needs --token or --no-auth.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="DUCKWIFI_TOKEN", help="Require 'Authorization: Bearer TOKEN' on /api/*."),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve a non-loopback address without authentication.")
+    ] = False,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="Allow a front end served from this origin (repeatable).")
+    ] = None,
+) -> None:
+    """Serve the dashboard page and its HTTP API (v1) over the warehouse's rollups and lake; prints its URL."""
+    from duckwifi.api.server import ServeOptions
+    from duckwifi.api.server import serve as run_server
+
+    options = ServeOptions(
+        host=host, port=port, lake=lake, token=token, no_auth=no_auth, cors_origins=list(cors_origin or [])
+    )
+
+    def ready(url: str) -> None:
+        typer.echo(url)
+        sys.stdout.flush()
+        stderr.print(f"serving the dashboard at {url} (API docs at {url}docs); Ctrl-C stops")
+
+    run_server(Warehouse(warehouse), options, on_ready=ready)
+    stderr.print("stopped")
 
 
 def main() -> None:

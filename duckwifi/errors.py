@@ -75,6 +75,18 @@ class DiskFull(DuckwifiError):
     exit_code = ExitCode.DISK_FULL
 
 
+class PortInUse(DuckwifiError):
+    """`serve` could not bind its address (another process listens there)."""
+
+    exit_code = ExitCode.PORT_IN_USE
+
+
+class LakeUnreadable(DuckwifiError):
+    """`serve` cannot read the warehouse's lake or its rollup store."""
+
+    exit_code = ExitCode.LAKE_UNREADABLE
+
+
 class InputRejected(DuckwifiError):
     """One CSV file broke the contract; it is rejected whole."""
 
@@ -200,6 +212,24 @@ class RepairIncomplete(DuckwifiError):
     """`duckwifi check --repair` left problems it could not repair (a source CSV gone or changed)."""
 
     exit_code = ExitCode.REPAIR_INCOMPLETE
+
+
+class RollupsDamaged(DuckwifiError):
+    """The rollup store's manifest cannot be read; `duckwifi rollup --rebuild` remakes it from the lake."""
+
+    exit_code = ExitCode.CORRUPT
+
+
+class InvalidQuery(BadArgument):
+    """A serving query with a bad parameter (unknown metric, stat, state...); ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class QueryNotServed(InvalidQuery):
+    """A valid question the serving store does not answer at that grain (e.g. a band quantile over > 24 h)."""
 
 
 _NO_SPACE_MARKERS = ("no space left", "file too large", "disk quota exceeded", "could not write all bytes")

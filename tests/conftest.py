@@ -109,3 +109,11 @@ def warehouse_dir(tmp_path: Path, runner: CliRunner) -> Path:
     result = invoke(runner, "init", "--warehouse", root, "--devices", "500", "--seed", "7")
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture(scope="session")
+def served_lake(tmp_path_factory: pytest.TempPathFactory):
+    """A real small lake for the serve tests (read-only: tests that convert more build their own)."""
+    from tests.serve_support import build_lake
+
+    return build_lake(tmp_path_factory.mktemp("served"))

@@ -38,7 +38,7 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
         raise BadArgument(f"{source} is not a converted source, nor has the content of one")
     with connect(warehouse) as con:
         start_forgetting(con, lake, wanted)
-        forget_files(con, lake, wanted, tuple(dict.fromkeys(entry.outputs + entry.retired)))
+        forget_files(warehouse, con, lake, wanted, tuple(dict.fromkeys(entry.outputs + entry.retired)))
     # Its set-aside rows go too (named after the path it was converted from; see docs/reliability.md).
     (warehouse.rejects_dir / f"{source_key(Path(wanted))}.csv").unlink(missing_ok=True)
     return Forgotten(wanted, entry.outputs)

@@ -62,6 +62,7 @@ from duckwifi.errors import (
 from duckwifi.fsutil import fsync_file, temp_path_for
 from duckwifi.fsutil import publish as publish_file
 from duckwifi.queries import GLOB_CHARACTERS
+from duckwifi.rollups import hooks as rollup_hooks
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -134,7 +135,11 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
+    with connect(warehouse) as con:
+        # Rollups (issue 12): the sources a killed run left 'publishing' get their units published too.
+        interrupted = {s: (e.sha256, e.outputs) for s, e in read_ledger(con, lake).items() if e.status == "publishing"}
     report.recovered = recover(warehouse, lake)
+    rollup_hooks.finish_interrupted(warehouse, lake, interrupted, source_key)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
 
@@ -453,6 +458,7 @@ def finish_source(
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
+    rollup_unit = None  # rollups (issue 12)
     try:
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
@@ -462,6 +468,9 @@ def finish_source(
             # After every other check, so that a source rejected for another reason leaves no rejects file.
             _keep_set_aside_rows(staging / SET_ASIDE_FILE, rejects_file)
         retired = tuple(sorted(set(job.previous_outputs) - set(staged.outputs)))
+        # Rollups (issue 12): the source's unit, written before the ledger records the source.
+        staged_files = [staging / f"{output}{STAGED_SUFFIX}" for output in staged.outputs]
+        rollup_unit = rollup_hooks.stage(ledger.warehouse, reader, source, key, staged_files, staged.sha256)
         recorded = LedgerEntry(
             job.byte_count,
             job.mtime_ns,
@@ -475,8 +484,10 @@ def finish_source(
         ledger.record_conversion(source, recorded, staged.rows)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        rollup_hooks.discard(ledger.warehouse, rollup_unit)  # rollups (issue 12)
         raise
     publish(staging, lake, staged.outputs, retired)
+    rollup_hooks.publish(ledger.warehouse, lake, source, rollup_unit)  # rollups (issue 12)
     shutil.rmtree(staging, ignore_errors=True)
     if not staged.set_aside:
         # An earlier version of this source may have set rows aside; this one has none.

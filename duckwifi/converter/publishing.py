@@ -13,6 +13,7 @@ import duckdb
 from duckwifi.converter.ledger import finish_forgetting, list_forgetting, mark_published, read_ledger
 from duckwifi.converter.staging import STAGED_SUFFIX, STAGING_DIR, source_key
 from duckwifi.fsutil import fsync_dir
+from duckwifi.rollups.store import remove_sources as remove_rollup_sources
 from duckwifi.warehouse import Warehouse, connect
 
 
@@ -54,8 +55,12 @@ def finish_interrupted(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     return finished
 
 
-def forget_files(con: duckdb.DuckDBPyConnection, lake: Path, source: str, outputs: tuple[str, ...]) -> None:
-    """Delete a forgotten source's lake files (each atomically), then close its journal entry."""
+def forget_files(
+    warehouse: Warehouse, con: duckdb.DuckDBPyConnection, lake: Path, source: str, outputs: tuple[str, ...]
+) -> None:
+    """Withdraw a forgotten source's rollup unit, delete its lake files (each atomically), then close its
+    journal entry. Each step is idempotent, so a run that finds the entry still open simply does it again."""
+    remove_rollup_sources(warehouse, [source])
     for folder in remove_files(lake, outputs):
         fsync_dir(folder)
     finish_forgetting(con, lake, source)
@@ -67,7 +72,7 @@ def recover(warehouse: Warehouse, lake: Path) -> int:
     with connect(warehouse, create=True) as con:
         finished = finish_interrupted(con, lake)
         for source, outputs in list_forgetting(con, lake):
-            forget_files(con, lake, source, outputs)
+            forget_files(warehouse, con, lake, source, outputs)
             finished += 1
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
     return finished

@@ -1,0 +1,95 @@
+"""How fast `/api/devices/{site}` reads one device's rows from the raw lake (24 hours by default).
+
+    flock /work/bench.lock .venv/bin/python -m benchmarks.device_lookup --warehouse W --lookups 200
+
+Times the lookup behind the endpoint (``DeviceReader.rows``) for random sites over the newest 24 hours, warm
+(each site asked once before timing, so the OS cache holds the files), in three ways: as served (the state's
+partitions only, then row-group statistics on site), without the state pruning (every state's files of those
+hours), and the raw ``telemetry`` view with a filter on site and the hour range, the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from duckwifi.api.devices import DeviceReader
+from duckwifi.readers import reader_connection
+from duckwifi.warehouse import Warehouse, registered_lake
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[round(0.95 * (len(ordered) - 1))] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+def run(warehouse_root: Path, lookups: int, seed: int) -> dict:
+    warehouse = Warehouse(warehouse_root)
+    lake = registered_lake(warehouse)
+    served = DeviceReader(lake, warehouse.devices_parquet)
+    unpruned = DeviceReader(lake, None)
+    newest = served.newest_hour()
+    assert newest is not None, "the lake is empty"
+    end = newest + timedelta(hours=1)
+    start = end - timedelta(hours=24)
+    devices = len(
+        served._cursor().execute("SELECT 1 FROM read_parquet($p)", {"p": str(warehouse.devices_parquet)}).fetchall()
+    )
+    rng = random.Random(seed)
+    sites = [rng.randint(1, devices) for _ in range(lookups)]
+    view = reader_connection(warehouse)
+
+    def baseline(site: int) -> None:
+        view.execute(
+            "SELECT * FROM telemetry_between($s, $e) WHERE site = $site ORDER BY datetime",
+            {"s": start, "e": end, "site": site},
+        ).fetchall()
+
+    results: dict[str, dict[str, float]] = {}
+    for name, ask, count in (
+        ("served (state partitions + row-group stats)", lambda s: served.rows(s, start, end), lookups),
+        ("without state pruning", lambda s: unpruned.rows(s, start, end), max(10, lookups // 10)),
+        ("telemetry view (baseline)", baseline, max(10, lookups // 10)),
+    ):
+        chosen = sites[:count]
+        for site in chosen:  # warm: the files once in the OS cache
+            ask(site)
+        samples = []
+        for site in chosen:
+            t0 = time.perf_counter()
+            ask(site)
+            samples.append(time.perf_counter() - t0)
+        results[name] = {"lookups": count, **_summary(samples)}
+    files = {
+        "served": len(served.files_for(sites[0], start, end)),
+        "without state pruning": len(unpruned.files_for(sites[0], start, end)),
+    }
+    rows = len(served.rows(sites[0], start, end))
+    return {"devices": devices, "hours": 24, "rows_per_lookup": rows, "files_read": files, "timings": results}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--lookups", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    result = run(args.warehouse, args.lookups, args.seed)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"device_lookup_{result['devices']}.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

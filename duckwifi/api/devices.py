@@ -1,0 +1,127 @@
+"""One device's raw rows, read from the lake's Parquet files and nothing else.
+
+A lookup must stay fast at 20M devices, so it reads as little as it can:
+- only the hour folders of the range that exist (listed from the lake, never enumerated from the range);
+- only the device's state: its state comes from the fleet's ``devices.parquet`` when the warehouse has one
+  (a point look-up pruned by row-group statistics), else every state of those hours is read;
+- inside each file, DuckDB skips the row groups whose statistics on ``site`` exclude the device, which is
+  what rows written in site order make possible.
+During a publish a lookup may see some of a source's partitions and not others; the rollup endpoints never do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.errors import LakeUnreadable
+from duckwifi.serving.catalogue import STATE_REGIONS
+from duckwifi.warehouse import memory_limit
+
+HOUR = timedelta(hours=1)
+_DATE_FOLDER = "%d-%m-%y"
+_STATE_CACHE_SIZE = 65_536
+
+
+class DeviceReader:
+    """Reads devices' rows from ``lake``; safe to call from many threads (one DuckDB cursor per thread)."""
+
+    def __init__(self, lake: Path | None, devices_parquet: Path | None) -> None:
+        self.lake = lake
+        self._devices = devices_parquet
+        self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit()})
+        self._local = threading.local()
+        self._states: OrderedDict[int, str | None] = OrderedDict()
+        self._states_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._db.cursor()
+        return cursor
+
+    def hour_folders(self) -> dict[datetime, Path]:
+        """Every ``date=dd-mm-yy/hour=H`` folder of the lake, by the hour it holds."""
+        if self.lake is None:
+            return {}
+        found: dict[datetime, Path] = {}
+        try:
+            for date_folder in self.lake.iterdir():
+                key, _, value = date_folder.name.partition("=")
+                if key != "date" or not date_folder.is_dir():
+                    continue
+                try:
+                    day = datetime.strptime(value, _DATE_FOLDER)
+                except ValueError:
+                    continue
+                for hour_folder in date_folder.iterdir():
+                    hour_key, _, hour_value = hour_folder.name.partition("=")
+                    if hour_key == "hour" and hour_value.isdigit() and int(hour_value) < 24:
+                        found[day + int(hour_value) * HOUR] = hour_folder
+        except OSError as error:
+            raise LakeUnreadable(f"cannot read the lake {self.lake}: {error}") from None
+        return found
+
+    def newest_hour(self) -> datetime | None:
+        return max(self.hour_folders(), default=None)
+
+    def state_of(self, site: int) -> str | None:
+        """The device's state from ``devices.parquet``, or None when the warehouse has none or lacks the site."""
+        if self._devices is None or not self._devices.is_file():
+            return None
+        with self._states_lock:
+            if site in self._states:
+                return self._states[site]
+        try:
+            row = (
+                self._cursor()
+                .execute(queries.load("api/device_state.sql"), {"devices": str(self._devices), "site": site})
+                .fetchone()
+            )
+        except duckdb.Error:
+            # A fleet file being replaced, or damaged: read every state instead, which is slower but right.
+            return None
+        state = None if row is None else str(row[0])
+        with self._states_lock:
+            self._states[site] = state
+            while len(self._states) > _STATE_CACHE_SIZE:
+                self._states.popitem(last=False)
+        return state
+
+    def files_for(self, site: int, start: datetime, end: datetime) -> list[str]:
+        state = self.state_of(site)
+        pattern = f"region={STATE_REGIONS[state]}/state={state}/*.parquet" if state else "region=*/state=*/*.parquet"
+        files: list[str] = []
+        for hour, folder in sorted(self.hour_folders().items()):
+            if start <= hour < end:
+                files += sorted(str(p) for p in folder.glob(pattern))
+        return files
+
+    def rows(self, site: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The device's rows with ``start <= datetime < end``, ordered by time; empty when it has none."""
+        files = self.files_for(site, start, end)
+        if not files:
+            return []
+        params = {"files": files, "site": site, "range_start": start, "range_end": end}
+        try:
+            cursor = self._cursor().execute(queries.load("api/device_rows.sql"), params)
+        except duckdb.IOException as error:
+            # A file listed a moment ago was replaced by a publish: list again once.
+            files = self.files_for(site, start, end)
+            if not files:
+                return []
+            try:
+                cursor = self._cursor().execute(queries.load("api/device_rows.sql"), {**params, "files": files})
+            except duckdb.IOException:
+                raise LakeUnreadable(f"cannot read the lake {self.lake}: {error}") from None
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

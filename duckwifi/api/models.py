@@ -1,0 +1,139 @@
+"""The answers of API v1 as pydantic models: they are the OpenAPI schema, and they encode every answer.
+
+Fields that only a ``compare=previous`` answer carries (``previous``, ``change``) are left unset otherwise and
+encoded with ``exclude_unset``, so a plain answer has exactly the contract's keys. Times are naive UTC hours as
+text, ``YYYY-MM-DDTHH:MM:SS``; an undefined value (the stddev of one row) is ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from duckwifi.contract import METRIC_COLUMNS
+
+
+class _Answer(BaseModel):
+    # NaN or infinity can come out of floating-point statistics; JSON has no such numbers, so they are null.
+    model_config = ConfigDict(ser_json_inf_nan="null")
+
+
+class StateRegion(_Answer):
+    state: str = Field(description="USPS code", examples=["TX"])
+    region: str = Field(description="Census region", examples=["South"])
+
+
+class Meta(_Answer):
+    metrics: list[str]
+    stats: list[str]
+    regions: list[str]
+    states: list[StateRegion]
+    bands: list[int]
+    first_hour: str | None = Field(description="oldest hour with data; null when nothing is converted")
+    last_hour: str | None = Field(description="newest hour with data; null when nothing is converted")
+    last_hour_rows: int | None = Field(description="rows (devices reporting) in the newest hour")
+    version: str = Field(description="changes whenever new data is published")
+
+
+class HourRows(_Answer):
+    time: str
+    rows: int
+
+
+class Overview(_Answer):
+    """What the page's header shows (an addition to the fixed contract)."""
+
+    first_hour: str | None
+    last_hour: str | None
+    hours: int = Field(description="hours covered")
+    rows: int = Field(description="rows (measurements) in all")
+    last_hour_rows: int | None
+    rows_per_hour: list[HourRows]
+    version: str
+
+
+class Point(_Answer):
+    time: str = Field(description="the bucket's first hour", examples=["2020-01-01T00:00:00"])
+    value: float | None
+    count: int = Field(description="raw rows behind the value")
+
+
+class Timeseries(_Answer):
+    points: list[Point]
+
+
+class BreakdownRow(_Answer):
+    key: str = Field(description="the region, state or band (as text)")
+    value: float | None
+    count: int
+    previous: float | None = Field(default=None, description="only with compare=previous")
+    change: float | None = Field(default=None, description="value - previous; only with compare=previous")
+
+
+class Breakdown(_Answer):
+    rows: list[BreakdownRow]
+
+
+class Cell(_Answer):
+    cell: str = Field(description="the map cell's id")
+    lat: float = Field(description="latitude of the cell's centre")
+    lon: float = Field(description="longitude of the cell's centre")
+    value: float | None
+    count: int
+    previous: float | None = Field(default=None, description="only with compare=previous")
+    change: float | None = Field(default=None, description="value - previous; only with compare=previous")
+
+
+class MapCells(_Answer):
+    cells: list[Cell]
+
+
+class Bin(_Answer):
+    lower: float
+    upper: float
+    count: int
+
+
+class Distribution(_Answer):
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    count: int
+    bins: list[Bin]
+
+
+class Health(_Answer):
+    status: Literal["ok"] = "ok"
+    version: str
+    seconds_since_publish: float | None = Field(description="null when nothing is published")
+
+
+_DEVICE_FIELDS: dict[str, Any] = {
+    "datetime": (str, ...),
+    "region": (str, ...),
+    "state": (str, ...),
+    "latitude": (float, ...),
+    "longitude": (float, ...),
+    "site": (int, ...),
+    "cell": (int, ...),
+    "sector": (int, ...),
+    "band": (int, ...),
+    **{metric: (float | None, ...) for metric in METRIC_COLUMNS},
+}
+DeviceRow = create_model("DeviceRow", __base__=_Answer, **_DEVICE_FIELDS)
+
+
+class DeviceRows(_Answer):
+    rows: list[DeviceRow]  # type: ignore[valid-type]
+
+
+class Feature(_Answer):
+    type: Literal["Feature"] = "Feature"
+    properties: dict[str, str] = Field(description='{"state": "TX"}')
+    geometry: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon, longitude then latitude")
+
+
+class FeatureCollection(_Answer):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]

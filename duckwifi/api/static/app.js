@@ -1,0 +1,299 @@
+// duckwifi dashboard: one page over API v1. No build step, no request to any other origin.
+"use strict";
+
+(function () {
+  const HOUR_MS = 3600 * 1000;
+  const DAY_MS = 24 * HOUR_MS;
+  // How often the page asks whether a new hour was published (the server follows the store every second).
+  const POLL_MS = 5000;
+  // What the rollup store keeps (the API refuses the rest with a 422, which a browser logs as an error):
+  // the map has count, avg, min and max by cell and no band; quantiles are not kept by band.
+  const MAP_STATS = ["count", "avg", "min", "max"];
+  const QUANTILES = ["p50", "p90", "p99"];
+  const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+
+  const $ = (id) => document.getElementById(id);
+  const state = { meta: null, version: null, outlines: null, busy: false, again: false };
+
+  // A token given as #token=... is sent as a bearer token (serve --token) and kept out of the address bar.
+  const token = (() => {
+    const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+    if (match) {
+      sessionStorage.setItem("duckwifi-token", decodeURIComponent(match[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return sessionStorage.getItem("duckwifi-token");
+  })();
+
+  async function api(path, params) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value === null || value === undefined || value === "") continue;
+      for (const item of [].concat(value)) query.append(key, item);
+    }
+    const url = "/api/" + path + (query.toString() ? "?" + query : "");
+    const response = await fetch(url, { headers: token ? { Authorization: "Bearer " + token } : {} });
+    if (!response.ok) throw new Error(path + ": HTTP " + response.status);
+    return response.json();
+  }
+
+  // -- times: naive UTC hours as YYYY-MM-DDTHH:MM:SS ---------------------------------------------------------
+  const parseHour = (text) => Date.parse(text + "Z");
+  const formatHour = (ms) => new Date(ms).toISOString().slice(0, 19);
+  const label = (text) => text.replace("T", " ").slice(0, 16);
+
+  function ranges() {
+    const end = parseHour(state.meta.last_hour) + HOUR_MS;
+    const choice = $("range").value;
+    if (choice === "24h") {
+      return { from: formatHour(end - DAY_MS), to: formatHour(end), bucket: "hour" };
+    }
+    // Whole days, the newest (perhaps partial) one included: the map keeps older hours by day only.
+    const days = choice === "7d" ? 7 : 30;
+    const to = Math.ceil(end / DAY_MS) * DAY_MS;
+    return { from: formatHour(to - days * DAY_MS), to: formatHour(to), bucket: days > 7 ? "day" : "hour" };
+  }
+
+  function filters() {
+    const place = $("place").value;
+    return {
+      region: place.startsWith("region:") ? place.slice(7) : null,
+      state: place.startsWith("state:") ? place.slice(6) : null,
+      band: $("band").value || null,
+    };
+  }
+
+  // -- selectors -----------------------------------------------------------------------------------------------
+  function option(select, value, text) {
+    const element = document.createElement("option");
+    element.value = value;
+    element.textContent = text;
+    select.appendChild(element);
+  }
+
+  function fillSelectors(meta) {
+    if ($("metric").options.length) return;
+    meta.metrics.forEach((m) => option($("metric"), m, m));
+    meta.stats.forEach((s) => option($("stat"), s, s));
+    $("stat").value = "avg";
+    const regions = document.createElement("optgroup");
+    regions.label = "Regions";
+    $("place").appendChild(regions);
+    meta.regions.forEach((r) => option(regions, "region:" + r, r));
+    const states = document.createElement("optgroup");
+    states.label = "States";
+    $("place").appendChild(states);
+    meta.states.forEach((s) => option(states, "state:" + s.state, s.state + " (" + s.region + ")"));
+    meta.bands.forEach((b) => option($("band"), String(b), "Band " + b));
+    for (const id of ["metric", "stat", "place", "band", "range", "map-mode", "rank"]) {
+      $(id).addEventListener("change", () => refresh());
+    }
+  }
+
+  // -- the panels ----------------------------------------------------------------------------------------------
+  function setNote(id, text) {
+    $(id + "-note").textContent = text || "";
+  }
+
+  function empty(id, text) {
+    Plotly.react(id, [], { annotations: [{ text, showarrow: false, font: { color: "#5b6474" } }],
+      xaxis: { visible: false }, yaxis: { visible: false }, margin: { t: 10, b: 10 } }, PLOT_CONFIG);
+  }
+
+  async function drawTimeseries(metric, stat, range, f) {
+    const quantile = QUANTILES.includes(stat);
+    const params = { metric, stat, from: range.from, to: range.to, bucket: range.bucket, ...f };
+    if (quantile && f.band) params.band = null;
+    setNote("timeseries", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
+      `${stat} of ${metric} by ${range.bucket}`);
+    const answer = await api("timeseries", params);
+    if (!answer.points.length) return empty("timeseries", "no data in this range");
+    Plotly.react("timeseries", [{
+      type: "scatter", mode: "lines+markers", name: `${stat}(${metric})`,
+      x: answer.points.map((p) => label(p.time)), y: answer.points.map((p) => p.value),
+      customdata: answer.points.map((p) => p.count),
+      hovertemplate: "%{x}<br>%{y:.4f}<br>%{customdata:,} rows<extra></extra>",
+      line: { color: "#2563eb", width: 2 }, marker: { size: 4 },
+    }], {
+      margin: { l: 60, r: 20, t: 10, b: 40 },
+      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metric}` } },
+    }, PLOT_CONFIG);
+  }
+
+  function outlineTrace() {
+    const x = [];
+    const y = [];
+    for (const feature of state.outlines.features) {
+      const g = feature.geometry;
+      const polygons = g.type === "Polygon" ? [g.coordinates] : g.coordinates;
+      for (const polygon of polygons) {
+        for (const ring of polygon) {
+          for (const [lon, lat] of ring) { x.push(lon); y.push(lat); }
+          x.push(null); y.push(null);
+        }
+      }
+    }
+    return { type: "scatter", mode: "lines", x, y, hoverinfo: "skip", showlegend: false,
+      line: { color: "#8a93a3", width: 0.7 } };
+  }
+
+  async function drawMap(metric, stat, range, f) {
+    const mapStat = MAP_STATS.includes(stat) ? stat : "avg";
+    const change = $("map-mode").value === "change";
+    const notes = [];
+    if (mapStat !== stat) notes.push(`${stat} is not kept by cell: showing avg`);
+    if (f.band) notes.push("band ignored: cells are not kept by band");
+    const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
+    if (change) params.compare = "previous";
+    notes.push(change ? `change of ${mapStat} vs the equally long period before`
+      : `${mapStat} of ${metric}`);
+    setNote("map", notes.join(" · "));
+    if (!state.outlines) state.outlines = await api("states");
+    const answer = await api("map", params);
+    const cells = change ? answer.cells.filter((c) => c.change !== null) : answer.cells;
+    const values = cells.map((c) => (change ? c.change : c.value));
+    const reach = Math.max(1e-9, ...values.map((v) => Math.abs(v || 0)));
+    const trace = {
+      type: "scatter", mode: "markers", name: "cells",
+      x: cells.map((c) => c.lon), y: cells.map((c) => c.lat),
+      customdata: cells.map((c) => [c.cell, c.count, c.previous === undefined ? null : c.previous]),
+      hovertemplate: "cell %{customdata[0]}<br>%{marker.color:.4f}<br>%{customdata[1]:,} rows<extra></extra>",
+      marker: {
+        size: 5, symbol: "square", color: values,
+        colorscale: change ? [[0, "rgb(37,99,235)"], [0.5, "rgb(235,235,235)"], [1, "rgb(202,40,40)"]] : "Viridis",
+        cmin: change ? -reach : undefined, cmax: change ? reach : undefined,
+        colorbar: { thickness: 10, len: 0.7 },
+      },
+    };
+    Plotly.react("map", [outlineTrace(), trace], {
+      margin: { l: 10, r: 10, t: 10, b: 10 }, showlegend: false,
+      xaxis: { range: [-125.5, -66], visible: false, fixedrange: false },
+      // Degrees of longitude are shorter than degrees of latitude by cos(latitude), about 0.77 at 39 N.
+      yaxis: { range: [24, 50], visible: false, scaleanchor: "x", scaleratio: 1.3 },
+      annotations: cells.length ? [] : [{ text: "no cells in this range", showarrow: false, x: -95, y: 37 }],
+    }, PLOT_CONFIG);
+  }
+
+  // Increase red, decrease blue, no change (or none known) grey; computed here because Plotly's bar text
+  // colouring cannot read a numeric colour array.
+  function diverging(value, reach) {
+    if (value === null || value === undefined) return "rgb(190,195,203)";
+    const t = Math.min(1, Math.abs(value) / reach);
+    const [r, g, b] = value >= 0 ? [202, 40, 40] : [37, 99, 235];
+    const mix = (c) => Math.round(205 + (c - 205) * t);
+    return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
+  }
+
+  async function drawBreakdown(metric, stat, range, f) {
+    const quantile = QUANTILES.includes(stat);
+    const params = { metric, stat, by: "state", limit: 60, from: range.from, to: range.to, compare: "previous",
+      region: f.region, band: quantile ? null : f.band };
+    setNote("breakdown", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
+      `${stat} of ${metric}; bar colour: change vs the previous period`);
+    const answer = await api("breakdown", params);
+    let rows = answer.rows.filter((r) => r.value !== null);
+    if ($("rank").value === "change") {
+      rows = rows.slice().sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0) || a.key.localeCompare(b.key));
+    }
+    if (!rows.length) return empty("breakdown", "no data in this range");
+    rows = rows.slice(0, 25).reverse();
+    const reach = Math.max(1e-9, ...rows.map((r) => Math.abs(r.change ?? 0)));
+    Plotly.react("breakdown", [{
+      type: "bar", orientation: "h", y: rows.map((r) => r.key), x: rows.map((r) => r.value),
+      customdata: rows.map((r) => [r.count, r.previous, r.change]),
+      hovertemplate: "%{y}: %{x:.4f}<br>previous %{customdata[1]:.4f}<br>change %{customdata[2]:+.4f}" +
+        "<br>%{customdata[0]:,} rows<extra></extra>",
+      marker: { color: rows.map((r) => diverging(r.change, reach)) },
+      text: rows.map((r) => (r.change === null ? "" : (r.change >= 0 ? "+" : "") + r.change.toFixed(2))),
+      textposition: "outside", cliponaxis: false,
+    }], {
+      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metric}` } },
+      yaxis: { automargin: true, dtick: 1 },
+    }, PLOT_CONFIG);
+  }
+
+  async function drawDistribution(metric, range, f) {
+    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + `${metric}`);
+    const answer = await api("distribution", { metric, from: range.from, to: range.to, region: f.region, state: f.state });
+    if (!answer.count) return empty("distribution", "no data in this range");
+    const lines = QUANTILES.map((q, i) => ({
+      type: "line", xref: "x", yref: "paper", x0: answer[q], x1: answer[q], y0: 0, y1: 1,
+      line: { color: ["#16a34a", "#d97706", "#b91c1c"][i], width: 1.5, dash: "dot" },
+    }));
+    const labels = QUANTILES.map((q, i) => ({
+      xref: "x", yref: "paper", x: answer[q], y: 1 - i * 0.08, text: `${q} ${answer[q].toFixed(2)}`,
+      showarrow: false, xanchor: "left", font: { size: 11 },
+    }));
+    Plotly.react("distribution", [{
+      type: "bar", name: metric, x: answer.bins.map((b) => (b.lower + b.upper) / 2),
+      width: answer.bins.map((b) => b.upper - b.lower),
+      // Bins differ in width (the sketch's buckets are logarithmic), so height is rows per unit of the metric.
+      y: answer.bins.map((b) => b.count / Math.max(b.upper - b.lower, 1e-12)),
+      customdata: answer.bins.map((b) => [b.lower, b.upper, b.count]),
+      hovertemplate: "%{customdata[0]:.3f} to %{customdata[1]:.3f}<br>%{customdata[2]:,} rows<extra></extra>",
+      marker: { color: "#64748b" },
+    }], {
+      margin: { l: 60, r: 20, t: 10, b: 40 }, shapes: lines, annotations: labels, bargap: 0,
+      xaxis: { title: { text: metric } }, yaxis: { title: { text: "rows per unit" } },
+    }, PLOT_CONFIG);
+  }
+
+  function drawHeader(overview) {
+    $("newest-hour").textContent = overview.last_hour ? label(overview.last_hour) : "none yet";
+    $("devices-reporting").textContent = overview.last_hour_rows === null ? "–" : overview.last_hour_rows.toLocaleString("en-US");
+    $("hours-covered").textContent = overview.hours.toLocaleString("en-US");
+  }
+
+  function setStatus(text, isError) {
+    $("status").textContent = text;
+    $("status").classList.toggle("error", Boolean(isError));
+  }
+
+  // Draws everything; a change made while drawing is drawn right after, never interleaved.
+  async function refresh() {
+    if (state.busy) { state.again = true; return; }
+    state.busy = true;
+    try {
+      const [meta, overview] = await Promise.all([api("meta"), api("overview")]);
+      state.meta = meta;
+      state.version = meta.version;
+      fillSelectors(meta);
+      drawHeader(overview);
+      if (!meta.last_hour) {
+        for (const id of ["timeseries", "map", "breakdown", "distribution"]) empty(id, "nothing converted yet");
+        setStatus("waiting for the first hour");
+        return;
+      }
+      const metric = $("metric").value;
+      const stat = $("stat").value;
+      const range = ranges();
+      const f = filters();
+      await Promise.all([
+        drawTimeseries(metric, stat, range, f),
+        drawMap(metric, stat, range, f),
+        drawBreakdown(metric, stat, range, f),
+        drawDistribution(metric, range, f),
+      ]);
+      setStatus(`data version ${meta.version} · updated ${new Date().toISOString().slice(11, 19)} UTC`);
+      document.body.dataset.version = meta.version;
+      document.body.dataset.drawn = String(Number(document.body.dataset.drawn || 0) + 1);
+    } catch (error) {
+      setStatus("could not load: " + error.message, true);
+    } finally {
+      state.busy = false;
+      if (state.again) { state.again = false; refresh(); }
+    }
+  }
+
+  async function watch() {
+    try {
+      const health = await api("health");
+      if (health.version !== state.version) await refresh();
+    } catch (error) {
+      setStatus("server unreachable: " + error.message, true);
+    }
+    setTimeout(watch, POLL_MS);
+  }
+
+  refresh().then(() => setTimeout(watch, POLL_MS));
+})();

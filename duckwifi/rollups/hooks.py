@@ -1,0 +1,89 @@
+"""The converter's calls into the rollup store, kept here so the converter carries only marked one-line hooks.
+
+In ``convert_file`` (one source, one unit of work):
+
+1. ``stage`` after the lake files are staged and fsynced, before the ledger records the source: the unit is
+   written complete (unit.json last) but not listed, so a kill here leaves nothing a reader sees.
+2. ``publish`` right after the lake files are published: one manifest swap lists the source's new unit
+   and drops its previous one.
+3. ``discard`` when the unit of work fails.
+
+``finish_interrupted`` runs where the converter finishes sources a killed run left 'publishing': their unit
+was written before the ledger recorded them, so it is found and published; if it is missing, it is made
+again from the source's lake files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+
+from duckwifi.rollups import store
+from duckwifi.rollups.production import stage_source
+from duckwifi.warehouse import Warehouse, work_connection
+
+
+def stage(
+    warehouse: Warehouse,
+    reader: duckdb.DuckDBPyConnection,
+    source: Path,
+    source_key: str,
+    staged_files: Sequence[Path],
+    sha256: str,
+) -> store.Unit | None:
+    """Write the source's unit from its staged lake files (read again, from the page cache)."""
+    return stage_source(
+        reader, staged_files, store.new_unit_dir(warehouse, source_key), source=str(source), sha256=sha256
+    )
+
+
+def publish(warehouse: Warehouse, lake: Path, source: Path, unit: store.Unit | None) -> None:
+    """List the source's new unit in the manifest (or drop its old one when it has no rows now)."""
+    if unit is None:
+        store.publish(warehouse, [], lake=lake, remove_sources=[str(source)])
+    else:
+        store.publish(warehouse, [unit], lake=lake)
+
+
+def discard(warehouse: Warehouse, unit: store.Unit | None) -> None:
+    if unit is not None:
+        shutil.rmtree(warehouse.rollups_dir / store.UNITS_DIR / unit.unit, ignore_errors=True)
+
+
+def finish_interrupted(
+    warehouse: Warehouse,
+    lake: Path,
+    interrupted: Mapping[str, tuple[str, Sequence[str]]],
+    source_key_of: Callable[[Path], str],
+) -> None:
+    """Publish the units of sources a killed convert had recorded: ``{source: (sha256, lake outputs)}``."""
+    if not interrupted:
+        return
+    published = store.read_manifest(warehouse).by_source()
+    units: list[store.Unit] = []
+    removed: list[str] = []
+    reader: duckdb.DuckDBPyConnection | None = None
+    try:
+        for source, (sha256, outputs) in sorted(interrupted.items()):
+            current = published.get(source)
+            if current is not None and current.sha256 == sha256:
+                continue
+            key = source_key_of(Path(source))
+            unit = store.find_written_unit(warehouse, key, sha256)
+            if unit is None and outputs:
+                if reader is None:
+                    reader = work_connection(warehouse)
+                folder = store.new_unit_dir(warehouse, key)
+                unit = stage_source(reader, [lake / o for o in outputs], folder, source=source, sha256=sha256)
+            if unit is None:
+                removed.append(source)
+            else:
+                units.append(unit)
+    finally:
+        if reader is not None:
+            reader.close()
+    if units or removed:
+        store.publish(warehouse, units, lake=lake, remove_sources=removed)

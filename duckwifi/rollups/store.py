@@ -1,0 +1,208 @@
+"""The rollup store's on-disk format (stable; documented in docs/rollups.md) and its crash-safe publication.
+
+Layout under ``warehouse/rollups/``::
+
+    manifest.json                  the commit point: which units are published, and the store's version
+    units/<unit>/stats.parquet     one unit per source file, immutable once written
+    units/<unit>/sketch.parquet
+    units/<unit>/cells.parquet
+    units/<unit>/unit.json         written last: the unit is complete and durable
+
+A unit is written under a name never used before (``<source key>-<random>``), so nothing a reader may be
+reading is ever overwritten. Readers read ``manifest.json`` (replaced by rename, so always whole) and then
+only the units it lists; a unit not listed yet is invisible to them. Publishing is the manifest swap alone;
+then the units it no longer lists (a replaced source, a forgotten one, leftovers of a killed run) are
+deleted. A reader that finds a listed file gone (it was replaced meanwhile) reads the manifest again.
+Only a writer holding the warehouse's "convert" lock writes units or the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from duckwifi.errors import RollupsDamaged
+from duckwifi.fsutil import fsync_dir, fsync_file
+from duckwifi.warehouse import Warehouse
+
+FORMAT = 1
+MANIFEST_NAME = "manifest.json"
+UNITS_DIR = "units"
+UNIT_INFO_NAME = "unit.json"
+# The three tables of a unit, in the order they are written; the names are part of the format.
+TABLES: tuple[str, ...] = ("stats", "sketch", "cells")
+_HOUR_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One source file's rollups: published as a folder of immutable Parquet files."""
+
+    unit: str
+    source: str
+    sha256: str
+    rows: int
+    hours: tuple[datetime, ...]
+
+    def path(self, rollups_dir: Path, table: str) -> Path:
+        return rollups_dir / UNITS_DIR / self.unit / f"{table}.parquet"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "source": self.source,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "hours": [h.strftime(_HOUR_FORMAT) for h in self.hours],
+            "files": {table: f"{UNITS_DIR}/{self.unit}/{table}.parquet" for table in TABLES},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Unit:
+        hours = data["hours"]
+        assert isinstance(hours, list)
+        return cls(
+            unit=str(data["unit"]),
+            source=str(data["source"]),
+            sha256=str(data["sha256"]),
+            rows=int(data["rows"]),  # type: ignore[call-overload]
+            hours=tuple(datetime.strptime(str(h), _HOUR_FORMAT) for h in hours),
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    generation: int = 0
+    lake: str | None = None
+    units: tuple[Unit, ...] = field(default_factory=tuple)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the set of published units changes (unit names are never reused)."""
+        digest = hashlib.sha256("\n".join(sorted(u.unit for u in self.units)).encode()).hexdigest()[:12]
+        return f"{self.generation}-{digest}"
+
+    def by_source(self) -> dict[str, Unit]:
+        return {u.source: u for u in self.units}
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": FORMAT,
+            "generation": self.generation,
+            "version": self.version,
+            "lake": self.lake,
+            "units": [u.to_json() for u in sorted(self.units, key=lambda u: u.source)],
+        }
+
+
+def manifest_path(warehouse: Warehouse) -> Path:
+    return warehouse.rollups_dir / MANIFEST_NAME
+
+
+def read_manifest(warehouse: Warehouse) -> Manifest:
+    """The published state; an empty manifest when nothing was ever published."""
+    path = manifest_path(warehouse)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError) as error:
+        raise RollupsDamaged(f"cannot read {path} ({error}); run `duckwifi rollup --rebuild`") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RollupsDamaged(f"{path} is not a format-{FORMAT} rollup manifest; run `duckwifi rollup --rebuild`")
+    try:
+        units = tuple(Unit.from_json(u) for u in data["units"])
+        return Manifest(int(data["generation"]), data.get("lake"), units)
+    except (KeyError, TypeError, ValueError, AssertionError) as error:
+        raise RollupsDamaged(f"{path} is damaged ({error}); run `duckwifi rollup --rebuild`") from None
+
+
+def new_unit_dir(warehouse: Warehouse, source_key: str) -> Path:
+    """A fresh folder for a source's unit: a name never used before, so the version always moves."""
+    return warehouse.rollups_dir / UNITS_DIR / f"{source_key}-{uuid.uuid4().hex[:12]}"
+
+
+def write_unit_info(folder: Path, unit: Unit) -> None:
+    """The unit's description, written last: its presence means every file is complete and durable."""
+    for table in TABLES:
+        fsync_file(folder / f"{table}.parquet")
+    info = folder / UNIT_INFO_NAME
+    temp = info.with_name(f".{UNIT_INFO_NAME}.tmp")
+    temp.write_text(json.dumps(unit.to_json()), encoding="utf-8")
+    fsync_file(temp)
+    os.replace(temp, info)
+    fsync_dir(folder)
+    fsync_dir(folder.parent)
+
+
+def find_written_unit(warehouse: Warehouse, source_key: str, sha256: str) -> Unit | None:
+    """A complete unit of this source's content written by a run that was killed before publishing it."""
+    for info in sorted((warehouse.rollups_dir / UNITS_DIR).glob(f"{source_key}-*/{UNIT_INFO_NAME}")):
+        try:
+            unit = Unit.from_json(json.loads(info.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AssertionError):
+            continue
+        if unit.sha256 == sha256 and unit.unit == info.parent.name:
+            return unit
+    return None
+
+
+def publish(
+    warehouse: Warehouse,
+    units: Iterable[Unit],
+    *,
+    lake: Path | str | None = None,
+    remove_sources: Iterable[str] = (),
+    replace_all: bool = False,
+) -> Manifest:
+    """Publish written units in one manifest swap (each replaces its source's previous unit), then clean up.
+
+    ``remove_sources`` drops those sources' units in the same swap; ``replace_all`` drops every unit not
+    in ``units`` (a rebuild). The caller holds the warehouse's "convert" lock.
+    """
+    current = read_manifest(warehouse)
+    kept = {} if replace_all else current.by_source()
+    for source in remove_sources:
+        kept.pop(source, None)
+    for unit in units:
+        kept[unit.source] = unit
+    manifest = Manifest(current.generation + 1, str(lake) if lake is not None else current.lake, tuple(kept.values()))
+    _write_manifest(warehouse, manifest)
+    remove_unlisted_units(warehouse, manifest)
+    return manifest
+
+
+def remove_sources(warehouse: Warehouse, sources: Iterable[str]) -> Manifest:
+    """Forget sources: their units leave the manifest, then their files are deleted."""
+    wanted = {str(s) for s in sources}
+    current = read_manifest(warehouse)
+    if not any(u.source in wanted for u in current.units):
+        return current
+    return publish(warehouse, [], remove_sources=wanted)
+
+
+def remove_unlisted_units(warehouse: Warehouse, manifest: Manifest) -> None:
+    """Delete unit folders the manifest does not list (replaced units, or a publish cut short)."""
+    units_dir = warehouse.rollups_dir / UNITS_DIR
+    listed = {u.unit for u in manifest.units}
+    if units_dir.is_dir():
+        for entry in units_dir.iterdir():
+            if entry.name not in listed:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write_manifest(warehouse: Warehouse, manifest: Manifest) -> None:
+    final = manifest_path(warehouse)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = final.with_name(f".{MANIFEST_NAME}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
+    fsync_file(temp)
+    os.replace(temp, final)
+    fsync_dir(final.parent)

@@ -1,0 +1,499 @@
+"""``ServingStore``: the rollup store loaded into an in-memory DuckDB, following the manifest, answering queries.
+
+Loading is incremental: ``refresh`` compares the manifest's units with the loaded ones and, in one
+transaction, rebuilds only the hours and days that gained or lost a unit (per-source units cannot be
+subtracted, so an hour is re-merged from all of its units). A query runs on its own cursor and sees the
+state before or after a refresh's transaction, never a mix: a source's rollups appear all or nothing.
+
+Grains served (docs/rollups.md): statistics by hour and day for every (region, state, band); sketches by
+hour and day, pre-merged for the nation, each region and each state; map cells by day, and by hour for the
+recent window (``cell_window_hours``). A range is cut into whole days plus the hours at either end.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from duckwifi import queries
+from duckwifi.errors import InvalidQuery, QueryNotServed
+from duckwifi.rollups.production import install_macros
+from duckwifi.rollups.store import Manifest, Unit, manifest_path, read_manifest
+from duckwifi.serving.catalogue import (
+    BANDS,
+    BREAKDOWN_DIMENSIONS,
+    BUCKETS,
+    DAY,
+    HOUR,
+    MAP_STATS,
+    MAX_BINS,
+    MAX_LIMIT,
+    METRICS,
+    QUANTILES,
+    REGIONS,
+    STATE_REGIONS,
+    STATS,
+    BandFilter,
+    Filter,
+    bands_filter,
+    check_choice,
+    metric_index,
+    positive_int,
+    regions_filter,
+    states_filter,
+    whole_hour,
+)
+from duckwifi.warehouse import Warehouse, memory_limit
+
+# Hourly map cells and state-level hourly sketches are kept in memory for the newest two days: a 24-hour map
+# or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
+# of a range) are read from the units' files. For 30 days they would be the size of the whole store.
+DEFAULT_WINDOW_HOURS = 48
+# A reader that finds a unit's file deleted under it (a newer publish replaced it) reads the manifest again.
+_LOAD_ATTEMPTS = 3
+_EPOCH = datetime(1970, 1, 1)
+_EMPTY_RUN = (_EPOCH, _EPOCH)
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """[start, end) as up to two runs of hours and one run of whole days, covering every hour once."""
+
+    h1: tuple[datetime, datetime]
+    h2: tuple[datetime, datetime]
+    days: tuple[datetime, datetime]
+
+    def params(self) -> dict[str, datetime]:
+        return {
+            "h1_start": self.h1[0],
+            "h1_end": self.h1[1],
+            "h2_start": self.h2[0],
+            "h2_end": self.h2[1],
+            "d_start": self.days[0],
+            "d_end": self.days[1],
+        }
+
+    def hour_starts(self) -> list[datetime]:
+        return [run[0] for run in (self.h1, self.h2) if run[0] < run[1]]
+
+
+def _floor_day(value: datetime) -> datetime:
+    return value.replace(hour=0)
+
+
+def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
+    if not use_days:
+        return _Runs((start, end), _EMPTY_RUN, _EMPTY_RUN)
+    first_day = _floor_day(start) if start == _floor_day(start) else _floor_day(start) + DAY
+    last_day = _floor_day(end)
+    if first_day >= last_day:
+        return _Runs((start, end), _EMPTY_RUN, _EMPTY_RUN)
+    return _Runs((start, first_day), (last_day, end), (first_day, last_day))
+
+
+class ServingStore:
+    """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
+
+    def __init__(self, warehouse: Warehouse | Path | str, *, window_hours: int = DEFAULT_WINDOW_HOURS) -> None:
+        self._warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(Path(warehouse))
+        self._window = window_hours * HOUR
+        self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit()})
+        install_macros(self._db)
+        _execute_script(self._db, "serving/create_tables.sql", {})
+        self._refresh_lock = threading.Lock()
+        self._local = threading.local()
+        self._manifest = Manifest()
+        self._window_hours: set[datetime] = set()
+        self.refresh()
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """Changes whenever new data (or a replacement, or a removal) is published."""
+        return self._manifest.version
+
+    @property
+    def lake(self) -> str | None:
+        return self._manifest.lake
+
+    def seconds_since_publish(self) -> float | None:
+        """Seconds since the manifest was last replaced, or None when nothing is published."""
+        try:
+            mtime = manifest_path(self._warehouse).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return max(0.0, datetime.now().timestamp() - mtime)
+
+    def refresh(self) -> bool:
+        """Follow the manifest: load what changed since the last load; True when the version changed."""
+        with self._refresh_lock:
+            for attempt in range(_LOAD_ATTEMPTS):
+                manifest = read_manifest(self._warehouse)
+                if manifest.version == self._manifest.version:
+                    return False
+                try:
+                    self._load(manifest)
+                except duckdb.IOException:
+                    if attempt + 1 == _LOAD_ATTEMPTS:
+                        raise
+                    continue
+                self._manifest = manifest
+                return True
+        return False
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    def timeseries(
+        self,
+        metric: str,
+        stat: str = "avg",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        bucket: str = "hour",
+        region: Filter = None,
+        state: Filter = None,
+        band: BandFilter = None,
+    ) -> list[dict[str, Any]]:
+        """``[{"time", "value", "count"}]`` ordered by time; only buckets with rows; a day is labelled by 00:00."""
+        check_choice("bucket", bucket, BUCKETS)
+        rows = self._ask(metric, stat, start, end, group=bucket, region=region, state=state, band=band)
+        return [{"time": t, "value": v, "count": n} for t, _, v, n in rows]
+
+    def breakdown(
+        self,
+        metric: str,
+        stat: str = "avg",
+        by: str = "state",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        region: Filter = None,
+        state: Filter = None,
+        band: BandFilter = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """``[{"key", "value", "count"}]``, highest value first (undefined values last), ties by key."""
+        check_choice("by", by, BREAKDOWN_DIMENSIONS)
+        limit = positive_int("limit", limit, MAX_LIMIT)
+        rows = self._ask(metric, stat, start, end, group=by, region=region, state=state, band=band)
+        answer = [{"key": k, "value": v, "count": n} for _, k, v, n in rows]
+        answer.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0.0), _key_order(by, r["key"])))
+        return answer[:limit]
+
+    def map_cells(
+        self,
+        metric: str,
+        stat: str = "avg",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        region: Filter = None,
+        state: Filter = None,
+        band: BandFilter = None,
+    ) -> list[dict[str, Any]]:
+        """``[{"cell", "lat", "lon", "value", "count"}]`` ordered by cell id; lat/lon are the cell's centre."""
+        index = metric_index(metric)
+        check_choice("stat", stat, STATS)
+        if stat not in MAP_STATS:
+            raise QueryNotServed("stat", f"the map answers {', '.join(MAP_STATS)}, not {stat}")
+        regions, states, bands = regions_filter(region), states_filter(state), bands_filter(band)
+        if bands:
+            raise QueryNotServed("band", "the map is not kept by band; drop the band filter")
+        span = self._span(start, end)
+        if span is None:
+            return []
+        runs = _cut(*span, use_days=True)
+        old_hours = self._hours_before_window(runs)
+        if old_hours:
+            # Partial days older than the hourly window: their hours come from the units' files.
+            self._load_edge(
+                "serving/load_cells_edge.sql",
+                lambda: {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)},
+            )
+        else:
+            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
+        rows = self._run(
+            "serving/cells_query.sql",
+            {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
+        )
+        return [{"cell": c, "lat": lat, "lon": lon, "value": v, "count": n} for c, lat, lon, v, n in rows]
+
+    def distribution(
+        self,
+        metric: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        region: Filter = None,
+        state: Filter = None,
+        band: BandFilter = None,
+        bins: int = 40,
+    ) -> dict[str, Any]:
+        """``{"p50", "p90", "p99", "count", "bins": [{"lower", "upper", "count"}]}`` from the sketches."""
+        index = metric_index(metric)
+        bins = positive_int("bins", bins, MAX_BINS)
+        regions, states, bands = regions_filter(region), states_filter(state), bands_filter(band)
+        empty: dict[str, Any] = {"p50": None, "p90": None, "p99": None, "count": 0, "bins": []}
+        if bands:
+            raise _band_quantile_refusal()
+        span = self._span(start, end)
+        if span is None:
+            return empty
+        runs = _cut(*span, use_days=True)
+        level = 2 if states else 1 if regions else 0
+        self._prepare_sketch_edge(index, level, runs, regions, states)
+        common = {"metric": index, "level": level, "regions": regions, "states": states, **runs.params()}
+        answer = dict(empty)
+        for name, q in QUANTILES.items():
+            rows = self._run("serving/sketch_query.sql", {**common, "q": q, "group": "none"})
+            if rows:
+                answer[name] = rows[0][2]
+                answer["count"] = rows[0][3]
+        if answer["count"]:
+            answer["bins"] = [
+                {"lower": lo, "upper": hi, "count": n}
+                for lo, hi, n in self._run("serving/histogram_query.sql", {**common, "bins": bins})
+            ]
+        return answer
+
+    def overview(self) -> dict[str, Any]:
+        """``{"first_hour", "last_hour", "hours", "rows", "last_hour_rows", "rows_per_hour", "version"}``."""
+        rows = self._run("serving/overview.sql", {})
+        return {
+            "first_hour": rows[0][0] if rows else None,
+            "last_hour": rows[-1][0] if rows else None,
+            "hours": len(rows),
+            "rows": sum(int(n) for _, n in rows),
+            "last_hour_rows": int(rows[-1][1]) if rows else None,
+            "rows_per_hour": [{"time": t, "rows": int(n)} for t, n in rows],
+            "version": self.version,
+        }
+
+    def meta(self) -> dict[str, Any]:
+        """The allow-lists (metrics, stats, regions, states with their region, bands) and the coverage."""
+        overview = self.overview()
+        return {
+            "metrics": list(METRICS),
+            "stats": list(STATS),
+            "regions": list(REGIONS),
+            "states": [{"state": s, "region": r} for s, r in sorted(STATE_REGIONS.items())],
+            "bands": list(BANDS),
+            "first_hour": overview["first_hour"],
+            "last_hour": overview["last_hour"],
+            "last_hour_rows": overview["last_hour_rows"],
+            "version": overview["version"],
+        }
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _ask(
+        self,
+        metric: str,
+        stat: str,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        group: str,
+        region: Filter,
+        state: Filter,
+        band: BandFilter,
+    ) -> list[tuple[Any, ...]]:
+        index = metric_index(metric)
+        check_choice("stat", stat, STATS)
+        regions, states, bands = regions_filter(region), states_filter(state), bands_filter(band)
+        if stat in QUANTILES and (bands or group == "band"):
+            raise _band_quantile_refusal()
+        span = self._span(start, end)
+        if span is None:
+            return []
+        runs = _cut(*span, use_days=group != "hour")
+        if stat in QUANTILES:
+            level = 2 if states or group == "state" else 1 if regions or group == "region" else 0
+            self._prepare_sketch_edge(index, level, runs, regions, states)
+            params = {"metric": index, "q": QUANTILES[stat], "level": level, "group": group}
+            return self._run(
+                "serving/sketch_query.sql", {**params, "regions": regions, "states": states, **runs.params()}
+            )
+        params = {"metric": index, "stat": stat, "group": group, "regions": regions, "states": states}
+        return self._run("serving/stats_query.sql", {**params, "bands": bands, **runs.params()})
+
+    def _span(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
+        """The asked range, defaulted to the data's; None when it is empty."""
+        first = whole_hour("start", start)
+        last = whole_hour("end", end)
+        if first is not None and last is not None and first > last:
+            raise InvalidQuery("start", f"start {first.isoformat()} is after end {last.isoformat()}")
+        if first is None or last is None:
+            covered = self._run("serving/coverage.sql", {})
+            if not covered or covered[0][0] is None:
+                return None
+            first = covered[0][0] if first is None else first
+            last = covered[0][1] + HOUR if last is None else last
+        if first >= last:
+            return None
+        return first, last
+
+    def _load_edge(self, statement: str, params: Callable[[], dict[str, Any]]) -> None:
+        """Read old hours from unit files; a unit replaced since the last refresh is gone, so refresh and retry."""
+        for attempt in range(_LOAD_ATTEMPTS):
+            try:
+                _execute_script(self._cursor(), statement, params())
+                return
+            except duckdb.IOException:
+                if attempt + 1 == _LOAD_ATTEMPTS:
+                    raise
+                self.refresh()
+
+    def _unit_files(self, table: str, hours: list[datetime]) -> list[str]:
+        wanted = set(hours)
+        units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
+        return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
+
+    def _prepare_sketch_edge(self, index: int, level: int, runs: _Runs, regions: list[str], states: list[str]) -> None:
+        """Fill this cursor's sketch_edge when a state-level question needs hours older than the window."""
+        old_hours = self._hours_before_window(runs) if level == 2 else []
+        if old_hours:
+            self._load_edge(
+                "serving/load_sketch_edge.sql",
+                lambda: {
+                    "metric": index,
+                    "hours": old_hours,
+                    "sketches": self._unit_files("sketch", old_hours),
+                    "regions": regions,
+                    "states": states,
+                },
+            )
+        else:
+            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
+
+    def _hours_before_window(self, runs: _Runs) -> list[datetime]:
+        """The hours of the runs that are older than the hourly window and held by some unit."""
+        manifest = self._manifest
+        newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
+        window_start = newest + HOUR - self._window
+        held = {h for u in manifest.units for h in u.hours if h < window_start}
+        wanted = []
+        for start, end in (runs.h1, runs.h2):
+            hour = start
+            while hour < end and hour < window_start:
+                if hour in held:
+                    wanted.append(hour)
+                hour += HOUR
+        return wanted
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._db.cursor()
+            # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
+            install_macros(cursor)
+            _execute_script(cursor, "serving/create_cursor_tables.sql", {})
+            self._local.cursor = cursor
+        return cursor
+
+    def _run(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return self._cursor().execute(queries.load(statement), params).fetchall()
+
+    def _load(self, manifest: Manifest) -> None:
+        """Bring the in-memory tables from the loaded manifest's units to ``manifest``'s, in one transaction."""
+        rollups = self._warehouse.rollups_dir
+        old = {u.unit: u for u in self._manifest.units}
+        new = {u.unit: u for u in manifest.units}
+        changed = [old[k] for k in old.keys() - new.keys()] + [new[k] for k in new.keys() - old.keys()]
+        units_by_hour: dict[datetime, list[Unit]] = {}
+        for unit in manifest.units:
+            for hour in unit.hours:
+                units_by_hour.setdefault(hour, []).append(unit)
+        hours = {h for u in changed for h in u.hours}
+        hours_with = sorted(h for h in hours if h in units_by_hour)
+        hours_without = sorted(hours - set(hours_with))
+        days = {_floor_day(h) for h in hours}
+        days_with = {_floor_day(h) for h in units_by_hour}
+        newest = max(units_by_hour, default=_EPOCH)
+        window_start = newest + HOUR - self._window
+        in_window = {h for h in units_by_hour if h >= window_start}
+        window_hours = sorted((in_window & set(hours_with)) | (in_window - self._window_hours))
+        rebuilt_days = sorted(days & days_with)
+
+        def files(table: str, wanted_hours: set[datetime]) -> list[str]:
+            units = {u.unit: u for h in wanted_hours for u in units_by_hour.get(h, [])}
+            return sorted(str(u.path(rollups, table)) for u in units.values())
+
+        day_hours = {h for h in units_by_hour if _floor_day(h) in set(rebuilt_days)}
+        steps: list[tuple[str, dict[str, Any]]] = []
+        if hours_without:
+            steps.append(("clear_hours", {"hours": hours_without, "days": sorted(days - days_with)}))
+        if hours_with:
+            wanted = set(hours_with)
+            steps.append(
+                (
+                    "replace_hours",
+                    {"hours": hours_with, "stats": files("stats", wanted), "sketches": files("sketch", wanted)},
+                )
+            )
+        if rebuilt_days:
+            steps.append(
+                (
+                    "replace_days",
+                    {"days": rebuilt_days, "sketches": files("sketch", day_hours), "cells": files("cells", day_hours)},
+                )
+            )
+        if window_hours:
+            wanted = set(window_hours)
+            steps.append(
+                (
+                    "replace_window_hours",
+                    {
+                        "window_hours": window_hours,
+                        "sketches": files("sketch", wanted),
+                        "cells": files("cells", wanted),
+                    },
+                )
+            )
+        steps.append(("drop_window_hours", {"oldest": window_start}))
+        con = self._db.cursor()
+        try:
+            con.begin()
+            for name, params in steps:
+                _execute_script(con, f"serving/{name}.sql", params)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+        self._window_hours = in_window
+
+
+def _execute_script(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> None:
+    """Run each statement of ``sql/<name>`` with the parameters it names (DuckDB binds only one statement)."""
+    for statement in _statements(name):
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
+        con.execute(statement, used)
+
+
+@functools.cache
+def _statements(name: str) -> tuple[str, ...]:
+    # Statements in these files end with ";" at the end of a line, and no comment or string does.
+    parts = re.split(r";[ \t]*\n", queries.load(name))
+    bodies = (re.sub(r"--[^\n]*", "", p).strip() for p in parts)
+    return tuple(b for b in bodies if b)
+
+
+def _band_quantile_refusal() -> QueryNotServed:
+    return QueryNotServed(
+        "band", "quantiles are kept by hour, region and state, not by band; drop the band filter for p50/p90/p99"
+    )
+
+
+def _key_order(by: str, key: str) -> tuple[int, str]:
+    return (int(key), "") if by == "band" else (0, key)

@@ -1,0 +1,443 @@
+"""API v1 through the ASGI app, against a real small lake (tick, convert with rollups): every endpoint, every
+error case, parity with raw SQL over the telemetry view, ETag/304, gzip, Arrow, authentication, CORS."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+
+from duckwifi.api import models
+from duckwifi.api.app import ServeSettings, open_app
+from duckwifi.readers import reader_connection
+from duckwifi.warehouse import Warehouse
+from tests.serve_support import DEVICES, HOURS
+
+FIRST = datetime(2020, 1, 1)
+LAST = FIRST + timedelta(hours=HOURS - 1)
+ARROW = "application/vnd.apache.arrow.stream"
+
+
+def hour(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.fixture(scope="module")
+def client(served_lake):
+    app = open_app(served_lake.warehouse, served_lake.lake)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def sql(served_lake):
+    con = reader_connection(Warehouse(served_lake.warehouse))
+    yield con
+    con.close()
+
+
+def get(client: TestClient, path: str, **params) -> dict:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# -- meta, overview, health ---------------------------------------------------------------------------------
+
+
+def test_meta_lists_the_allow_lists_and_the_hours_covered(client):
+    meta = get(client, "/api/meta")
+    assert set(meta) == {
+        "metrics",
+        "stats",
+        "regions",
+        "states",
+        "bands",
+        "first_hour",
+        "last_hour",
+        "last_hour_rows",
+        "version",
+    }
+    assert meta["metrics"] == [f"metric_{k}" for k in range(1, 21)]
+    assert meta["stats"] == ["count", "avg", "min", "max", "stddev", "p50", "p90", "p99"]
+    assert meta["regions"] == ["Midwest", "Northeast", "South", "West"]
+    assert {"state": "TX", "region": "South"} in meta["states"]
+    assert meta["bands"] == list(range(1, 11))
+    assert (meta["first_hour"], meta["last_hour"]) == (hour(FIRST), hour(LAST))
+    assert meta["last_hour_rows"] == DEVICES
+    assert meta["version"]
+
+
+def test_overview_and_health(client):
+    overview = get(client, "/api/overview")
+    assert overview["hours"] == HOURS
+    assert overview["rows"] == HOURS * DEVICES
+    assert overview["rows_per_hour"][0] == {"time": hour(FIRST), "rows": DEVICES}
+    health = client.get("/api/health")
+    assert health.headers["cache-control"] == "no-store"
+    body = health.json()
+    assert body["status"] == "ok"
+    assert body["version"] == overview["version"]
+    assert body["seconds_since_publish"] >= 0
+
+
+# -- time series -------------------------------------------------------------------------------------------
+
+
+def test_timeseries_by_hour_matches_raw_sql(client, sql):
+    points = get(client, "/api/timeseries", metric="metric_3", stat="avg")["points"]
+    expected = sql.execute(
+        "SELECT strftime(hour_start, '%Y-%m-%dT%H:%M:%S'), avg(metric_3), count(*) FROM telemetry "
+        "GROUP BY hour_start ORDER BY hour_start"
+    ).fetchall()
+    assert [p["time"] for p in points] == [e[0] for e in expected]
+    assert [p["count"] for p in points] == [e[2] for e in expected]
+    for p, e in zip(points, expected, strict=True):
+        assert p["value"] == pytest.approx(float(e[1]), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("stat", "aggregate"),
+    [("count", "count(*)"), ("min", "min(m)"), ("max", "max(m)"), ("stddev", "stddev_samp(m)"), ("avg", "avg(m)")],
+)
+def test_timeseries_filters_and_stats_match_raw_sql(client, sql, stat, aggregate):
+    start, end = FIRST + timedelta(hours=2), FIRST + timedelta(hours=5)
+    answer = client.get(
+        "/api/timeseries",
+        params=[
+            ("metric", "metric_7"),
+            ("stat", stat),
+            ("from", hour(start)),
+            ("to", hour(end)),
+            ("state", "TX"),
+            ("state", "CA"),
+            ("band", "3"),
+            ("band", "4"),
+            ("band", "5"),
+        ],
+    ).json()["points"]
+    rows = sql.execute(
+        f"SELECT strftime(hour_start, '%Y-%m-%dT%H:%M:%S'), {aggregate}, count(*) "
+        "FROM (SELECT hour_start, metric_7::DOUBLE AS m FROM telemetry "
+        "WHERE state IN ('TX', 'CA') AND band IN (3, 4, 5) AND hour_start >= $s AND hour_start < $e) "
+        "GROUP BY hour_start ORDER BY hour_start",
+        {"s": start, "e": end},
+    ).fetchall()
+    assert [p["time"] for p in answer] == [r[0] for r in rows]
+    for p, r in zip(answer, rows, strict=True):
+        assert p["count"] == r[2]
+        assert p["value"] == pytest.approx(float(r[1]), rel=1e-9)
+
+
+def test_timeseries_by_day_is_labelled_by_the_first_hour(client):
+    points = get(client, "/api/timeseries", metric="metric_1", stat="count", bucket="day")["points"]
+    assert [p["time"] for p in points] == ["2020-01-01T00:00:00", "2020-01-02T00:00:00"]
+    assert [p["count"] for p in points] == [24 * DEVICES, (HOURS - 24) * DEVICES]
+    assert [p["value"] for p in points] == [24 * DEVICES, (HOURS - 24) * DEVICES]
+
+
+def test_quantiles_are_within_the_sketch_bound(client, sql):
+    for stat, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        point = get(client, "/api/timeseries", metric="metric_2", stat=stat, bucket="day")["points"][0]
+        exact = sql.execute(
+            "SELECT quantile_cont(metric_2::DOUBLE, $q) FROM telemetry WHERE day = DATE '2020-01-01'", {"q": q}
+        ).fetchone()[0]
+        # 2% relative is the sketch's bound; a little more for interpolation between ranks at 9,600 rows.
+        assert point["value"] == pytest.approx(exact, rel=0.03)
+
+
+def test_from_is_inclusive_to_exclusive_and_equal_ends_are_empty(client):
+    points = get(
+        client, "/api/timeseries", metric="metric_1", **{"from": "2020-01-01T03:00:00Z", "to": "2020-01-01T05:00:00"}
+    )
+    assert [p["time"] for p in points["points"]] == ["2020-01-01T03:00:00", "2020-01-01T04:00:00"]
+    same = get(
+        client, "/api/timeseries", metric="metric_1", **{"from": "2020-01-01T03:00:00", "to": "2020-01-01T03:00:00"}
+    )
+    assert same == {"points": []}
+    later = get(client, "/api/timeseries", metric="metric_1", **{"from": "2030-01-01T00:00:00"})
+    assert later == {"points": []}
+
+
+def test_a_repeated_filter_means_any_of_and_unknown_parameters_are_ignored(client):
+    both = get(client, "/api/breakdown", metric="metric_1", stat="count", by="region", state=["TX", "NY"])
+    assert {r["key"] for r in both["rows"]} == {"South", "Northeast"}
+    plain = client.get("/api/timeseries", params={"metric": "metric_1", "colour": "blue"})
+    assert plain.status_code == 200
+    assert plain.json() == get(client, "/api/timeseries", metric="metric_1")
+
+
+# -- breakdown ---------------------------------------------------------------------------------------------
+
+
+def test_breakdown_by_state_is_ordered_by_value_then_key_and_matches_sql(client, sql):
+    rows = get(client, "/api/breakdown", metric="metric_4", stat="max", limit=1000)["rows"]
+    assert set(rows[0]) == {"key", "value", "count"}
+    assert [(-r["value"], r["key"]) for r in rows] == sorted((-r["value"], r["key"]) for r in rows)
+    expected = dict(sql.execute("SELECT state, max(metric_4::DOUBLE) FROM telemetry GROUP BY state").fetchall())
+    assert {r["key"]: r["value"] for r in rows} == pytest.approx(expected)
+
+
+def test_breakdown_by_band_has_string_keys_and_a_limit(client):
+    rows = get(client, "/api/breakdown", metric="metric_1", stat="count", by="band", limit=3)["rows"]
+    assert len(rows) == 3
+    assert all(isinstance(r["key"], str) for r in rows)
+    everything = get(client, "/api/breakdown", metric="metric_1", stat="count", by="band")["rows"]
+    assert sorted(int(r["key"]) for r in everything) == list(range(1, 11))
+    assert sum(r["count"] for r in everything) == HOURS * DEVICES
+
+
+def test_breakdown_compare_previous(client, sql):
+    start, end = FIRST + timedelta(hours=4), FIRST + timedelta(hours=6)
+    rows = get(
+        client,
+        "/api/breakdown",
+        metric="metric_5",
+        by="region",
+        compare="previous",
+        **{"from": hour(start), "to": hour(end)},
+    )["rows"]
+    before = dict(
+        sql.execute(
+            "SELECT region, avg(metric_5::DOUBLE) FROM telemetry WHERE hour_start >= $s AND hour_start < $e GROUP BY 1",
+            {"s": FIRST + timedelta(hours=2), "e": start},
+        ).fetchall()
+    )
+    for r in rows:
+        assert r["previous"] == pytest.approx(before[r["key"]], rel=1e-9)
+        assert r["change"] == pytest.approx(r["value"] - r["previous"], rel=1e-9)
+    first = get(
+        client,
+        "/api/breakdown",
+        metric="metric_5",
+        by="region",
+        compare="previous",
+        **{"from": hour(FIRST), "to": hour(FIRST + timedelta(hours=1))},
+    )["rows"]
+    assert first
+    assert all(r["previous"] is None and r["change"] is None for r in first)
+
+
+# -- map ---------------------------------------------------------------------------------------------------
+
+
+def test_map_cells_have_centres_in_the_us_and_count_every_row(client):
+    cells = get(
+        client,
+        "/api/map",
+        metric="metric_1",
+        stat="count",
+        **{"from": hour(LAST - timedelta(hours=3)), "to": hour(LAST + timedelta(hours=1))},
+    )["cells"]
+    assert cells
+    assert set(cells[0]) == {"cell", "lat", "lon", "value", "count"}
+    assert sum(c["count"] for c in cells) == 4 * DEVICES
+    assert all(24 < c["lat"] < 50 and -125 < c["lon"] < -66 and isinstance(c["cell"], str) for c in cells)
+
+
+def test_map_compare_previous_and_arrow_agree_with_json(client):
+    params = {
+        "metric": "metric_9",
+        "stat": "avg",
+        "from": hour(LAST - timedelta(hours=1)),
+        "to": hour(LAST + timedelta(hours=1)),
+        "compare": "previous",
+    }
+    cells = get(client, "/api/map", **params)["cells"]
+    assert all(set(c) == {"cell", "lat", "lon", "value", "count", "previous", "change"} for c in cells)
+    assert any(c["previous"] is not None for c in cells)
+    for c in cells:
+        if c["previous"] is not None:
+            assert c["change"] == pytest.approx(c["value"] - c["previous"])
+    arrow = client.get("/api/map", params=params, headers={"Accept": ARROW})
+    assert arrow.headers["content-type"] == ARROW
+    table = pa.ipc.open_stream(arrow.content).read_all()
+    assert table.column_names == ["cell", "lat", "lon", "value", "count", "previous", "change"]
+    assert table.to_pylist() == cells
+
+
+def test_timeseries_in_arrow(client):
+    response = client.get("/api/timeseries", params={"metric": "metric_1"}, headers={"Accept": ARROW})
+    table = pa.ipc.open_stream(response.content).read_all()
+    assert table.schema.field("time").type == pa.timestamp("s")
+    json_points = get(client, "/api/timeseries", metric="metric_1")["points"]
+    assert [t.strftime("%Y-%m-%dT%H:%M:%S") for t in table.column("time").to_pylist()] == [
+        p["time"] for p in json_points
+    ]
+    assert table.column("value").to_pylist() == [p["value"] for p in json_points]
+
+
+def test_other_endpoints_answer_json_whatever_accept_says(client):
+    response = client.get("/api/breakdown", params={"metric": "metric_1"}, headers={"Accept": ARROW})
+    assert response.headers["content-type"] == "application/json"
+    assert "rows" in response.json()
+
+
+# -- distribution, states, devices ---------------------------------------------------------------------------
+
+
+def test_distribution(client, sql):
+    answer = get(client, "/api/distribution", metric="metric_6", region="West")
+    assert answer["count"] == sql.execute("SELECT count(*) FROM telemetry WHERE region = 'West'").fetchone()[0]
+    assert sum(b["count"] for b in answer["bins"]) == answer["count"]
+    assert answer["p50"] <= answer["p90"] <= answer["p99"]
+    assert all(b["lower"] <= b["upper"] for b in answer["bins"])
+    empty = get(client, "/api/distribution", metric="metric_6", **{"from": "2030-01-01T00:00:00"})
+    assert empty == {"p50": None, "p90": None, "p99": None, "count": 0, "bins": []}
+
+
+def test_states_are_simplified_geojson_outlines(client):
+    response = client.get("/api/states", headers={"Accept-Encoding": "gzip"})
+    outlines = response.json()
+    assert outlines["type"] == "FeatureCollection"
+    assert len(outlines["features"]) == 49
+    assert {f["properties"]["state"] for f in outlines["features"]} >= {"TX", "CA", "DC", "ME"}
+    assert all(f["geometry"]["type"] in {"Polygon", "MultiPolygon"} for f in outlines["features"])
+    assert len(response.content) < 400_000
+
+
+def test_device_rows_default_to_the_newest_24_hours(client, sql):
+    site = 17
+    rows = get(client, f"/api/devices/{site}")["rows"]
+    assert [r["datetime"] for r in rows] == [hour(LAST - timedelta(hours=k)) for k in range(23, -1, -1)]
+    expected = sql.execute(
+        "SELECT * EXCLUDE (date, hour, day, hour_start) FROM telemetry WHERE site = $s ORDER BY datetime DESC LIMIT 1",
+        {"s": site},
+    ).fetchone()
+    newest = rows[-1]
+    assert list(newest) == [
+        "datetime",
+        "region",
+        "state",
+        "latitude",
+        "longitude",
+        "site",
+        "cell",
+        "sector",
+        "band",
+        *[f"metric_{k}" for k in range(1, 21)],
+    ]
+    assert [newest[k] for k in list(newest)[1:]] == [
+        float(v) if not isinstance(v, str | int) else v for v in expected[1:]
+    ]
+    models.DeviceRows.model_validate({"rows": rows})
+
+
+def test_device_rows_in_a_range_and_404_and_422(client):
+    rows = get(client, "/api/devices/3", **{"from": "2020-01-01T00:00:00", "to": "2020-01-01T02:00:00"})["rows"]
+    assert [r["datetime"] for r in rows] == ["2020-01-01T00:00:00", "2020-01-01T01:00:00"]
+    assert client.get(f"/api/devices/{DEVICES + 1}").status_code == 404
+    assert client.get("/api/devices/3", params={"from": "2031-01-01T00:00:00"}).status_code == 404
+    for bad in ("0", "-4", "abc", "1.5", str(2**70)):
+        response = client.get(f"/api/devices/{bad}")
+        assert response.status_code == 422, bad
+        assert response.json()["detail"][0]["loc"] == ["path", "site"]
+
+
+# -- bad input ---------------------------------------------------------------------------------------------
+
+BAD = [
+    ("/api/timeseries", {}, "metric"),
+    ("/api/timeseries", {"metric": "metric_21"}, "metric"),
+    ("/api/timeseries", {"metric": "metric_1", "stat": "median"}, "stat"),
+    ("/api/timeseries", {"metric": "metric_1", "from": "2020-01-01T00:30:00"}, "from"),
+    ("/api/timeseries", {"metric": "metric_1", "to": "2020-01-01 00:00:00"}, "to"),
+    ("/api/timeseries", {"metric": "metric_1", "from": "yesterday"}, "from"),
+    ("/api/timeseries", {"metric": "metric_1", "from": "2020-02-30T00:00:00"}, "from"),
+    ("/api/timeseries", {"metric": "metric_1", "from": "2020-01-02T00:00:00", "to": "2020-01-01T00:00:00"}, "from"),
+    ("/api/timeseries", {"metric": "metric_1", "state": "XX"}, "state"),
+    ("/api/timeseries", {"metric": "metric_1", "state": "tx"}, "state"),
+    ("/api/timeseries", {"metric": "metric_1", "region": "Mars"}, "region"),
+    ("/api/timeseries", {"metric": "metric_1", "band": "11"}, "band"),
+    ("/api/timeseries", {"metric": "metric_1", "band": "x"}, "band"),
+    ("/api/timeseries", {"metric": "metric_1", "bucket": "week"}, "bucket"),
+    ("/api/timeseries", {"metric": "metric_1", "stat": "p90", "band": "2"}, "band"),
+    ("/api/breakdown", {"metric": "metric_1", "by": "city"}, "by"),
+    ("/api/breakdown", {"metric": "metric_1", "limit": "0"}, "limit"),
+    ("/api/breakdown", {"metric": "metric_1", "limit": "1001"}, "limit"),
+    ("/api/breakdown", {"metric": "metric_1", "compare": "previous"}, "compare"),
+    ("/api/breakdown", {"metric": "metric_1", "compare": "yesterday"}, "compare"),
+    ("/api/map", {"metric": "metric_1", "compare": "previous", "from": "2020-01-01T00:00:00"}, "compare"),
+    ("/api/map", {"metric": "metric_1", "stat": "p99"}, "stat"),
+    ("/api/map", {"metric": "metric_1", "band": "1"}, "band"),
+    ("/api/distribution", {"metric": "metric_0"}, "metric"),
+    ("/api/devices/5", {"from": "2020-01-01T00:00:01"}, "from"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), BAD)
+def test_a_bad_parameter_is_a_422_naming_it(client, path, params, parameter):
+    response = client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert parameter in [e["loc"][1] for e in response.json()["detail"]]
+
+
+# -- HTTP: ETag, 304, Vary, gzip -----------------------------------------------------------------------------
+
+
+def test_etag_if_none_match_vary_and_gzip(client):
+    params = {"metric": "metric_1", "stat": "avg"}
+    first = client.get("/api/map", params=params, headers={"Accept-Encoding": "gzip"})
+    assert first.headers["vary"] == "Accept, Accept-Encoding"
+    assert first.headers["content-encoding"] == "gzip"
+    etag = first.headers["etag"]
+    # Parameter order and unknown parameters do not change the request's identity.
+    again = client.get("/api/map?stat=avg&zzz=1&metric=metric_1", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.headers["etag"] == etag
+    assert again.content == b""
+    other = client.get("/api/map", params={**params, "stat": "max"})
+    assert other.headers["etag"] != etag
+    arrow = client.get("/api/map", params=params, headers={"Accept": ARROW})
+    assert arrow.headers["etag"] != etag
+    raw = client.get("/api/map", params=params, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    assert json.loads(raw.content) == first.json()
+    assert len(gzip.compress(raw.content)) < len(raw.content)
+    small = client.get("/api/health", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+
+
+# -- authentication, CORS, the page ----------------------------------------------------------------------------
+
+
+def test_token_guards_the_api_but_not_the_page(served_lake):
+    app = open_app(served_lake.warehouse, served_lake.lake, ServeSettings(token="s3cret"), poll=False)
+    with TestClient(app) as c:
+        assert c.get("/api/meta").status_code == 401
+        assert c.get("/api/meta", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/api/meta", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/").status_code == 200
+
+
+def test_cors_origin(served_lake):
+    app = open_app(
+        served_lake.warehouse, served_lake.lake, ServeSettings(cors_origins=["http://example.test"]), poll=False
+    )
+    with TestClient(app) as c:
+        allowed = c.get("/api/meta", headers={"Origin": "http://example.test"})
+        assert allowed.headers["access-control-allow-origin"] == "http://example.test"
+        other = c.get("/api/meta", headers={"Origin": "http://elsewhere.test"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_page_and_its_three_files_refer_to_no_other_origin(client):
+    page = client.get("/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<link rel="icon" href="data:,">' in page.text
+    for name in ("app.js", "app.css"):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", asset.text, re.IGNORECASE), name
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text)
+    plotly = client.get("/static/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert plotly.status_code == 200
+    assert plotly.headers["content-encoding"] == "gzip"
+    assert client.get("/static/secrets.txt").status_code == 404
+    assert client.get("/openapi.json").json()["info"]["version"] == "1"
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,60 @@
+"""The serve benchmarks run end to end on the small test lake (a smoke test of the harness, never a timing)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.serve_support import DEVICES, build_lake
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench(*args: object) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", *map(str, args)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_device_lookup_benchmark(served_lake, tmp_path):
+    _bench("benchmarks.device_lookup", "--warehouse", served_lake.warehouse, "--lookups", "5", "--out", tmp_path)
+    result = json.loads((tmp_path / f"device_lookup_{DEVICES}.json").read_text())
+    assert result["rows_per_lookup"] == 24
+    assert result["files_read"]["served"] < result["files_read"]["without state pruning"]
+
+
+@pytest.mark.slow
+def test_serve_load_benchmark_with_a_convert_during_the_load(tmp_path):
+    lake = build_lake(tmp_path, hours=2, devices=200)
+    shutil.rmtree(lake.csv)
+    out = tmp_path / "out"
+    printed = _bench(
+        "benchmarks.serve_load",
+        "--warehouse",
+        lake.warehouse,
+        "--clients",
+        "2",
+        "--seconds",
+        "8",
+        "--convert-during",
+        lake.csv,
+        lake.lake,
+        "--out",
+        out,
+        "--label",
+        "smoke",
+    ).stdout
+    assert "| timeseries |" in printed
+    result = json.loads((out / "serve_load.json").read_text())["smoke"]
+    assert result["errors"] == 0
+    assert result["partial_answers"] == 0
+    assert result["version_after"] != result["version_before"]
+    assert result["hours"][1] == "2020-01-01T02:00:00"
+    assert all(e["requests"] > 0 for e in result["endpoints"].values())

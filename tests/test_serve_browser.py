@@ -1,0 +1,108 @@
+"""The dashboard page in a real browser: Debian's headless Chromium driven by Playwright, on a live
+``duckwifi serve``. Each chart draws data, the metric selector changes what is plotted, the console stays free
+of errors, and no request leaves the server's origin. A screenshot is saved as an artifact."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.serve_support import start_server
+
+CHROMIUM = Path(os.environ.get("DUCKWIFI_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(os.environ.get("DUCKWIFI_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+    "--metrics-recording-only",
+]
+
+# How each chart's plotted values are read: (element id, trace index, axis holding the values).
+CHARTS = {
+    "timeseries": (0, "y"),
+    "map": (1, "marker.color"),
+    "breakdown": (0, "x"),
+    "distribution": (0, "y"),
+}
+
+
+def plotted(page, chart: str) -> list:
+    trace, field = CHARTS[chart]
+    path = "".join(f"[{part!r}]" for part in field.split("."))
+    return page.evaluate(f"Array.from(document.getElementById('{chart}').data[{trace}]{path} || [])")
+
+
+def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
+    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)"
+    server = start_server("--warehouse", served_lake.warehouse)
+    console: list[tuple[str, str]] = []
+    requests: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1400})
+                page.on("console", lambda m: console.append((m.type, m.text)))
+                page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
+                page.on("request", lambda r: requests.append(r.url))
+                page.goto(server.url)
+                page.wait_for_function("Number(document.body.dataset.drawn || 0) >= 1", timeout=60_000)
+
+                assert page.text_content("#newest-hour") == "2020-01-02 01:00"
+                assert page.text_content("#devices-reporting") == "400"
+                assert page.text_content("#hours-covered") == "26"
+                before = {chart: plotted(page, chart) for chart in CHARTS}
+                for chart, values in before.items():
+                    assert values, f"{chart} drew nothing"
+                    assert any(v is not None for v in values), chart
+                # Drawn, not only handed to Plotly: the SVG holds the marks.
+                assert page.locator("#timeseries .scatterlayer .point").count() == len(before["timeseries"])
+                assert page.locator("#map .scatterlayer .point").count() == len(before["map"])
+                assert page.locator("#breakdown .barlayer .point").count() == len(before["breakdown"])
+                # The state outlines: at least one line per state.
+                assert page.locator("#map .scatterlayer .trace").first.locator("path.js-line").count() >= 49
+
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+                page.select_option("#metric", "metric_12")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 2", timeout=60_000)
+                after = {chart: plotted(page, chart) for chart in CHARTS}
+                for chart in CHARTS:
+                    assert after[chart], chart
+                    assert after[chart] != before[chart], f"{chart} did not change with the metric"
+                assert "metric_12" in page.text_content("#timeseries-note")
+
+                page.select_option("#map-mode", "change")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 3", timeout=60_000)
+                assert "change" in page.text_content("#map-note")
+                page.screenshot(path=str(ARTIFACTS / "dashboard-change.png"), full_page=True)
+
+                # The API's docs page, too, draws from files served by duckwifi itself.
+                page.goto(server.url + "docs")
+                page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=60_000)
+                assert page.locator(".opblock-summary-path").filter(has_text="/api/timeseries").count() == 1
+            finally:
+                browser.close()
+    finally:
+        assert server.stop() == 0
+    errors = [(kind, text) for kind, text in console if kind in {"error", "pageerror"}]
+    assert not errors, errors
+    foreign = [url for url in requests if not url.startswith(server.url) and not url.startswith("data:")]
+    assert not foreign, foreign
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # A proxy set in the environment must not see loopback traffic.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")

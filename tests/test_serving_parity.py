@@ -1,0 +1,248 @@
+"""Every answer of the query library agrees with the same question asked of the raw lake (``telemetry``).
+
+count, min and max exactly; avg and stddev within 1e-9 relative; p50/p90/p99 within the sketch's 2%
+relative bound of DuckDB's ``quantile_disc``. Hypothesis draws the questions over a small real lake whose
+hours span three days and whose even hours come as one source per region.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from duckwifi.serving import ServingStore
+from duckwifi.serving.catalogue import QUANTILES
+from tests.rollup_lake import SmallLake, build, raw
+
+FIRST = datetime(2020, 1, 1, 22)
+HOURS = 28
+RELATIVE_ERROR = 0.02
+STATES_IN_FLEET = ["CA", "TX", "NY", "FL", "DC", "RI", "WY", "MT", "IL", "GA"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
+    return build(tmp_path_factory.mktemp("parity"), hours=HOURS)
+
+
+@pytest.fixture(scope="module")
+def store(lake: SmallLake) -> ServingStore:
+    # A narrow hourly window, so that answers also come from the hours read from unit files.
+    return ServingStore(lake.warehouse, window_hours=6)
+
+
+@pytest.fixture(scope="module")
+def raw_con(lake: SmallLake) -> duckdb.DuckDBPyConnection:
+    return raw(lake.warehouse)
+
+
+def _raw_expression(metric: str, stat: str) -> str:
+    # Test code: the metric and stat come from the library's allow-lists (drawn below), never from input.
+    if stat == "count":
+        return "count(*)"
+    if stat == "stddev":
+        return f"stddev_samp({metric})"
+    if stat in QUANTILES:
+        return f"quantile_disc({metric}, {QUANTILES[stat]})"
+    return f"{stat}({metric})"
+
+
+def _where(start: datetime, end: datetime, region: list[str], state: list[str], band: list[int]) -> tuple[str, dict]:
+    clauses = ["datetime >= $start", "datetime < $end"]
+    params: dict[str, Any] = {"start": start, "end": end}
+    for name, values in (("region", region), ("state", state), ("band", band)):
+        if values:
+            clauses.append(f"list_contains(${name}s, {name})")
+            params[f"{name}s"] = values
+    return " AND ".join(clauses), params
+
+
+def _close(stat: str, got: float | None, want: Any) -> bool:
+    if want is None or got is None:
+        return got is None and want is None
+    want = float(want)
+    if stat in ("count", "min", "max"):
+        return got == want
+    if stat in QUANTILES:
+        return abs(got - want) <= RELATIVE_ERROR * abs(want) * (1 + 1e-9) + 1e-12
+    return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
+
+
+hours = st.integers(-2, HOURS + 2).map(lambda k: FIRST + timedelta(hours=k))
+ranges = st.tuples(hours, hours).map(sorted)
+metrics = st.sampled_from([f"metric_{k}" for k in (1, 2, 7, 13, 20)])
+stats = st.sampled_from(["count", "avg", "min", "max", "stddev", "p50", "p90", "p99"])
+regions = st.lists(st.sampled_from(["Midwest", "Northeast", "South", "West"]), max_size=2, unique=True)
+states = st.lists(st.sampled_from(STATES_IN_FLEET), max_size=3, unique=True)
+bands = st.lists(st.integers(1, 10), max_size=3, unique=True)
+
+
+@given(
+    metric=metrics,
+    stat=stats,
+    span=ranges,
+    bucket=st.sampled_from(["hour", "day"]),
+    region=regions,
+    state=states,
+    band=bands,
+)
+def test_timeseries_matches_raw(store, raw_con, metric, stat, span, bucket, region, state, band) -> None:
+    start, end = span
+    if stat in QUANTILES:
+        band = []
+    got = store.timeseries(metric, stat, start, end, bucket=bucket, region=region, state=state, band=band)
+    where, params = _where(start, end, region, state, band)
+    want = raw_con.execute(
+        f"SELECT date_trunc('{bucket}', datetime) AS t, {_raw_expression(metric, stat)}, count(*) "
+        f"FROM telemetry WHERE {where} GROUP BY t ORDER BY t",
+        params,
+    ).fetchall()
+    assert [p["time"] for p in got] == [w[0] for w in want]
+    assert [p["count"] for p in got] == [w[2] for w in want]
+    for point, (_, value, _) in zip(got, want, strict=True):
+        assert _close(stat, point["value"], value), (point, value)
+
+
+@given(
+    metric=metrics,
+    stat=stats,
+    span=ranges,
+    by=st.sampled_from(["region", "state", "band"]),
+    region=regions,
+    state=states,
+    band=bands,
+)
+def test_breakdown_matches_raw(store, raw_con, metric, stat, span, by, region, state, band) -> None:
+    start, end = span
+    if stat in QUANTILES:
+        band = []
+        if by == "band":
+            by = "state"
+    got = store.breakdown(metric, stat, by=by, start=start, end=end, region=region, state=state, band=band, limit=1000)
+    where, params = _where(start, end, region, state, band)
+    want = raw_con.execute(
+        f"SELECT CAST({by} AS VARCHAR) AS k, {_raw_expression(metric, stat)}, count(*) "
+        f"FROM telemetry WHERE {where} GROUP BY k",
+        params,
+    ).fetchall()
+    assert sorted(r["key"] for r in got) == sorted(w[0] for w in want)
+    by_key = {r["key"]: r for r in got}
+    for key, value, count in want:
+        assert by_key[key]["count"] == count
+        assert _close(stat, by_key[key]["value"], value), (key, by_key[key], value)
+    values = [r["value"] for r in got if r["value"] is not None]
+    assert values == sorted(values, reverse=True)
+
+
+@given(
+    metric=metrics,
+    stat=st.sampled_from(["count", "avg", "min", "max"]),
+    region=regions,
+    state=states,
+    first=st.integers(0, HOURS),
+    length=st.sampled_from([0, 1, 3, 24, 30]),
+)
+def test_map_matches_raw(store, raw_con, metric, stat, region, state, first, length) -> None:
+    start = FIRST + timedelta(hours=first)
+    end = min(start + timedelta(hours=length), FIRST + timedelta(hours=HOURS))
+    if end < start:
+        end = start
+    got = store.map_cells(metric, stat, start, end, region=region, state=state)
+    where, params = _where(start, end, region, state, [])
+    want = raw_con.execute(
+        f"SELECT map_cell, {_raw_expression(metric, stat)}, count(*) FROM ("
+        "SELECT *, rollup_cell_id(r, rollup_cell_col(r, longitude)) AS map_cell "
+        f"FROM (SELECT *, rollup_cell_row(latitude) AS r FROM telemetry WHERE {where})"
+        ") GROUP BY map_cell ORDER BY map_cell",
+        params,
+    ).fetchall()
+    assert [c["cell"] for c in got] == [w[0] for w in want]
+    for cell, (_, value, count) in zip(got, want, strict=True):
+        assert cell["count"] == count
+        assert _close(stat, cell["value"], value)
+
+
+@given(metric=metrics, span=ranges, region=regions, state=states)
+def test_distribution_matches_raw(store, raw_con, metric, span, region, state) -> None:
+    start, end = span
+    got = store.distribution(metric, start, end, region=region, state=state)
+    where, params = _where(start, end, region, state, [])
+    want = raw_con.execute(
+        f"SELECT quantile_disc({metric}, 0.5), quantile_disc({metric}, 0.9), quantile_disc({metric}, 0.99), "
+        f"count(*) FROM telemetry WHERE {where}",
+        params,
+    ).fetchone()
+    assert got["count"] == want[3]
+    for name, value in zip(("p50", "p90", "p99"), want[:3], strict=True):
+        assert _close(name, got[name], value), (name, got[name], value)
+    assert sum(b["count"] for b in got["bins"]) == want[3]
+    values = [float(v) for (v,) in raw_con.execute(f"SELECT {metric} FROM telemetry WHERE {where}", params).fetchall()]
+    for b in got["bins"]:
+        assert b["lower"] <= b["upper"]
+        assert b["count"] == sum(1 for v in values if b["lower"] < v <= b["upper"] or v == b["lower"] == 0), b
+
+
+def test_overview_counts_every_raw_row_per_hour(store, raw_con) -> None:
+    overview = store.overview()
+    want = raw_con.execute(
+        "SELECT date_trunc('hour', datetime) AS t, count(*) FROM telemetry GROUP BY t ORDER BY t"
+    ).fetchall()
+    assert [(r["time"], r["rows"]) for r in overview["rows_per_hour"]] == want
+    assert overview["first_hour"] == FIRST
+    assert overview["last_hour"] == FIRST + timedelta(hours=HOURS - 1)
+    assert overview["hours"] == HOURS
+    assert overview["last_hour_rows"] == want[-1][1]
+
+
+def test_default_range_is_all_data(store) -> None:
+    assert store.timeseries("metric_1", "count") == store.timeseries(
+        "metric_1", "count", FIRST, FIRST + timedelta(hours=HOURS)
+    )
+
+
+def test_several_sources_of_one_hour_merge(lake: SmallLake, store) -> None:
+    # Even hours came as one source per region: the hour's count is the whole fleet's.
+    split_hour = store.timeseries("metric_1", "count", FIRST, FIRST + timedelta(hours=1))
+    assert split_hour[0]["count"] == 300
+    assert len(list(lake.src.glob("*_00_*.csv"))) > 1 or len(list(lake.src.glob("*22_*.csv"))) > 1
+
+
+def test_band_quantiles_are_refused_with_a_message(store) -> None:
+    from duckwifi.errors import QueryNotServed
+
+    with pytest.raises(QueryNotServed) as caught:
+        store.timeseries("metric_1", "p99", band=3)
+    assert caught.value.parameter == "band"
+
+
+def test_rebuild_answers_exactly_what_convert_answered(lake: SmallLake, store, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    questions = [
+        ("timeseries", ("metric_7", "p90"), {"bucket": "day"}),
+        ("timeseries", ("metric_7", "stddev"), {"state": ["CA", "TX"]}),
+        ("breakdown", ("metric_2", "avg"), {"by": "band"}),
+        ("breakdown", ("metric_2", "p99"), {"by": "state"}),
+        ("map_cells", ("metric_13", "max"), {}),
+        ("distribution", ("metric_20",), {"region": "West"}),
+        ("overview", (), {}),
+    ]
+    before = [getattr(store, name)(*args, **kwargs) for name, args, kwargs in questions]
+    old_version = store.version
+    result = run_cli("rollup", "--rebuild", "--warehouse", lake.warehouse)
+    assert result.returncode == 0, result.stderr
+    assert store.refresh()
+    assert store.version != old_version
+    after = [getattr(store, name)(*args, **kwargs) for name, args, kwargs in questions]
+    before[-1].pop("version")
+    after[-1].pop("version")
+    assert after == before
