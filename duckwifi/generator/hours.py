@@ -143,14 +143,18 @@ def write_hours(
     written: list[HourWritten] = []
     with work_connection(warehouse) as work:
         if state.profile == "realistic":
-            realistic.prepare(
-                work,
-                seed=state.seed,
-                devices=state.devices,
-                devices_parquet=str(warehouse.devices_parquet),
-                first_hour=state.next_hour,
-                last_hour=state.next_hour + timedelta(hours=hours),
-            )
+            try:
+                # Plans the hours' incidents from the devices file: the first read of it in a tick.
+                realistic.prepare(
+                    work,
+                    seed=state.seed,
+                    devices=state.devices,
+                    devices_parquet=str(warehouse.devices_parquet),
+                    first_hour=state.next_hour,
+                    last_hour=state.next_hour + timedelta(hours=hours),
+                )
+            except duckdb.Error as error:
+                raise _hour_failure(work, warehouse, error, target=str(warehouse.devices_parquet)) from None
         else:
             work.execute(queries.load("generator/create_metric_macro.sql"))
         for offset in range(hours):
@@ -197,14 +201,21 @@ def _write_one_hour(
             staged.unlink()
         if not isinstance(error, Exception) or isinstance(error, DuckwifiError):
             raise
-        translated = translate(error, target=str(final))
-        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
-            raise DevicesCorrupt(
-                f"cannot read devices file {warehouse.devices_parquet}; "
-                "restore it from a backup, or start over with `duckwifi init --force`"
-            ) from None
-        raise translated from None
+        raise _hour_failure(work, warehouse, error, target=str(final)) from None
     return HourWritten(hour=hour, path=final, rows=rows, bytes=final.stat().st_size)
+
+
+def _hour_failure(
+    work: duckdb.DuckDBPyConnection, warehouse: Warehouse, error: Exception, *, target: str
+) -> DuckwifiError:
+    """The error to report for a failed hour: a damaged devices file if that is what cannot be read."""
+    translated = translate(error, target=target)
+    if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
+        return DevicesCorrupt(
+            f"cannot read devices file {warehouse.devices_parquet}; "
+            "restore it from a backup, or start over with `duckwifi init --force`"
+        )
+    return translated
 
 
 def _devices_readable(work: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> bool:
