@@ -24,7 +24,7 @@ import duckdb
 from duckwifi import queries
 from duckwifi.errors import DuckwifiError, translate
 from duckwifi.fsutil import publish, temp_path_for
-from duckwifi.rollups.store import MANIFEST_NAME
+from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
 from duckwifi.warehouse import READERS_STAMP_NAME, Warehouse, memory_limit, registered_lake
 
 
@@ -39,8 +39,9 @@ def view_statements(warehouse: Warehouse, lake: Path | None) -> list[str]:
     # read_parquet refuses a glob that matches nothing, so the telemetry view waits for the lake's first file.
     if lake is not None and _has_parquet(lake):
         statements.append(queries.with_path_literals(queries.load("readers/create_telemetry_view.sql"), lake=lake))
+    # The rollup views glob the units' files, so they too wait for the first unit the manifest lists.
     rollups = warehouse.rollups_dir.resolve()
-    if (rollups / MANIFEST_NAME).is_file():
+    if (rollups / MANIFEST_NAME).is_file() and read_manifest(warehouse).units:
         statements.append(queries.with_path_literals(queries.load("readers/create_rollup_views.sql"), rollups=rollups))
     return statements
 

@@ -208,7 +208,7 @@ def prepare_hours(
     the same bytes."""
     try:
         if state.profile == "realistic":
-            # Reads the devices file (the incidents are planned from it): a damaged one shows here first.
+            # Plans the hours' incidents from the devices file: the first read of it in a tick.
             realistic.prepare(
                 work,
                 seed=state.seed,
@@ -219,16 +219,8 @@ def prepare_hours(
             )
         else:
             work.execute(queries.load("generator/create_metric_macro.sql"))
-    except DuckwifiError:
-        raise
-    except Exception as error:
-        translated = translate(error, target=str(warehouse.devices_parquet))
-        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
-            raise DevicesCorrupt(
-                f"cannot read devices file {warehouse.devices_parquet}; "
-                "restore it from a backup, or start over with `duckwifi init --force`"
-            ) from None
-        raise translated from None
+    except duckdb.Error as error:
+        raise _hour_failure(work, warehouse, error, target=str(warehouse.devices_parquet)) from None
 
 
 def stage_hour(
@@ -266,13 +258,7 @@ def stage_hour(
             staged.unlink()
         if not isinstance(error, Exception) or isinstance(error, DuckwifiError):
             raise
-        translated = translate(error, target=str(final))
-        if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
-            raise DevicesCorrupt(
-                f"cannot read devices file {warehouse.devices_parquet}; "
-                "restore it from a backup, or start over with `duckwifi init --force`"
-            ) from None
-        raise translated from None
+        raise _hour_failure(work, warehouse, error, target=str(final)) from None
     return StagedHour(hour=hour, final=final, staged=staged, rows=rows)
 
 
@@ -295,6 +281,19 @@ def publish_hour(warehouse: Warehouse, staged: StagedHour) -> HourWritten:
     result = HourWritten(hour=staged.hour, path=final, rows=staged.rows, bytes=final.stat().st_size)
     _advance_clock(warehouse, result)
     return result
+
+
+def _hour_failure(
+    work: duckdb.DuckDBPyConnection, warehouse: Warehouse, error: Exception, *, target: str
+) -> DuckwifiError:
+    """The error to report for a failed hour: a damaged devices file if that is what cannot be read."""
+    translated = translate(error, target=target)
+    if type(translated) is DuckwifiError and not _devices_readable(work, warehouse):
+        return DevicesCorrupt(
+            f"cannot read devices file {warehouse.devices_parquet}; "
+            "restore it from a backup, or start over with `duckwifi init --force`"
+        )
+    return translated
 
 
 def _devices_readable(work: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> bool:
