@@ -81,9 +81,9 @@ _SIZE_UNITS: dict[str, int] = {"b": 1, "byte": 1, "bytes": 1} | {
 }
 
 
-def memory_limit() -> str:
+def memory_limit(default: str = DEFAULT_MEMORY_LIMIT) -> str:
     """DUCKWIFI_MEMORY_LIMIT, checked here: DuckDB would reject a bad value with an error that looks like damage."""
-    value = os.environ.get("DUCKWIFI_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
+    value = os.environ.get("DUCKWIFI_MEMORY_LIMIT", default).strip()
     size = _SIZE.fullmatch(value)
     if size is None or not _is_usable_memory(float(size["number"]), size["unit"].lower()):
         raise BadArgument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -373,3 +374,27 @@ def test_forget_withdraws_the_sources_rollups_with_its_lake_files(runner, conver
     assert invoke(runner, "forget", hour0, "--warehouse", warehouse).exit_code == 0
     assert str(hour0) not in rollup_store.read_manifest(Warehouse(warehouse)).by_source()
     assert _served_counts(warehouse) == _raw_counts(warehouse) == [(FIRST + timedelta(hours=1), 500)]
+
+
+def test_a_store_refreshed_hour_by_hour_and_compacted_answers_as_a_fresh_one(runner, converted) -> None:
+    warehouse, src, lake = converted
+    followed = ServingStore(warehouse, window_hours=2, compact_after_hours=1)
+    for _ in range(2):
+        assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src).exit_code == 0
+        assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+        assert followed.refresh()
+    fresh = ServingStore(warehouse, window_hours=2)
+    state = sorted(p["key"] for p in fresh.breakdown("metric_2", "count", "state"))[0]
+    questions: list[Callable[[ServingStore], object]] = [
+        lambda s: s.timeseries("metric_2", "avg"),
+        lambda s: s.timeseries("metric_2", "p90", state=state),
+        lambda s: s.timeseries("metric_2", "p50", bucket="day"),
+        lambda s: s.timeseries("metric_2", "stddev", band=[1, 2]),
+        lambda s: s.breakdown("metric_2", "p99", "region"),
+        lambda s: s.breakdown("metric_2", "max", "band"),
+        lambda s: s.map_cells("metric_2", "avg"),
+        lambda s: s.distribution("metric_2", state=state),
+        lambda s: s.overview()["rows_per_hour"],
+    ]
+    assert [q(followed) for q in questions] == [q(fresh) for q in questions]
+    assert followed.overview()["hours"] == 4

@@ -57,6 +57,12 @@ from duckwifi.warehouse import Warehouse, memory_limit
 # or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
 # of a range) are read from the units' files. For 30 days they would be the size of the whole store.
 DEFAULT_WINDOW_HOURS = 48
+# The store lives in memory (about 2.5 GB for 30 days at a 20M fleet's group counts) and is sorted again
+# in place now and then, so its DuckDB may use more than a pipeline command's default.
+SERVING_MEMORY_LIMIT = "50%"
+# Refreshes append rows out of the tables' (metric, level, time) order, which the row groups' min/max
+# statistics rely on to skip other metrics; after this many reloaded hours the tables are sorted again.
+DEFAULT_COMPACT_AFTER_HOURS = 24
 # A reader that finds a unit's file deleted under it (a newer publish replaced it) reads the manifest again.
 _LOAD_ATTEMPTS = 3
 _EPOCH = datetime(1970, 1, 1)
@@ -102,16 +108,26 @@ def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
 class ServingStore:
     """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
 
-    def __init__(self, warehouse: Warehouse | Path | str, *, window_hours: int = DEFAULT_WINDOW_HOURS) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse | Path | str,
+        *,
+        window_hours: int = DEFAULT_WINDOW_HOURS,
+        compact_after_hours: int = DEFAULT_COMPACT_AFTER_HOURS,
+    ) -> None:
         self._warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(Path(warehouse))
         self._window = window_hours * HOUR
-        self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit()})
+        self._compact_after_hours = compact_after_hours
+        self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit(SERVING_MEMORY_LIMIT)})
         install_macros(self._db)
         _execute_script(self._db, "serving/create_tables.sql", {})
+        _execute_script(self._db, "serving/create_serving_macros.sql", {})
         self._refresh_lock = threading.Lock()
         self._local = threading.local()
         self._manifest = Manifest()
         self._window_hours: set[datetime] = set()
+        self._coverage: tuple[datetime, datetime] | None = None
+        self._hours_since_compaction = 0
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------------
@@ -221,7 +237,7 @@ class ServingStore:
                 lambda: {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)},
             )
         else:
-            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
+            self._clear_edges()
         rows = self._run(
             "serving/cells_query.sql",
             {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
@@ -252,13 +268,12 @@ class ServingStore:
         level = 2 if states else 1 if regions else 0
         self._prepare_sketch_edge(index, level, runs, regions, states)
         common = {"metric": index, "level": level, "regions": regions, "states": states, **runs.params()}
-        answer = dict(empty)
-        for name, q in QUANTILES.items():
-            rows = self._run("serving/sketch_query.sql", {**common, "q": q, "group": "none"})
-            if rows:
-                answer[name] = rows[0][2]
-                answer["count"] = rows[0][3]
-        if answer["count"]:
+        rows = self._run("serving/sketch_query.sql", {**common, "group": "none"})
+        if not rows:
+            return empty
+        _, _, p50, p90, p99, count = rows[0]
+        answer: dict[str, Any] = {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": []}
+        if count:
             answer["bins"] = [
                 {"lower": lo, "upper": hi, "count": n}
                 for lo, hi, n in self._run("serving/histogram_query.sql", {**common, "bins": bins})
@@ -315,15 +330,27 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return []
-        runs = _cut(*span, use_days=group != "hour")
+        geography = 2 if states or group == "state" else 1 if regions or group == "region" else 0
         if stat in QUANTILES:
-            level = 2 if states or group == "state" else 1 if regions or group == "region" else 0
-            self._prepare_sketch_edge(index, level, runs, regions, states)
-            params = {"metric": index, "q": QUANTILES[stat], "level": level, "group": group}
-            return self._run(
-                "serving/sketch_query.sql", {**params, "regions": regions, "states": states, **runs.params()}
-            )
-        params = {"metric": index, "stat": stat, "group": group, "regions": regions, "states": states}
+            column = 2 + list(QUANTILES).index(stat)
+            if _looked_up(group, geography, regions, states, span):
+                params = {
+                    "metric": index,
+                    "level": geography,
+                    "bucket": group,
+                    "range_start": span[0],
+                    "range_end": span[1],
+                }
+                rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
+            else:
+                runs = _cut(*span, use_days=group != "hour")
+                self._prepare_sketch_edge(index, geography, runs, regions, states)
+                params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
+                rows = self._run("serving/sketch_query.sql", {**params, **runs.params()})
+            return [(row[0], row[1], row[column], row[5]) for row in rows]
+        runs = _cut(*span, use_days=group != "hour")
+        level = geography + (3 if bands or group == "band" else 0)
+        params = {"metric": index, "level": level, "stat": stat, "group": group, "regions": regions, "states": states}
         return self._run("serving/stats_query.sql", {**params, "bands": bands, **runs.params()})
 
     def _span(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
@@ -333,11 +360,11 @@ class ServingStore:
         if first is not None and last is not None and first > last:
             raise InvalidQuery("start", f"start {first.isoformat()} is after end {last.isoformat()}")
         if first is None or last is None:
-            covered = self._run("serving/coverage.sql", {})
-            if not covered or covered[0][0] is None:
+            covered = self._coverage
+            if covered is None:
                 return None
-            first = covered[0][0] if first is None else first
-            last = covered[0][1] + HOUR if last is None else last
+            first = covered[0] if first is None else first
+            last = covered[1] + HOUR if last is None else last
         if first >= last:
             return None
         return first, last
@@ -347,6 +374,7 @@ class ServingStore:
         for attempt in range(_LOAD_ATTEMPTS):
             try:
                 _execute_script(self._cursor(), statement, params())
+                self._local.edges_held = True
                 return
             except duckdb.IOException:
                 if attempt + 1 == _LOAD_ATTEMPTS:
@@ -373,7 +401,12 @@ class ServingStore:
                 },
             )
         else:
+            self._clear_edges()
+
+    def _clear_edges(self) -> None:
+        if getattr(self._local, "edges_held", False):
             _execute_script(self._cursor(), "serving/clear_edges.sql", {})
+            self._local.edges_held = False
 
     def _hours_before_window(self, runs: _Runs) -> list[datetime]:
         """The hours of the runs that are older than the hourly window and held by some unit."""
@@ -432,20 +465,20 @@ class ServingStore:
         steps: list[tuple[str, dict[str, Any]]] = []
         if hours_without:
             steps.append(("clear_hours", {"hours": hours_without, "days": sorted(days - days_with)}))
-        if hours_with:
-            wanted = set(hours_with)
+        # A day at a time, so that the rows being merged (a day of state-level sketches, for the quantiles)
+        # stay small beside the store, however many days a first load brings.
+        for chunk in _by_day(hours_with):
+            wanted = set(chunk)
             steps.append(
                 (
                     "replace_hours",
-                    {"hours": hours_with, "stats": files("stats", wanted), "sketches": files("sketch", wanted)},
+                    {"hours": chunk, "stats": files("stats", wanted), "sketches": files("sketch", wanted)},
                 )
             )
-        if rebuilt_days:
+        for day in rebuilt_days:
+            of_day = {h for h in day_hours if _floor_day(h) == day}
             steps.append(
-                (
-                    "replace_days",
-                    {"days": rebuilt_days, "sketches": files("sketch", day_hours), "cells": files("cells", day_hours)},
-                )
+                ("replace_days", {"days": [day], "sketches": files("sketch", of_day), "cells": files("cells", of_day)})
             )
         if window_hours:
             wanted = set(window_hours)
@@ -461,10 +494,16 @@ class ServingStore:
             )
         steps.append(("drop_window_hours", {"oldest": window_start}))
         con = self._db.cursor()
+        install_macros(con)
         try:
             con.begin()
             for name, params in steps:
                 _execute_script(con, f"serving/{name}.sql", params)
+            first, last = con.execute(queries.load("serving/coverage.sql")).fetchone() or (None, None)
+            self._hours_since_compaction += len(hours)
+            if self._hours_since_compaction >= self._compact_after_hours:
+                _execute_script(con, "serving/compact_tables.sql", {})
+                self._hours_since_compaction = 0
             con.commit()
         except BaseException:
             con.rollback()
@@ -472,6 +511,7 @@ class ServingStore:
         finally:
             con.close()
         self._window_hours = in_window
+        self._coverage = None if first is None or last is None else (first, last)
 
 
 def _execute_script(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> None:
@@ -487,6 +527,28 @@ def _statements(name: str) -> tuple[str, ...]:
     parts = re.split(r";[ \t]*\n", queries.load(name))
     bodies = (re.sub(r"--[^\n]*", "", p).strip() for p in parts)
     return tuple(b for b in bodies if b)
+
+
+def _by_day(hours: list[datetime]) -> list[list[datetime]]:
+    """Sorted hours cut into runs of one day each."""
+    chunks: dict[datetime, list[datetime]] = {}
+    for hour in hours:
+        chunks.setdefault(_floor_day(hour), []).append(hour)
+    return list(chunks.values())
+
+
+def _looked_up(
+    group: str, geography: int, regions: list[str], states: list[str], span: tuple[datetime, datetime]
+) -> bool:
+    """True when quantiles by hour or whole day of the nation, one region or one state answer the question."""
+    if group == "day":
+        if span[0] != _floor_day(span[0]) or span[1] != _floor_day(span[1]):
+            return False
+    elif group != "hour":
+        return False
+    if geography == 2:
+        return len(states) == 1
+    return len(regions) == geography
 
 
 def _band_quantile_refusal() -> QueryNotServed:

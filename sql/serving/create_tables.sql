@@ -1,15 +1,20 @@
 -- Creates the serving store's in-memory tables: the per-source rollups merged by their keys, and the
 -- derived caches (days, and sketches pre-merged for regions and the nation) rebuilt from them.
--- Tables are kept sorted by metric then time, so a query on one metric skips the others' row groups.
+-- Tables are kept sorted by metric, level and time (compact_tables.sql restores the order after
+-- refreshes), so a query on one metric and level skips the other row groups.
 -- Parameters: none.
--- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, cells_hour, cells_day, cell_centres,
--- hour_rows (empty).
+-- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, quantile_hour, quantile_day, cells_hour,
+-- cells_day, cell_centres, hour_rows (empty).
+-- Statistics are pre-merged at six levels, so a question reads only the rows of the coarsest grain that
+-- holds its filters and grouping: 0 the nation, 1 a region, 2 a state, and 3, 4, 5 the same split by band.
+-- A key column the level does not split by is NULL.
 CREATE TABLE stats_hour (
-    t TIMESTAMP NOT NULL,
-    region VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    band TINYINT NOT NULL,
     metric TINYINT NOT NULL,
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region VARCHAR,
+    state VARCHAR,
+    band TINYINT,
     n BIGINT NOT NULL,
     s1 DECIMAL(38, 4) NOT NULL,
     s2 DECIMAL(38, 8) NOT NULL,
@@ -18,11 +23,12 @@ CREATE TABLE stats_hour (
 );
 
 CREATE TABLE stats_day (
-    t TIMESTAMP NOT NULL,
-    region VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    band TINYINT NOT NULL,
     metric TINYINT NOT NULL,
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region VARCHAR,
+    state VARCHAR,
+    band TINYINT,
     n BIGINT NOT NULL,
     s1 DECIMAL(38, 4) NOT NULL,
     s2 DECIMAL(38, 8) NOT NULL,
@@ -51,6 +57,8 @@ CREATE TABLE sketch_day (
     n BIGINT NOT NULL
 );
 
+-- Map sums are DECIMAL(18, 4), eight bytes rather than sixteen in the largest tables: a cell's sum over a
+-- day is at most 20M devices x 24 hours x 99999.9999, below 1e14, and sums stay exact in any order.
 CREATE TABLE cells_hour (
     t TIMESTAMP NOT NULL,
     region VARCHAR NOT NULL,
@@ -58,7 +66,7 @@ CREATE TABLE cells_hour (
     cell VARCHAR NOT NULL,
     metric TINYINT NOT NULL,
     n BIGINT NOT NULL,
-    s1 DECIMAL(38, 4) NOT NULL,
+    s1 DECIMAL(18, 4) NOT NULL,
     lo DECIMAL(9, 4) NOT NULL,
     hi DECIMAL(9, 4) NOT NULL
 );
@@ -70,9 +78,35 @@ CREATE TABLE cells_day (
     cell VARCHAR NOT NULL,
     metric TINYINT NOT NULL,
     n BIGINT NOT NULL,
-    s1 DECIMAL(38, 4) NOT NULL,
+    s1 DECIMAL(18, 4) NOT NULL,
     lo DECIMAL(9, 4) NOT NULL,
     hi DECIMAL(9, 4) NOT NULL
+);
+
+-- p50, p90 and p99 of every hour and day at the three sketch levels, computed once when the hour or day
+-- is (re)loaded, so a quantile time series for the nation, a region or a state is a look-up.
+CREATE TABLE quantile_hour (
+    metric TINYINT NOT NULL,
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region VARCHAR,
+    state VARCHAR,
+    n BIGINT NOT NULL,
+    p50 DOUBLE NOT NULL,
+    p90 DOUBLE NOT NULL,
+    p99 DOUBLE NOT NULL
+);
+
+CREATE TABLE quantile_day (
+    metric TINYINT NOT NULL,
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region VARCHAR,
+    state VARCHAR,
+    n BIGINT NOT NULL,
+    p50 DOUBLE NOT NULL,
+    p90 DOUBLE NOT NULL,
+    p99 DOUBLE NOT NULL
 );
 
 CREATE TABLE cell_centres (cell VARCHAR PRIMARY KEY, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL);

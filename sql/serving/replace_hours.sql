@@ -1,27 +1,37 @@
--- Replaces the hourly statistics and the nation- and region-level hourly sketches of some hours with the
--- merge of every published unit holding rows of them (several sources may share an hour, e.g. one file
--- per region), then the per-hour row counts. Runs inside the refresh's transaction, so a query sees all
--- of a change or none of it. State-level hourly sketches are kept for the recent window only
--- (replace_window_hours.sql): for 30 days they would be the size of the whole store.
+-- Replaces the hourly statistics, the nation- and region-level hourly sketches and the hourly quantiles of
+-- some hours with the merge of every published unit holding rows of them (several sources may share an
+-- hour, e.g. one file per region), then the per-hour row counts. Runs inside the refresh's transaction, so
+-- a query sees all of a change or none of it. State-level hourly sketches are kept for the recent window
+-- only (replace_window_hours.sql): for 30 days they would be the size of the whole store; their quantiles
+-- are kept for every hour here, computed while the units' rows are at hand.
+-- Statistics are merged at the six levels of create_tables.sql in one pass (GROUPING SETS).
 -- Parameters: $hours TIMESTAMP[], the hours to replace; $stats VARCHAR[] and $sketches VARCHAR[], the
 -- stats.parquet and sketch.parquet files of the units holding those hours (at least one each).
--- Output: rows of stats_hour, sketch_hour (levels 0 and 1) and hour_rows for those hours.
+-- Needs: serving_quantiles (serving/create_serving_macros.sql).
+-- Output: rows of stats_hour, sketch_hour (levels 0 and 1), quantile_hour and hour_rows for those hours.
 DELETE FROM stats_hour
 WHERE list_contains($hours, t);
 
 DELETE FROM sketch_hour
 WHERE level < 2 AND list_contains($hours, t);
 
+DELETE FROM quantile_hour
+WHERE list_contains($hours, t);
+
 DELETE FROM hour_rows
 WHERE list_contains($hours, t);
 
-INSERT INTO stats_hour
+INSERT INTO stats_hour BY NAME
 SELECT
+    s.metric,
+    cast(
+        CASE WHEN grouping(s.state) = 0 THEN 2 WHEN grouping(s.region) = 0 THEN 1 ELSE 0 END
+        + CASE WHEN grouping(s.band) = 0 THEN 3 ELSE 0 END AS TINYINT
+    ) AS level,
     s.hour AS t,
     s.region,
     s.state,
     s.band,
-    s.metric,
     sum(s.n) AS n,
     sum(s.s1) AS s1,
     sum(s.s2) AS s2,
@@ -29,16 +39,26 @@ SELECT
     max(s.hi) AS hi
 FROM read_parquet($stats) AS s
 WHERE list_contains($hours, s.hour)
-GROUP BY s.metric, s.hour, s.region, s.state, s.band
-ORDER BY s.metric, s.hour;
+GROUP BY
+    GROUPING SETS (
+        (s.metric, s.hour),
+        (s.metric, s.hour, s.region),
+        (s.metric, s.hour, s.region, s.state),
+        (s.metric, s.hour, s.band),
+        (s.metric, s.hour, s.region, s.band),
+        (s.metric, s.hour, s.region, s.state, s.band)
+    )
+ORDER BY s.metric, level, t;
 
-INSERT INTO sketch_hour
+CREATE OR REPLACE TEMP TABLE loading_sketch AS
 SELECT
-    cast(CASE WHEN grouping(k.region) = 1 THEN 0 ELSE 1 END AS TINYINT) AS level,
+    k.metric,
+    cast(
+        CASE WHEN grouping(k.state) = 0 THEN 2 WHEN grouping(k.region) = 0 THEN 1 ELSE 0 END AS TINYINT
+    ) AS level,
     k.hour AS t,
     k.region,
-    NULL AS state,
-    k.metric,
+    k.state,
     k.bucket,
     sum(k.n) AS n
 FROM read_parquet($sketches) AS k
@@ -46,14 +66,42 @@ WHERE list_contains($hours, k.hour)
 GROUP BY
     GROUPING SETS (
         (k.metric, k.hour, k.bucket),
-        (k.metric, k.hour, k.region, k.bucket)
-    )
-ORDER BY level, k.metric, k.hour;
+        (k.metric, k.hour, k.region, k.bucket),
+        (k.metric, k.hour, k.region, k.state, k.bucket)
+    );
+
+INSERT INTO sketch_hour BY NAME
+SELECT
+    k.metric,
+    k.level,
+    k.t,
+    k.region,
+    k.state,
+    k.bucket,
+    k.n
+FROM loading_sketch AS k
+WHERE k.level < 2
+ORDER BY k.metric, k.level, k.t;
+
+INSERT INTO quantile_hour BY NAME
+SELECT
+    q.metric,
+    q.level,
+    q.t,
+    q.region,
+    q.state,
+    q.n,
+    q.p50,
+    q.p90,
+    q.p99
+FROM serving_quantiles('loading_sketch') AS q
+ORDER BY q.metric, q.level, q.t;
+
+DROP TABLE loading_sketch;
 
 INSERT INTO hour_rows
 SELECT
     s.t,
-    sum(s.n) AS n
+    s.n
 FROM stats_hour AS s
-WHERE list_contains($hours, s.t) AND s.metric = 1
-GROUP BY s.t;
+WHERE list_contains($hours, s.t) AND s.metric = 1 AND s.level = 0;

@@ -1,12 +1,13 @@
 -- Answers count, avg, min, max or sample stddev of one metric from the statistics rollups, grouped by
--- time (hour or day), by a dimension (region, state, band) or not at all. The range is given as up to two
--- runs of whole hours (answered from stats_hour) and one run of whole days (from stats_day), which the
--- caller cuts so that together they cover [start, end) exactly once.
+-- time (hour or day), by a dimension (region, state, band) or not at all. Rows are read at one
+-- pre-merged level (create_tables.sql), the coarsest that holds the filters and the grouping. The range
+-- is given as up to two runs of whole hours (answered from stats_hour) and one run of whole days (from
+-- stats_day), which the caller cuts so that together they cover [start, end) exactly once.
 -- Sums are exact decimals; the stddev's numerator n * s2 - s1 * s1 is computed exactly when it fits in a
 -- DECIMAL(38) and in doubles otherwise.
--- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max, stddev); $group VARCHAR (hour, day,
--- region, state, band, none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end TIMESTAMP;
--- $regions, $states VARCHAR[] and $bands TINYINT[] (empty: no filter).
+-- Parameters: $metric TINYINT; $level TINYINT; $stat VARCHAR (count, avg, min, max, stddev); $group
+-- VARCHAR (hour, day, region, state, band, none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start,
+-- $d_end TIMESTAMP; $regions, $states VARCHAR[] and $bands TINYINT[] (empty: no filter).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, value DOUBLE, n BIGINT), one per group with rows;
 -- value is NULL where undefined (the stddev of one row).
 WITH picked AS (
@@ -23,6 +24,7 @@ WITH picked AS (
     FROM stats_hour AS s
     WHERE
         s.metric = $metric
+        AND s.level = $level
         AND ((s.t >= $h1_start AND s.t < $h1_end) OR (s.t >= $h2_start AND s.t < $h2_end))
         AND (len($regions) = 0 OR list_contains($regions, s.region))
         AND (len($states) = 0 OR list_contains($states, s.state))
@@ -41,6 +43,7 @@ WITH picked AS (
     FROM stats_day AS s
     WHERE
         s.metric = $metric
+        AND s.level = $level
         AND s.t >= $d_start AND s.t < $d_end
         AND (len($regions) = 0 OR list_contains($regions, s.region))
         AND (len($states) = 0 OR list_contains($states, s.state))
