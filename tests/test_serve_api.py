@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -52,7 +53,8 @@ def get(client: TestClient, path: str, **params) -> dict:
 
 def test_meta_lists_the_allow_lists_and_the_hours_covered(client):
     meta = get(client, "/api/meta")
-    assert set(meta) == {
+    # The contract's keys, and one addition (metric_labels, below).
+    assert set(meta) - {"metric_labels"} == {
         "metrics",
         "stats",
         "regions",
@@ -71,6 +73,40 @@ def test_meta_lists_the_allow_lists_and_the_hours_covered(client):
     assert (meta["first_hour"], meta["last_hour"]) == (hour(FIRST), hour(LAST))
     assert meta["last_hour_rows"] == DEVICES
     assert meta["version"]
+
+
+def test_meta_labels_the_metrics_from_the_realistic_catalogue(client):
+    labels = get(client, "/api/meta")["metric_labels"]
+    assert list(labels) == [f"metric_{k}" for k in range(1, 21)]
+    assert labels["metric_1"] == {
+        "name": "signal_strength",
+        "unit": "dBm",
+        "label": "signal_strength (dBm)",
+        "description": "signal_strength in dBm: normal, physically -120 to -20",
+    }
+    assert labels["metric_15"]["label"] == "temperature (°C)"
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "metric_labels" in schema["Meta"]["properties"]
+    assert set(schema["MetricLabel"]["properties"]) == {"name", "unit", "label", "description"}
+
+
+@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
+def test_meta_keeps_plain_names_without_the_realistic_catalogue(served_lake, tmp_path, generator_json):
+    # A copy of the served warehouse whose generator.json says uniform, is gone (a warehouse of delivered CSVs),
+    # or cannot be read: the labels fall back to the column names and the answer is still a 200.
+    warehouse = tmp_path / "wh"
+    shutil.copytree(served_lake.warehouse, warehouse)
+    info = warehouse / "generator.json"
+    if generator_json == "uniform":
+        info.write_text(info.read_text().replace('"realistic"', '"uniform"'))
+    elif generator_json == "missing":
+        info.unlink()
+    else:
+        info.write_text("{not json")
+    with TestClient(open_app(warehouse, served_lake.lake, poll=False)) as c:
+        labels = get(c, "/api/meta")["metric_labels"]
+    assert labels["metric_1"] == {"name": "metric_1", "unit": None, "label": "metric_1", "description": None}
+    assert [v["label"] for v in labels.values()] == [f"metric_{k}" for k in range(1, 21)]
 
 
 def test_overview_and_health(client):

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from duckwifi.api import encoding, models
 from duckwifi.api.data import DashboardData, Encoded
 from duckwifi.api.devices import DeviceReader
+from duckwifi.api.generator_log import generator_info, metric_labels
 from duckwifi.api.outlines import state_outlines
 from duckwifi.api.params import (
     DEFAULT_LIMIT,
@@ -102,9 +103,15 @@ def _data_response(model: type, arrow: bool = False) -> dict[int | str, dict[str
 
 @api.get("/meta", response_model=models.Meta, responses=_data_response(models.Meta))
 def meta(request: Request, res: ResourcesDep) -> Response:
-    """The allow-lists, the hours covered and the data's version."""
+    """The allow-lists, the hours covered and the data's version; ``metric_labels`` says what each metric is."""
     data = res.data
-    return encoding.respond(request, data.cache, data.version, {"e": "meta"}, lambda: encoding.json_answer(data.meta()))
+
+    def produce() -> Encoded:
+        answer = data.meta()
+        answer.metric_labels = metric_labels(generator_info(data.warehouse))
+        return encoding.json_answer(answer)
+
+    return encoding.respond(request, data.cache, data.version, {"e": "meta"}, produce)
 
 
 @api.get("/overview", response_model=models.Overview, responses=_data_response(models.Overview))

@@ -24,6 +24,13 @@ class StateRegion(_Answer):
     region: str = Field(description="Census region", examples=["South"])
 
 
+class MetricLabel(_Answer):
+    name: str = Field(description="what the metric measures; the column name itself when the data has no catalogue")
+    unit: str | None = Field(description="its unit; null when the data has no catalogue", examples=["dBm"])
+    label: str = Field(description='how to show it: "name (unit)", or the column name', examples=["snr (dB)"])
+    description: str | None = Field(description="its family and physical range; null without a catalogue")
+
+
 class Meta(_Answer):
     metrics: list[str]
     stats: list[str]
@@ -34,6 +41,14 @@ class Meta(_Answer):
     last_hour: str | None = Field(description="newest hour with data; null when nothing is converted")
     last_hour_rows: int | None = Field(description="rows (devices reporting) in the newest hour")
     version: str = Field(description="changes whenever new data is published")
+    metric_labels: dict[str, MetricLabel] = Field(
+        default_factory=dict,
+        description=(
+            "An addition to the v1 contract: each metric column's meaning under the generator's realistic "
+            "profile (from generator.json's profile and the metric catalogue), keyed by column; the plain column "
+            "names for a uniform-profile warehouse or one without generator.json."
+        ),
+    )
 
 
 class HourRows(_Answer):

@@ -41,6 +41,17 @@
   const parseHour = (text) => Date.parse(text + "Z");
   const formatHour = (ms) => new Date(ms).toISOString().slice(0, 19);
   const label = (text) => text.replace("T", " ").slice(0, 16);
+  // "name (unit)" from the catalogue /api/meta carries (metric_labels), else the column's own name.
+  const metricLabel = (metric) => {
+    const labels = (state.meta && state.meta.metric_labels) || {};
+    return labels[metric] ? labels[metric].label : metric;
+  };
+  const metricUnit = (metric) => {
+    const labels = (state.meta && state.meta.metric_labels) || {};
+    return labels[metric] ? labels[metric].unit : null;
+  };
+  // What a note says about the metric: its label, and the column it is when the label is not the column.
+  const metricNote = (metric) => (metricLabel(metric) === metric ? metric : `${metricLabel(metric)} · ${metric}`);
 
   function ranges() {
     const end = parseHour(state.meta.last_hour) + HOUR_MS;
@@ -73,7 +84,7 @@
 
   function fillSelectors(meta) {
     if ($("metric").options.length) return;
-    meta.metrics.forEach((m) => option($("metric"), m, m));
+    meta.metrics.forEach((m) => option($("metric"), m, metricLabel(m)));
     meta.stats.forEach((s) => option($("stat"), s, s));
     $("stat").value = "avg";
     const regions = document.createElement("optgroup");
@@ -105,18 +116,18 @@
     const params = { metric, stat, from: range.from, to: range.to, bucket: range.bucket, ...f };
     if (quantile && f.band) params.band = null;
     setNote("timeseries", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metric} by ${range.bucket}`);
+      `${stat} of ${metricNote(metric)} · by ${range.bucket}`);
     const answer = await api("timeseries", params);
     if (!answer.points.length) return empty("timeseries", "no data in this range");
     Plotly.react("timeseries", [{
-      type: "scatter", mode: "lines+markers", name: `${stat}(${metric})`,
+      type: "scatter", mode: "lines+markers", name: `${stat} ${metricLabel(metric)}`,
       x: answer.points.map((p) => label(p.time)), y: answer.points.map((p) => p.value),
       customdata: answer.points.map((p) => p.count),
       hovertemplate: "%{x}<br>%{y:.4f}<br>%{customdata:,} rows<extra></extra>",
       line: { color: "#2563eb", width: 2 }, marker: { size: 4 },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 },
-      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metric}` } },
+      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
     }, PLOT_CONFIG);
   }
 
@@ -146,7 +157,7 @@
     const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
     if (change) params.compare = "previous";
     notes.push(change ? `change of ${mapStat} vs the equally long period before`
-      : `${mapStat} of ${metric}`);
+      : `${mapStat} of ${metricNote(metric)}`);
     setNote("map", notes.join(" · "));
     if (!state.outlines) state.outlines = await api("states");
     const answer = await api("map", params);
@@ -189,7 +200,7 @@
     const params = { metric, stat, by: "state", limit: 60, from: range.from, to: range.to, compare: "previous",
       region: f.region, band: quantile ? null : f.band };
     setNote("breakdown", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metric}; bar colour: change vs the previous period`);
+      `${stat} of ${metricNote(metric)}; bar colour: change vs the previous period`);
     const answer = await api("breakdown", params);
     let rows = answer.rows.filter((r) => r.value !== null);
     if ($("rank").value === "change") {
@@ -207,13 +218,13 @@
       text: rows.map((r) => (r.change === null ? "" : (r.change >= 0 ? "+" : "") + r.change.toFixed(2))),
       textposition: "outside", cliponaxis: false,
     }], {
-      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metric}` } },
+      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
       yaxis: { automargin: true, dtick: 1 },
     }, PLOT_CONFIG);
   }
 
   async function drawDistribution(metric, range, f) {
-    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + `${metric}`);
+    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + metricNote(metric));
     const answer = await api("distribution", { metric, from: range.from, to: range.to, region: f.region, state: f.state });
     if (!answer.count) return empty("distribution", "no data in this range");
     const lines = QUANTILES.map((q, i) => ({
@@ -225,7 +236,7 @@
       showarrow: false, xanchor: "left", font: { size: 11 },
     }));
     Plotly.react("distribution", [{
-      type: "bar", name: metric, x: answer.bins.map((b) => (b.lower + b.upper) / 2),
+      type: "bar", name: metricLabel(metric), x: answer.bins.map((b) => (b.lower + b.upper) / 2),
       width: answer.bins.map((b) => b.upper - b.lower),
       // Bins differ in width (the sketch's buckets are logarithmic), so height is rows per unit of the metric.
       y: answer.bins.map((b) => b.count / Math.max(b.upper - b.lower, 1e-12)),
@@ -234,7 +245,7 @@
       marker: { color: "#64748b" },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 }, shapes: lines, annotations: labels, bargap: 0,
-      xaxis: { title: { text: metric } }, yaxis: { title: { text: "rows per unit" } },
+      xaxis: { title: { text: metricLabel(metric) } }, yaxis: { title: { text: `rows per ${metricUnit(metric) || "unit"}` } },
     }, PLOT_CONFIG);
   }
 
