@@ -118,6 +118,32 @@ class Distribution(_Answer):
     bins: list[Bin]
 
 
+class Incident(_Answer):
+    """One incident of the generator's log (``duckwifi incidents``): the devices it touched, when, how badly."""
+
+    incident_id: int
+    scope: Literal["sector", "area", "state"] = Field(
+        description="sector: the devices of state with that cell and sector; area: those in grid cell area; "
+        "state: the whole state"
+    )
+    kind: Literal["outage", "degradation"]
+    severity: float = Field(description="0 to 1: how far the catalogue's incident effects apply (outage: 1)")
+    start_hour: str = Field(description="first hour, naive UTC", examples=["2020-01-01T09:00:00"])
+    end_hour: str = Field(description="end hour, exclusive", examples=["2020-01-01T19:00:00"])
+    state: str | None = Field(description="USPS code of the state it is in", examples=["TX"])
+    area: int | None = Field(description="the grid cell (0.4 by 0.5 degrees) of an area incident")
+    cell: int | None = Field(description="the cell of a sector incident")
+    sector: int | None = Field(description="the sector of a sector incident")
+    latitude: float | None = Field(description="latitude of the device it is centred on")
+    longitude: float | None = Field(description="longitude of the device it is centred on")
+
+
+class Incidents(_Answer):
+    """An addition to the v1 contract: the generator's incidents that overlap the range's hours with data."""
+
+    incidents: list[Incident]
+
+
 class Health(_Answer):
     status: Literal["ok"] = "ok"
     version: str
