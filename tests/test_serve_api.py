@@ -91,20 +91,29 @@ def test_meta_labels_the_metrics_from_the_realistic_catalogue(client):
     assert set(schema["MetricLabel"]["properties"]) == {"name", "unit", "label", "description"}
 
 
-@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
-def test_meta_keeps_plain_names_without_the_realistic_catalogue(served_lake, tmp_path, generator_json):
-    # A copy of the served warehouse whose generator.json says uniform, is gone (a warehouse of delivered CSVs),
-    # or cannot be read: the labels fall back to the column names and the answer is still a 200.
+def altered_copy(served_lake, tmp_path, change: str):
+    """A copy of the served warehouse (over the same lake) whose generator.json says uniform, is gone (a
+    warehouse of delivered CSVs) or is damaged, or whose devices.parquet is damaged."""
     warehouse = tmp_path / "wh"
     shutil.copytree(served_lake.warehouse, warehouse)
     info = warehouse / "generator.json"
-    if generator_json == "uniform":
+    if change == "uniform":
         info.write_text(info.read_text().replace('"realistic"', '"uniform"'))
-    elif generator_json == "missing":
+    elif change == "missing":
         info.unlink()
-    else:
+    elif change == "damaged":
         info.write_text("{not json")
-    with TestClient(open_app(warehouse, served_lake.lake, poll=False)) as c:
+    elif change == "damaged devices":
+        (warehouse / "devices.parquet").write_bytes(b"PAR1 not a parquet file at all PAR1")
+    else:
+        raise ValueError(change)
+    return open_app(warehouse, served_lake.lake, poll=False)
+
+
+@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
+def test_meta_keeps_plain_names_without_the_realistic_catalogue(served_lake, tmp_path, generator_json):
+    # The labels fall back to the column names and the answer is still a 200.
+    with TestClient(altered_copy(served_lake, tmp_path, generator_json)) as c:
         labels = get(c, "/api/meta")["metric_labels"]
     assert labels["metric_1"] == {"name": "metric_1", "unit": None, "label": "metric_1", "description": None}
     assert [v["label"] for v in labels.values()] == [f"metric_{k}" for k in range(1, 21)]
@@ -458,26 +467,16 @@ def test_incidents_outside_the_data_or_in_an_empty_range_are_none(client):
     assert client.get("/api/incidents", params={"from": hour(LAST), "to": hour(FIRST)}).status_code == 422
 
 
-@pytest.mark.parametrize("generator_json", ["uniform", "missing"])
+@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
 def test_no_incidents_without_a_realistic_generator_log(served_lake, tmp_path, generator_json):
-    warehouse = tmp_path / "wh"
-    shutil.copytree(served_lake.warehouse, warehouse)
-    info = warehouse / "generator.json"
-    if generator_json == "uniform":
-        info.write_text(info.read_text().replace('"realistic"', '"uniform"'))
-    else:
-        info.unlink()
-    with TestClient(open_app(warehouse, served_lake.lake, poll=False)) as c:
+    with TestClient(altered_copy(served_lake, tmp_path, generator_json)) as c:
         response = c.get("/api/incidents")
     assert response.status_code == 200, response.text
     assert response.json() == {"incidents": []}
 
 
 def test_incidents_over_a_damaged_fleet_file_are_a_503(served_lake, tmp_path):
-    warehouse = tmp_path / "wh"
-    shutil.copytree(served_lake.warehouse, warehouse)
-    (warehouse / "devices.parquet").write_bytes(b"PAR1 not a parquet file at all PAR1")
-    with TestClient(open_app(warehouse, served_lake.lake, poll=False)) as c:
+    with TestClient(altered_copy(served_lake, tmp_path, "damaged devices")) as c:
         response = c.get("/api/incidents")
     assert response.status_code == 503
     assert "devices.parquet" in response.json()["detail"]
