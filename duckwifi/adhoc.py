@@ -27,7 +27,7 @@ import duckdb
 
 from duckwifi import readers
 from duckwifi.errors import BadArgument, DuckwifiError, StatementRefused, is_interrupt, os_errno, translate
-from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.fsutil import published
 from duckwifi.warehouse import Warehouse
 
 
@@ -197,11 +197,8 @@ def write_parquet(query: Query, target: Path) -> None:
     """The result as a Parquet file, complete or not at all (temporary name, fsync, rename)."""
     if target.is_dir():
         raise BadArgument(f"--output {target} is a folder, not a file")
-    staged = temp_path_for(target)
     try:
-        query.relation().write_parquet(str(staged), compression="zstd")
-        publish(staged, target)
+        with published(target) as staged:
+            query.relation().write_parquet(str(staged), compression="zstd")
     except duckdb.Error as error:
         raise translate(error, target=str(target)) from None
-    finally:
-        staged.unlink(missing_ok=True)
