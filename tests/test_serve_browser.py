@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
 # How each chart's plotted values are read: (element id, trace index, axis holding the values).
 CHARTS = {
     "timeseries": (0, "y"),
-    "map": (1, "marker.color"),
+    "map": (0, "marker.color"),
     "breakdown": (0, "x"),
     "distribution": (0, "y"),
 }
@@ -70,11 +70,11 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                     assert any(v is not None for v in values), chart
                 # Drawn, not only handed to Plotly: the SVG holds the marks.
                 assert page.locator("#timeseries .scatterlayer .point").count() == len(before["timeseries"])
-                cells_trace = page.locator("#map .scatterlayer .trace").nth(1)
-                assert cells_trace.locator(".point").count() == len(before["map"])
+                map_traces = page.locator("#map .scatterlayer .trace")
+                assert map_traces.nth(0).locator(".point").count() == len(before["map"])
                 assert page.locator("#breakdown .barlayer .point").count() == len(before["breakdown"])
                 # The state outlines: at least one line per state.
-                assert page.locator("#map .scatterlayer .trace").first.locator("path.js-line").count() >= 49
+                assert map_traces.nth(1).locator("path.js-line").count() >= 49
 
                 # The metrics are labelled from the realistic catalogue, /api/meta's metric_labels.
                 assert page.locator("#metric option[value='metric_12']").text_content() == "cpu (%)"
@@ -93,7 +93,7 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 assert page.locator("#incidents tbody tr.outage").count() == sum(i["kind"] == "outage" for i in log)
                 # ... on the map, one circle per incident ...
                 assert plotted_incidents(page) == [i["longitude"] for i in log]
-                assert page.locator("#map .scatterlayer .trace").nth(2).locator(".point").count() == len(log)
+                assert map_traces.nth(2).locator(".point").count() == len(log)
                 # ... and in the breakdown, every state with one is shown, marked.
                 ticks = page.evaluate("document.getElementById('breakdown').layout.yaxis.ticktext")
                 assert {i["state"] for i in log} <= {t.removeprefix("⚠ ") for t in ticks if t.startswith("⚠ ")}

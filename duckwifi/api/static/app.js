@@ -168,8 +168,8 @@
     return {
       type: "scatter", mode: "markers", name: "incidents", x: located.map((i) => i.longitude),
       y: located.map((i) => i.latitude), text: located.map(describeIncident), hovertemplate: "%{text}<extra></extra>",
-      marker: { symbol: "circle-open", size: located.map((i) => 12 + 10 * i.severity),
-        color: located.map((i) => INCIDENT_COLOURS[i.kind]), line: { width: 2.5 } },
+      marker: { symbol: "circle-open", size: located.map((i) => 14 + 10 * i.severity),
+        color: located.map((i) => INCIDENT_COLOURS[i.kind]), line: { width: 3 } },
     };
   }
 
@@ -227,7 +227,7 @@
       }
     }
     return { type: "scatter", mode: "lines", x, y, hoverinfo: "skip", showlegend: false,
-      line: { color: "#8a93a3", width: 0.7 } };
+      line: { color: "rgba(45,52,64,0.55)", width: 0.8 } };
   }
 
   async function drawMap(metric, stat, range, f, incidents) {
@@ -261,7 +261,8 @@
     const known = await incidents;
     if (known && known.length) notes.push("circles: incidents (red outage, orange degradation)");
     setNote("map", notes.join(" · "));
-    Plotly.react("map", [outlineTrace(), trace, incidentTrace(known)], {
+    // Cells, then the outlines over them (a full fleet's cells cover the land), then the incidents on top.
+    Plotly.react("map", [trace, outlineTrace(), incidentTrace(known)], {
       margin: { l: 10, r: 10, t: 10, b: 10 }, showlegend: false,
       xaxis: { range: [-125.5, -66], visible: false, fixedrange: false },
       // Degrees of longitude are shorter than degrees of latitude by cos(latitude), about 0.77 at 39 N.
