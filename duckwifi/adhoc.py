@@ -27,7 +27,7 @@ import duckdb
 
 from duckwifi import readers
 from duckwifi.errors import BadArgument, DuckwifiError, StatementRefused, is_interrupt, os_errno, translate
-from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.fsutil import published
 from duckwifi.warehouse import Warehouse
 
 
@@ -127,10 +127,11 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
     return Query(con, sql)
 
 
-def _query_error(error: duckdb.Error) -> DuckwifiError:
-    """A failed query is the user's to fix (exit 2), unless the system failed under it (disk full, read-only)."""
+def _query_error(error: duckdb.Error, target: str = "the query") -> DuckwifiError:
+    """A failed query is the user's to fix (exit 2), unless the system failed under it (disk full, read-only,
+    named after ``target``)."""
     if os_errno(error) is not None or is_interrupt(error):
-        return translate(error, target="the query")
+        return translate(error, target=target)
     return BadArgument(_first_line(error))
 
 
@@ -141,8 +142,11 @@ def _first_line(error: BaseException) -> str:
 
 def render_table(query: Query) -> str:
     """DuckDB's own box rendering, as in its shell: wide results elide columns, long ones rows."""
+    relation = query.relation()  # binding: its errors are translated there
     try:
-        text = str(query.relation())
+        # Not redundant: the relation is lazy, and rendering it runs the query, which can fail only now
+        # (a cast of a bad value, error()); without this the failure would be a traceback.
+        text = str(relation)
     except duckdb.Error as error:
         raise _query_error(error) from None
     return text if text.endswith("\n") else text + "\n"
@@ -197,11 +201,9 @@ def write_parquet(query: Query, target: Path) -> None:
     """The result as a Parquet file, complete or not at all (temporary name, fsync, rename)."""
     if target.is_dir():
         raise BadArgument(f"--output {target} is a folder, not a file")
-    staged = temp_path_for(target)
     try:
-        query.relation().write_parquet(str(staged), compression="zstd")
-        publish(staged, target)
+        with published(target) as staged:
+            query.relation().write_parquet(str(staged), compression="zstd")
     except duckdb.Error as error:
-        raise translate(error, target=str(target)) from None
-    finally:
-        staged.unlink(missing_ok=True)
+        # Writing runs the query: its failure is the query's (exit 2), unless the file system failed.
+        raise _query_error(error, target=str(target)) from None

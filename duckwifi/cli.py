@@ -42,7 +42,7 @@ from duckwifi.errors import (
     printable,
     translate,
 )
-from duckwifi.fsutil import publish, temp_path_for
+from duckwifi.fsutil import published
 from duckwifi.generator.catalogue import DEFAULT_PROFILE
 from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
 from duckwifi.generator.hours import HourWritten, write_hours
@@ -406,15 +406,11 @@ def _render(query: adhoc.Query, chosen: OutputFormat, out: TextIO) -> None:
 
 
 def _write_text_atomically(target: Path, write: Callable[[TextIO], None]) -> None:
-    staged = temp_path_for(target)
     try:
-        with staged.open("w", encoding="utf-8", newline="") as out:
+        with published(target) as staged, staged.open("w", encoding="utf-8", newline="") as out:
             write(out)
-        publish(staged, target)
     except OSError as error:
         raise translate(error, target=str(target)) from None
-    finally:
-        staged.unlink(missing_ok=True)
 
 
 def _hour(value: datetime | str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from duckwifi.errors import BadArgument, DiskFull, ReadOnlyFilesystem, translate
@@ -39,6 +40,22 @@ def publish(temp: Path, final: Path) -> None:
     fsync_file(temp)
     os.replace(temp, final)
     fsync_dir(final.parent)
+
+
+@contextlib.contextmanager
+def published(final: Path) -> Iterator[Path]:
+    """A hidden temporary path beside ``final`` to write; published as ``final`` when the block ends normally.
+
+    Whatever ends the block otherwise (an error, Ctrl-C), and whatever the publication meets, the temporary
+    file is removed: ``final`` is the complete new file, or the old one untouched, and no temporary is left.
+    Errors are the caller's to translate.
+    """
+    staged = temp_path_for(final)
+    try:
+        yield staged
+        publish(staged, final)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:

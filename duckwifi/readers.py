@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
+from duckwifi.converter.identity import holds_parquet
 from duckwifi.errors import DuckwifiError, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
@@ -37,17 +38,13 @@ def view_statements(warehouse: Warehouse, lake: Path | None) -> list[str]:
             queries.with_path_literals(queries.load("readers/create_devices_view.sql"), devices_parquet=devices)
         )
     # read_parquet refuses a glob that matches nothing, so the telemetry view waits for the lake's first file.
-    if lake is not None and _has_parquet(lake):
+    if lake is not None and holds_parquet(lake):
         statements.append(queries.with_path_literals(queries.load("readers/create_telemetry_view.sql"), lake=lake))
     # The rollup views glob the units' files, so they too wait for the first unit the manifest lists.
     rollups = warehouse.rollups_dir.resolve()
     if (rollups / MANIFEST_NAME).is_file() and read_manifest(warehouse).units:
         statements.append(queries.with_path_literals(queries.load("readers/create_rollup_views.sql"), rollups=rollups))
     return statements
-
-
-def _has_parquet(lake: Path) -> bool:
-    return lake.is_dir() and next(lake.glob("**/*.parquet"), None) is not None
 
 
 def refresh(warehouse: Warehouse, lake: Path | None = None) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shutil
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from duckwifi.api import models
 from duckwifi.api.app import ServeSettings, open_app
+from duckwifi.generator.incidents import list_incidents
 from duckwifi.readers import reader_connection
 from duckwifi.warehouse import Warehouse
 from tests.serve_support import DEVICES, HOURS
@@ -52,7 +54,8 @@ def get(client: TestClient, path: str, **params) -> dict:
 
 def test_meta_lists_the_allow_lists_and_the_hours_covered(client):
     meta = get(client, "/api/meta")
-    assert set(meta) == {
+    # The contract's keys, and one addition (metric_labels, below).
+    assert set(meta) - {"metric_labels"} == {
         "metrics",
         "stats",
         "regions",
@@ -71,6 +74,49 @@ def test_meta_lists_the_allow_lists_and_the_hours_covered(client):
     assert (meta["first_hour"], meta["last_hour"]) == (hour(FIRST), hour(LAST))
     assert meta["last_hour_rows"] == DEVICES
     assert meta["version"]
+
+
+def test_meta_labels_the_metrics_from_the_realistic_catalogue(client):
+    labels = get(client, "/api/meta")["metric_labels"]
+    assert list(labels) == [f"metric_{k}" for k in range(1, 21)]
+    assert labels["metric_1"] == {
+        "name": "signal_strength",
+        "unit": "dBm",
+        "label": "signal_strength (dBm)",
+        "description": "signal_strength in dBm: normal, physically -120 to -20",
+    }
+    assert labels["metric_15"]["label"] == "temperature (°C)"
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "metric_labels" in schema["Meta"]["properties"]
+    assert set(schema["MetricLabel"]["properties"]) == {"name", "unit", "label", "description"}
+
+
+def altered_copy(served_lake, tmp_path, change: str):
+    """A copy of the served warehouse (over the same lake) whose generator.json says uniform, is gone (a
+    warehouse of delivered CSVs) or is damaged, or whose devices.parquet is damaged."""
+    warehouse = tmp_path / "wh"
+    shutil.copytree(served_lake.warehouse, warehouse)
+    info = warehouse / "generator.json"
+    if change == "uniform":
+        info.write_text(info.read_text().replace('"realistic"', '"uniform"'))
+    elif change == "missing":
+        info.unlink()
+    elif change == "damaged":
+        info.write_text("{not json")
+    elif change == "damaged devices":
+        (warehouse / "devices.parquet").write_bytes(b"PAR1 not a parquet file at all PAR1")
+    else:
+        raise ValueError(change)
+    return open_app(warehouse, served_lake.lake, poll=False)
+
+
+@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
+def test_meta_keeps_plain_names_without_the_realistic_catalogue(served_lake, tmp_path, generator_json):
+    # The labels fall back to the column names and the answer is still a 200.
+    with TestClient(altered_copy(served_lake, tmp_path, generator_json)) as c:
+        labels = get(c, "/api/meta")["metric_labels"]
+    assert labels["metric_1"] == {"name": "metric_1", "unit": None, "label": "metric_1", "description": None}
+    assert [v["label"] for v in labels.values()] == [f"metric_{k}" for k in range(1, 21)]
 
 
 def test_overview_and_health(client):
@@ -375,6 +421,65 @@ def test_a_bad_parameter_is_a_422_naming_it(client, path, params, parameter):
     response = client.get(path, params=params)
     assert response.status_code == 422, response.text
     assert parameter in [e["loc"][1] for e in response.json()["detail"]]
+
+
+# -- incidents -------------------------------------------------------------------------------------------------
+
+
+def test_incidents_are_the_generators_log_over_the_hours_with_data(client, served_lake):
+    answer = get(client, "/api/incidents")["incidents"]
+    # The generator's own list (what `duckwifi incidents` prints) over the converted hours.
+    expected = list_incidents(Warehouse(served_lake.warehouse), FIRST, LAST + timedelta(hours=1))
+    assert expected, "the served lake's seed must plan incidents in its hours"
+    assert [i["incident_id"] for i in answer] == [e.incident_id for e in expected]
+    for got, e in zip(answer, expected, strict=True):
+        assert got["start_hour"] == hour(e.start_hour)
+        assert got["end_hour"] == hour(e.end_hour)
+        assert (got["state"], got["kind"], got["scope"]) == (e.state, e.kind, e.scope)
+        assert got["severity"] == pytest.approx(e.severity)
+        assert got["latitude"] == pytest.approx(float(e.latitude))
+        assert got["longitude"] == pytest.approx(float(e.longitude))
+    assert {i["kind"] for i in answer} == {"outage", "degradation"}
+    # One that began before the first hour with data still overlaps it.
+    assert any(i["start_hour"] < hour(FIRST) for i in answer)
+
+
+def test_incidents_in_a_range_overlap_it(client):
+    start, end = FIRST + timedelta(hours=10), FIRST + timedelta(hours=11)
+    answer = get(client, "/api/incidents", **{"from": hour(start), "to": hour(end)})["incidents"]
+    assert answer
+    for i in answer:
+        assert i["start_hour"] < hour(end)
+        assert i["end_hour"] > hour(start)
+    everything = get(client, "/api/incidents")["incidents"]
+    assert len(answer) < len(everything)
+    assert answer == [i for i in everything if i["start_hour"] < hour(end) and i["end_hour"] > hour(start)]
+
+
+def test_incidents_outside_the_data_or_in_an_empty_range_are_none(client):
+    after = LAST + timedelta(hours=2)
+    assert get(client, "/api/incidents", **{"from": hour(after)})["incidents"] == []
+    assert get(client, "/api/incidents", **{"from": hour(FIRST), "to": hour(FIRST)})["incidents"] == []
+    # A range of eight thousand years is answered from the hours with data alone.
+    wide = get(client, "/api/incidents", **{"from": "0001-01-01T00:00:00", "to": "9999-12-31T23:00:00"})
+    assert wide == get(client, "/api/incidents")
+    assert client.get("/api/incidents", params={"from": "2020-01-01T00:30:00"}).status_code == 422
+    assert client.get("/api/incidents", params={"from": hour(LAST), "to": hour(FIRST)}).status_code == 422
+
+
+@pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
+def test_no_incidents_without_a_realistic_generator_log(served_lake, tmp_path, generator_json):
+    with TestClient(altered_copy(served_lake, tmp_path, generator_json)) as c:
+        response = c.get("/api/incidents")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"incidents": []}
+
+
+def test_incidents_over_a_damaged_fleet_file_are_a_503(served_lake, tmp_path):
+    with TestClient(altered_copy(served_lake, tmp_path, "damaged devices")) as c:
+        response = c.get("/api/incidents")
+    assert response.status_code == 503
+    assert "devices.parquet" in response.json()["detail"]
 
 
 # -- HTTP: ETag, 304, Vary, gzip -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
 # How each chart's plotted values are read: (element id, trace index, axis holding the values).
 CHARTS = {
     "timeseries": (0, "y"),
-    "map": (1, "marker.color"),
+    "map": (0, "marker.color"),
     "breakdown": (0, "x"),
     "distribution": (0, "y"),
 }
@@ -39,6 +39,10 @@ def plotted(page, chart: str) -> list:
     trace, field = CHARTS[chart]
     path = "".join(f"[{part!r}]" for part in field.split("."))
     return page.evaluate(f"Array.from(document.getElementById('{chart}').data[{trace}]{path} || [])")
+
+
+def plotted_incidents(page) -> list:
+    return page.evaluate("Array.from(document.getElementById('map').data[2].x || [])")
 
 
 def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
@@ -66,10 +70,33 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                     assert any(v is not None for v in values), chart
                 # Drawn, not only handed to Plotly: the SVG holds the marks.
                 assert page.locator("#timeseries .scatterlayer .point").count() == len(before["timeseries"])
-                assert page.locator("#map .scatterlayer .point").count() == len(before["map"])
+                map_traces = page.locator("#map .scatterlayer .trace")
+                assert map_traces.nth(0).locator(".point").count() == len(before["map"])
                 assert page.locator("#breakdown .barlayer .point").count() == len(before["breakdown"])
                 # The state outlines: at least one line per state.
-                assert page.locator("#map .scatterlayer .trace").first.locator("path.js-line").count() >= 49
+                assert map_traces.nth(1).locator("path.js-line").count() >= 49
+
+                # The metrics are labelled from the realistic catalogue, /api/meta's metric_labels.
+                assert page.locator("#metric option[value='metric_12']").text_content() == "cpu (%)"
+                assert page.input_value("#metric") == "metric_1"
+                assert "signal_strength (dBm)" in page.text_content("#timeseries-note")
+
+                # Incidents stand out: the page's range (the newest 24 hours) has some in the served lake.
+                log = server.json("/api/incidents?from=2020-01-01T02:00:00&to=2020-01-02T02:00:00")["incidents"]
+                assert log, "the served lake's seed must plan incidents in the newest 24 hours"
+                rows = page.locator("#incidents tbody tr")
+                assert rows.count() == len(log)
+                assert [rows.nth(k).locator("td").first.text_content() for k in range(len(log))] == [
+                    i["state"] for i in log
+                ]
+                assert {i["kind"] for i in log} <= {"outage", "degradation"}
+                assert page.locator("#incidents tbody tr.outage").count() == sum(i["kind"] == "outage" for i in log)
+                # ... on the map, one circle per incident ...
+                assert plotted_incidents(page) == [i["longitude"] for i in log]
+                assert map_traces.nth(2).locator(".point").count() == len(log)
+                # ... and in the breakdown, every state with one is shown, marked.
+                ticks = page.evaluate("document.getElementById('breakdown').layout.yaxis.ticktext")
+                assert {i["state"] for i in log} <= {t.removeprefix("⚠ ") for t in ticks if t.startswith("⚠ ")}
 
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -81,11 +108,21 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                     assert after[chart], chart
                     assert after[chart] != before[chart], f"{chart} did not change with the metric"
                 assert "metric_12" in page.text_content("#timeseries-note")
+                assert page.evaluate("document.getElementById('timeseries').layout.yaxis.title.text") == "avg cpu (%)"
 
                 page.select_option("#map-mode", "change")
                 page.wait_for_function("Number(document.body.dataset.drawn) >= 3", timeout=60_000)
                 assert "change" in page.text_content("#map-note")
                 page.screenshot(path=str(ARTIFACTS / "dashboard-change.png"), full_page=True)
+
+                # Clicking an incident follows its state: the time series is of that state, its hours shaded.
+                first = log[0]
+                rows.first.click()
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 4", timeout=60_000)
+                assert page.input_value("#place") == "state:" + first["state"]
+                assert page.locator("#incidents tbody tr").count() == sum(i["state"] == first["state"] for i in log)
+                shapes = page.evaluate("document.getElementById('timeseries').layout.shapes.length")
+                assert shapes == page.locator("#incidents tbody tr").count()
 
                 # The API's docs page, too, draws from files served by duckwifi itself.
                 page.goto(server.url + "docs")

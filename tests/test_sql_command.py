@@ -105,6 +105,23 @@ def test_bad_queries_are_one_line_usage_errors(runner, converted, query: str, co
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("output_format", ["table", "csv", "json", "parquet"])
+def test_a_query_that_fails_while_it_runs_is_a_one_line_usage_error(
+    runner, converted, tmp_path: Path, output_format: str
+) -> None:
+    # It binds, so the failure comes only once rows are produced (for a table, while DuckDB renders it).
+    query = "SELECT x::INTEGER FROM (VALUES ('1'), ('not a number')) AS t (x)"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    output = folder / f"out.{output_format}"
+    result = invoke(runner, "sql", "-w", converted, "-f", output_format, "-o", output, query)
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert result.stderr.startswith("duckwifi: error: Conversion Error")
+    assert len(result.stderr.strip().splitlines()) == 1
+    # Nothing written, not even the temporary file.
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "query",
     [

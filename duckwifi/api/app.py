@@ -30,11 +30,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from duckwifi.api import encoding, models
 from duckwifi.api.data import DashboardData, Encoded
 from duckwifi.api.devices import DeviceReader
+from duckwifi.api.generator_log import generator_info, list_incidents, metric_labels
 from duckwifi.api.outlines import state_outlines
 from duckwifi.api.params import (
     DEFAULT_LIMIT,
     DEVICE_DEFAULT_SPAN,
     HOUR,
+    HOUR_FORMAT,
     Bucket,
     BucketParam,
     CompareParam,
@@ -102,9 +104,15 @@ def _data_response(model: type, arrow: bool = False) -> dict[int | str, dict[str
 
 @api.get("/meta", response_model=models.Meta, responses=_data_response(models.Meta))
 def meta(request: Request, res: ResourcesDep) -> Response:
-    """The allow-lists, the hours covered and the data's version."""
+    """The allow-lists, the hours covered and the data's version; ``metric_labels`` says what each metric is."""
     data = res.data
-    return encoding.respond(request, data.cache, data.version, {"e": "meta"}, lambda: encoding.json_answer(data.meta()))
+
+    def produce() -> Encoded:
+        answer = data.meta()
+        answer.metric_labels = metric_labels(generator_info(data.warehouse))
+        return encoding.json_answer(answer)
+
+    return encoding.respond(request, data.cache, data.version, {"e": "meta"}, produce)
 
 
 @api.get("/overview", response_model=models.Overview, responses=_data_response(models.Overview))
@@ -251,6 +259,41 @@ def _device_range(devices: DeviceReader, asked: Range) -> tuple[datetime, dateti
     if asked.start is not None:
         return asked.start, max(end, asked.start)
     return end - DEVICE_DEFAULT_SPAN, end
+
+
+@api.get("/incidents", response_model=models.Incidents, responses=_data_response(models.Incidents))
+def incidents(request: Request, res: ResourcesDep, asked: Annotated[Range, Depends(time_range)]) -> Response:
+    """The generator's incidents (as ``duckwifi incidents`` lists them) that overlap [from, to), within the hours
+    that hold data; from and to default to all of them. Empty for a warehouse without ``generator.json`` or of
+    the uniform profile. An addition to the v1 contract, for the page to make incidents stand out."""
+    data = res.data
+    key = {
+        "e": "incidents",
+        "from": asked.start and format_hour(asked.start),
+        "to": asked.end and format_hour(asked.end),
+    }
+
+    def produce() -> Encoded:
+        start, end = _covered(data.meta(), asked)
+        found = [] if start is None or end is None else list_incidents(data.warehouse, start, end)
+        return encoding.json_answer(models.Incidents(incidents=found))
+
+    return encoding.respond(request, data.cache, data.version, key, produce)
+
+
+def _covered(meta: models.Meta, asked: Range) -> tuple[datetime | None, datetime | None]:
+    """The part of ``asked`` with data, [first hour, newest hour + 1), or (None, None) when there is none.
+
+    Clipping to the data keeps the planning small whatever the range asked (a fuzzer's year 1 to 9999), and an
+    incident of hours nothing was converted for is not one an analyst could see in the data.
+    """
+    if meta.first_hour is None or meta.last_hour is None:
+        return None, None
+    first = datetime.strptime(meta.first_hour, HOUR_FORMAT)
+    end = datetime.strptime(meta.last_hour, HOUR_FORMAT) + HOUR
+    start = first if asked.start is None else max(asked.start, first)
+    stop = end if asked.end is None else min(asked.end, end)
+    return (start, stop) if start < stop else (None, None)
 
 
 @api.get("/health", response_model=models.Health)

@@ -24,6 +24,13 @@ class StateRegion(_Answer):
     region: str = Field(description="Census region", examples=["South"])
 
 
+class MetricLabel(_Answer):
+    name: str = Field(description="what the metric measures; the column name itself when the data has no catalogue")
+    unit: str | None = Field(description="its unit; null when the data has no catalogue", examples=["dBm"])
+    label: str = Field(description='how to show it: "name (unit)", or the column name', examples=["snr (dB)"])
+    description: str | None = Field(description="its family and physical range; null without a catalogue")
+
+
 class Meta(_Answer):
     metrics: list[str]
     stats: list[str]
@@ -34,6 +41,14 @@ class Meta(_Answer):
     last_hour: str | None = Field(description="newest hour with data; null when nothing is converted")
     last_hour_rows: int | None = Field(description="rows (devices reporting) in the newest hour")
     version: str = Field(description="changes whenever new data is published")
+    metric_labels: dict[str, MetricLabel] = Field(
+        default_factory=dict,
+        description=(
+            "An addition to the v1 contract: each metric column's meaning under the generator's realistic "
+            "profile (from generator.json's profile and the metric catalogue), keyed by column; the plain column "
+            "names for a uniform-profile warehouse or one without generator.json."
+        ),
+    )
 
 
 class HourRows(_Answer):
@@ -101,6 +116,32 @@ class Distribution(_Answer):
     p99: float | None
     count: int
     bins: list[Bin]
+
+
+class Incident(_Answer):
+    """One incident of the generator's log (``duckwifi incidents``): the devices it touched, when, how badly."""
+
+    incident_id: int
+    scope: Literal["sector", "area", "state"] = Field(
+        description="sector: the devices of state with that cell and sector; area: those in grid cell area; "
+        "state: the whole state"
+    )
+    kind: Literal["outage", "degradation"]
+    severity: float = Field(description="0 to 1: how far the catalogue's incident effects apply (outage: 1)")
+    start_hour: str = Field(description="first hour, naive UTC", examples=["2020-01-01T09:00:00"])
+    end_hour: str = Field(description="end hour, exclusive", examples=["2020-01-01T19:00:00"])
+    state: str | None = Field(description="USPS code of the state it is in", examples=["TX"])
+    area: int | None = Field(description="the grid cell (0.4 by 0.5 degrees) of an area incident")
+    cell: int | None = Field(description="the cell of a sector incident")
+    sector: int | None = Field(description="the sector of a sector incident")
+    latitude: float | None = Field(description="latitude of the device it is centred on")
+    longitude: float | None = Field(description="longitude of the device it is centred on")
+
+
+class Incidents(_Answer):
+    """An addition to the v1 contract: the generator's incidents that overlap the range's hours with data."""
+
+    incidents: list[Incident]
 
 
 class Health(_Answer):

@@ -82,7 +82,8 @@ def _read_identity(warehouse: Warehouse) -> _Identity:
     return _Identity(warehouse_id, lake_id, lake, tuple(ledger_lakes or ()))
 
 
-def _holds_parquet(lake: Path) -> bool:
+def holds_parquet(lake: Path) -> bool:
+    """Whether the lake holds a Parquet file outside ``_staging`` (what ``LAKE/**/*.parquet`` will match)."""
     return lake.is_dir() and any(p for p in lake.rglob("*.parquet") if STAGING_DIR not in p.relative_to(lake).parts)
 
 
@@ -126,7 +127,7 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
         raise _second_lake(warehouse, identity.lake, lake)
     elif identity.lake is None and identity.ledger_lakes and str(lake) not in identity.ledger_lakes:
         raise _second_lake(warehouse, identity.ledger_lakes[0], lake)
-    elif identity.lake is None and not identity.ledger_lakes and _holds_parquet(lake):
+    elif identity.lake is None and not identity.ledger_lakes and holds_parquet(lake):
         raise ForeignLake(
             f"lake {lake} already holds Parquet files that no warehouse's marker claims; choose an empty or new "
             "lake folder"

@@ -41,6 +41,17 @@
   const parseHour = (text) => Date.parse(text + "Z");
   const formatHour = (ms) => new Date(ms).toISOString().slice(0, 19);
   const label = (text) => text.replace("T", " ").slice(0, 16);
+  // "name (unit)" from the catalogue /api/meta carries (metric_labels), else the column's own name.
+  const metricLabel = (metric) => {
+    const labels = (state.meta && state.meta.metric_labels) || {};
+    return labels[metric] ? labels[metric].label : metric;
+  };
+  const metricUnit = (metric) => {
+    const labels = (state.meta && state.meta.metric_labels) || {};
+    return labels[metric] ? labels[metric].unit : null;
+  };
+  // What a note says about the metric: its label, and the column it is when the label is not the column.
+  const metricNote = (metric) => (metricLabel(metric) === metric ? metric : `${metricLabel(metric)} · ${metric}`);
 
   function ranges() {
     const end = parseHour(state.meta.last_hour) + HOUR_MS;
@@ -73,7 +84,7 @@
 
   function fillSelectors(meta) {
     if ($("metric").options.length) return;
-    meta.metrics.forEach((m) => option($("metric"), m, m));
+    meta.metrics.forEach((m) => option($("metric"), m, metricLabel(m)));
     meta.stats.forEach((s) => option($("stat"), s, s));
     $("stat").value = "avg";
     const regions = document.createElement("optgroup");
@@ -90,6 +101,78 @@
     }
   }
 
+  // -- incidents: the generator's log (/api/incidents) over the range, in the chosen region or state ----------
+  const INCIDENT_COLOURS = { outage: "#b91c1c", degradation: "#d97706" };
+
+  async function loadIncidents(range, f) {
+    try {
+      const answer = await api("incidents", { from: range.from, to: range.to });
+      const regionOf = Object.fromEntries(state.meta.states.map((s) => [s.state, s.region]));
+      return answer.incidents.filter((i) => (!f.state || i.state === f.state) &&
+        (!f.region || regionOf[i.state] === f.region));
+    } catch (error) {
+      // The charts do not need the log: say it is missing and draw them without it.
+      setNote("incidents", "the incident log could not be read: " + error.message);
+      return null;
+    }
+  }
+
+  function incidentScope(i) {
+    if (i.scope === "sector") return `cell ${i.cell}, sector ${i.sector}`;
+    if (i.scope === "area") return `area ${i.area}`;
+    return "whole state";
+  }
+
+  // The end hour is exclusive; on the start's day only its time is shown.
+  function incidentEnd(i) {
+    return i.end_hour.slice(0, 10) === i.start_hour.slice(0, 10) ? label(i.end_hour).slice(11) : label(i.end_hour);
+  }
+
+  function describeIncident(i) {
+    return `${i.kind} in ${i.state} (${incidentScope(i)}), severity ${i.severity.toFixed(1)}<br>` +
+      `${label(i.start_hour)} to ${incidentEnd(i)} UTC`;
+  }
+
+  function drawIncidents(incidents) {
+    const body = $("incidents").tBodies[0];
+    body.replaceChildren();
+    if (incidents === null) return;
+    const outages = incidents.filter((i) => i.kind === "outage").length;
+    setNote("incidents", incidents.length
+      ? `${incidents.length} in this range, ${outages} outage${outages === 1 ? "" : "s"} · click one to follow its state`
+      : "");
+    if (!incidents.length) {
+      const cell = body.insertRow().insertCell();
+      cell.colSpan = 6;
+      cell.className = "none";
+      cell.textContent = "no incident in this range";
+      return;
+    }
+    for (const i of incidents) {
+      const row = body.insertRow();
+      row.className = i.kind;
+      row.dataset.state = i.state;
+      row.title = describeIncident(i).replace("<br>", "\n");
+      for (const text of [i.state, i.kind, i.severity.toFixed(1), incidentScope(i), label(i.start_hour), incidentEnd(i)]) {
+        row.insertCell().textContent = text;
+      }
+      row.addEventListener("click", () => {
+        $("place").value = "state:" + i.state;
+        refresh();
+      });
+    }
+  }
+
+  function incidentTrace(incidents) {
+    const located = (incidents || []).filter((i) => i.latitude !== null && i.longitude !== null);
+    return {
+      type: "scatter", mode: "markers", name: "incidents", x: located.map((i) => i.longitude),
+      y: located.map((i) => i.latitude), text: located.map(describeIncident), hovertemplate: "%{text}<extra></extra>",
+      marker: { symbol: "circle-open", size: located.map((i) => 14 + 10 * i.severity),
+        color: located.map((i) => INCIDENT_COLOURS[i.kind]), line: { width: 3 } },
+    };
+  }
+
   // -- the panels ----------------------------------------------------------------------------------------------
   function setNote(id, text) {
     $(id + "-note").textContent = text || "";
@@ -100,23 +183,33 @@
       xaxis: { visible: false }, yaxis: { visible: false }, margin: { t: 10, b: 10 } }, PLOT_CONFIG);
   }
 
-  async function drawTimeseries(metric, stat, range, f) {
+  async function drawTimeseries(metric, stat, range, f, incidents) {
     const quantile = QUANTILES.includes(stat);
     const params = { metric, stat, from: range.from, to: range.to, bucket: range.bucket, ...f };
     if (quantile && f.band) params.band = null;
     setNote("timeseries", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metric} by ${range.bucket}`);
+      `${stat} of ${metricNote(metric)} · by ${range.bucket}`);
     const answer = await api("timeseries", params);
     if (!answer.points.length) return empty("timeseries", "no data in this range");
+    // A chosen state or region's incidents shade the hours they cover (nationwide there would be too many).
+    const shaded = f.state || f.region ? (await incidents) || [] : [];
+    const shapes = shaded.map((i) => ({
+      // Clipped to the range, or an incident that began before it would stretch the axis.
+      type: "rect", xref: "x", yref: "paper", y0: 0, y1: 1,
+      x0: label(i.start_hour < range.from ? range.from : i.start_hour),
+      x1: label(i.end_hour > range.to ? range.to : i.end_hour),
+      fillcolor: INCIDENT_COLOURS[i.kind], opacity: 0.12, line: { width: 0 }, layer: "below",
+    }));
     Plotly.react("timeseries", [{
-      type: "scatter", mode: "lines+markers", name: `${stat}(${metric})`,
+      type: "scatter", mode: "lines+markers", name: `${stat} ${metricLabel(metric)}`,
       x: answer.points.map((p) => label(p.time)), y: answer.points.map((p) => p.value),
       customdata: answer.points.map((p) => p.count),
       hovertemplate: "%{x}<br>%{y:.4f}<br>%{customdata:,} rows<extra></extra>",
       line: { color: "#2563eb", width: 2 }, marker: { size: 4 },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 },
-      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metric}` } },
+      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
+      shapes,
     }, PLOT_CONFIG);
   }
 
@@ -134,10 +227,10 @@
       }
     }
     return { type: "scatter", mode: "lines", x, y, hoverinfo: "skip", showlegend: false,
-      line: { color: "#8a93a3", width: 0.7 } };
+      line: { color: "rgba(45,52,64,0.55)", width: 0.8 } };
   }
 
-  async function drawMap(metric, stat, range, f) {
+  async function drawMap(metric, stat, range, f, incidents) {
     const mapStat = MAP_STATS.includes(stat) ? stat : "avg";
     const change = $("map-mode").value === "change";
     const notes = [];
@@ -146,7 +239,7 @@
     const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
     if (change) params.compare = "previous";
     notes.push(change ? `change of ${mapStat} vs the equally long period before`
-      : `${mapStat} of ${metric}`);
+      : `${mapStat} of ${metricNote(metric)}`);
     setNote("map", notes.join(" · "));
     if (!state.outlines) state.outlines = await api("states");
     const answer = await api("map", params);
@@ -165,7 +258,11 @@
         colorbar: { thickness: 10, len: 0.7 },
       },
     };
-    Plotly.react("map", [outlineTrace(), trace], {
+    const known = await incidents;
+    if (known && known.length) notes.push("circles: incidents (red outage, orange degradation)");
+    setNote("map", notes.join(" · "));
+    // Cells, then the outlines over them (a full fleet's cells cover the land), then the incidents on top.
+    Plotly.react("map", [trace, outlineTrace(), incidentTrace(known)], {
       margin: { l: 10, r: 10, t: 10, b: 10 }, showlegend: false,
       xaxis: { range: [-125.5, -66], visible: false, fixedrange: false },
       // Degrees of longitude are shorter than degrees of latitude by cos(latitude), about 0.77 at 39 N.
@@ -184,36 +281,44 @@
     return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
   }
 
-  async function drawBreakdown(metric, stat, range, f) {
+  async function drawBreakdown(metric, stat, range, f, incidents) {
     const quantile = QUANTILES.includes(stat);
     const params = { metric, stat, by: "state", limit: 60, from: range.from, to: range.to, compare: "previous",
       region: f.region, band: quantile ? null : f.band };
     setNote("breakdown", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metric}; bar colour: change vs the previous period`);
+      `${stat} of ${metricNote(metric)}; bar colour: change vs the previous period`);
     const answer = await api("breakdown", params);
     let rows = answer.rows.filter((r) => r.value !== null);
     if ($("rank").value === "change") {
       rows = rows.slice().sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0) || a.key.localeCompare(b.key));
     }
     if (!rows.length) return empty("breakdown", "no data in this range");
-    rows = rows.slice(0, 25).reverse();
+    // The top 25, and (up to 40 rows in all) the states with an incident in the range, outlined and marked.
+    const affected = new Set(((await incidents) || []).map((i) => i.state));
+    const shown = rows.slice(0, 25);
+    for (const r of rows.slice(25)) if (affected.has(r.key) && shown.length < 40) shown.push(r);
+    rows = shown.reverse();
+    const hit = (r) => affected.has(r.key);
+    if (affected.size) setNote("breakdown", $("breakdown-note").textContent + " · ⚠ outlined: an incident in the range");
     const reach = Math.max(1e-9, ...rows.map((r) => Math.abs(r.change ?? 0)));
     Plotly.react("breakdown", [{
       type: "bar", orientation: "h", y: rows.map((r) => r.key), x: rows.map((r) => r.value),
       customdata: rows.map((r) => [r.count, r.previous, r.change]),
       hovertemplate: "%{y}: %{x:.4f}<br>previous %{customdata[1]:.4f}<br>change %{customdata[2]:+.4f}" +
         "<br>%{customdata[0]:,} rows<extra></extra>",
-      marker: { color: rows.map((r) => diverging(r.change, reach)) },
+      marker: { color: rows.map((r) => diverging(r.change, reach)),
+        line: { color: rows.map((r) => (hit(r) ? "#111827" : "rgba(0,0,0,0)")), width: rows.map((r) => (hit(r) ? 2 : 0)) } },
       text: rows.map((r) => (r.change === null ? "" : (r.change >= 0 ? "+" : "") + r.change.toFixed(2))),
       textposition: "outside", cliponaxis: false,
     }], {
-      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metric}` } },
-      yaxis: { automargin: true, dtick: 1 },
+      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
+      yaxis: { automargin: true, tickmode: "array", tickvals: rows.map((r) => r.key),
+        ticktext: rows.map((r) => (hit(r) ? "⚠ " + r.key : r.key)) },
     }, PLOT_CONFIG);
   }
 
   async function drawDistribution(metric, range, f) {
-    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + `${metric}`);
+    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + metricNote(metric));
     const answer = await api("distribution", { metric, from: range.from, to: range.to, region: f.region, state: f.state });
     if (!answer.count) return empty("distribution", "no data in this range");
     const lines = QUANTILES.map((q, i) => ({
@@ -225,7 +330,7 @@
       showarrow: false, xanchor: "left", font: { size: 11 },
     }));
     Plotly.react("distribution", [{
-      type: "bar", name: metric, x: answer.bins.map((b) => (b.lower + b.upper) / 2),
+      type: "bar", name: metricLabel(metric), x: answer.bins.map((b) => (b.lower + b.upper) / 2),
       width: answer.bins.map((b) => b.upper - b.lower),
       // Bins differ in width (the sketch's buckets are logarithmic), so height is rows per unit of the metric.
       y: answer.bins.map((b) => b.count / Math.max(b.upper - b.lower, 1e-12)),
@@ -234,7 +339,7 @@
       marker: { color: "#64748b" },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 }, shapes: lines, annotations: labels, bargap: 0,
-      xaxis: { title: { text: metric } }, yaxis: { title: { text: "rows per unit" } },
+      xaxis: { title: { text: metricLabel(metric) } }, yaxis: { title: { text: `rows per ${metricUnit(metric) || "unit"}` } },
     }, PLOT_CONFIG);
   }
 
@@ -268,11 +373,14 @@
       const stat = $("stat").value;
       const range = ranges();
       const f = filters();
+      // One request for the incident log; the panels that mark incidents wait for it.
+      const incidents = loadIncidents(range, f);
       await Promise.all([
-        drawTimeseries(metric, stat, range, f),
-        drawMap(metric, stat, range, f),
-        drawBreakdown(metric, stat, range, f),
+        drawTimeseries(metric, stat, range, f, incidents),
+        drawMap(metric, stat, range, f, incidents),
+        drawBreakdown(metric, stat, range, f, incidents),
         drawDistribution(metric, range, f),
+        incidents.then(drawIncidents),
       ]);
       setStatus(`data version ${meta.version} · updated ${new Date().toISOString().slice(11, 19)} UTC`);
       document.body.dataset.version = meta.version;
