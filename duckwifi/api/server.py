@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,11 +153,15 @@ def serve(warehouse: Warehouse, options: ServeOptions, *, on_ready: Callable[[st
     lake = resolve_lake(warehouse, options.lake)
     sock = bind(options.host, options.port)
     try:
+        _log_to_stderr()
+        # A month of rollups takes minutes to load into memory; say so rather than sit silent.
+        log.info("loading the rollup store of %s into memory", warehouse.root)
+        started = time.monotonic()
         data = DashboardData(warehouse)
+        log.info("loaded in %.1f s", time.monotonic() - started)
         devices = DeviceReader(lake, warehouse.devices_parquet)
         settings = ServeSettings(token=options.token, cors_origins=list(options.cors_origins))
         app = create_app(data, devices, settings)
-        _log_to_stderr()
         if data.newest_hour() is None and devices.newest_hour() is not None:
             log.warning(
                 "the lake has data but the rollup store has none (a lake converted before rollups existed): "

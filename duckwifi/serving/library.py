@@ -13,6 +13,7 @@ recent window (``cell_window_hours``). A range is cut into whole days plus the h
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -53,13 +54,15 @@ from duckwifi.serving.catalogue import (
 )
 from duckwifi.warehouse import Warehouse, memory_limit
 
+log = logging.getLogger(__name__)
+
 # Hourly map cells and state-level hourly sketches are kept in memory for the newest two days: a 24-hour map
 # or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
 # of a range) are read from the units' files. For 30 days they would be the size of the whole store.
 DEFAULT_WINDOW_HOURS = 48
-# The store lives in memory (about 2.5 GB for 30 days at a 20M fleet's group counts) and is sorted again
-# in place now and then, so its DuckDB may use more than a pipeline command's default.
-SERVING_MEMORY_LIMIT = "50%"
+# The store lives in memory (about 2.2 GB for 30 days at a 20M fleet's group counts) and its tables are
+# sorted again now and then, one at a time, so its DuckDB may use more than a pipeline command's default.
+SERVING_MEMORY_LIMIT = "4GB"
 # Refreshes append rows out of the tables' (metric, level, time) order, which the row groups' min/max
 # statistics rely on to skip other metrics; after this many reloaded hours the tables are sorted again.
 DEFAULT_COMPACT_AFTER_HOURS = 24
@@ -118,7 +121,9 @@ class ServingStore:
         self._warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(Path(warehouse))
         self._window = window_hours * HOUR
         self._compact_after_hours = compact_after_hours
-        self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit(SERVING_MEMORY_LIMIT)})
+        # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
+        config = {"memory_limit": memory_limit(SERVING_MEMORY_LIMIT), "enable_external_file_cache": False}
+        self._db = duckdb.connect(":memory:", config=config)
         install_macros(self._db)
         _execute_script(self._db, "serving/create_tables.sql", {})
         _execute_script(self._db, "serving/create_serving_macros.sql", {})
@@ -500,10 +505,6 @@ class ServingStore:
             for name, params in steps:
                 _execute_script(con, f"serving/{name}.sql", params)
             first, last = con.execute(queries.load("serving/coverage.sql")).fetchone() or (None, None)
-            self._hours_since_compaction += len(hours)
-            if self._hours_since_compaction >= self._compact_after_hours:
-                _execute_script(con, "serving/compact_tables.sql", {})
-                self._hours_since_compaction = 0
             con.commit()
         except BaseException:
             con.rollback()
@@ -512,6 +513,22 @@ class ServingStore:
             con.close()
         self._window_hours = in_window
         self._coverage = None if first is None or last is None else (first, last)
+        self._hours_since_compaction += len(hours)
+        if self._hours_since_compaction >= self._compact_after_hours:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Sort the tables again, one statement (one table) at a time; a query sees one order or the other."""
+        con = self._db.cursor()
+        try:
+            for statement in _statements("serving/compact_tables.sql"):
+                con.execute(statement)
+            self._hours_since_compaction = 0
+        except duckdb.OutOfMemoryException:
+            # Order only speeds queries up; they stay right, and the next refresh tries again.
+            log.warning("not enough memory to sort the serving store again (DUCKWIFI_MEMORY_LIMIT); will retry")
+        finally:
+            con.close()
 
 
 def _execute_script(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> None:
