@@ -21,6 +21,8 @@ import psutil
 import pytest
 
 from duckwifi.errors import ExitCode
+from duckwifi.rollups import store as rollup_store
+from duckwifi.warehouse import Warehouse
 from tests.conftest import popen_cli, run_cli
 
 DEVICES = 30_000
@@ -52,6 +54,24 @@ def _ledger(wh: Path) -> list[tuple]:
 def _rejections(wh: Path) -> list[tuple]:
     with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         return con.execute("SELECT source, line, reason FROM rejections ORDER BY source").fetchall()
+
+
+def _rollups(wh: Path) -> dict[str, dict[str, list[tuple]]]:
+    """Every published rollup unit's rows, by source and table; and no unit folder the manifest does not list
+    (a unit a killed worker left, or one of a source not published, must not stay behind)."""
+    manifest = rollup_store.read_manifest(Warehouse(wh))
+    units_dir = wh / "rollups" / rollup_store.UNITS_DIR
+    assert {p.name for p in units_dir.iterdir()} == {u.unit for u in manifest.units}
+    contents: dict[str, dict[str, list[tuple]]] = {}
+    with duckdb.connect() as con:
+        for unit in manifest.units:
+            contents[unit.source] = {
+                table: con.execute(
+                    "SELECT * FROM read_parquet($p) ORDER BY ALL", {"p": str(unit.path(wh / "rollups", table))}
+                ).fetchall()
+                for table in rollup_store.TABLES
+            }
+    return contents
 
 
 def _csv_bytes(folder: Path) -> dict[str, bytes]:
@@ -305,6 +325,7 @@ def test_convert_on_two_workers_matches_a_local_run(fleet, local_conversion, tmp
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [str(p) for p in sorted(csv.glob("*.csv"))]
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not any((lake / "_staging").iterdir())
     again = run_cli("convert", csv, lake, "--warehouse", wh, "--workers", 1)
     assert again.returncode == 0
@@ -391,6 +412,7 @@ def test_convert_worker_killed_mid_task_ends_identical(fleet, local_conversion, 
     assert proc.returncode == 0, stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not any((lake / "_staging").iterdir())
 
 
@@ -410,6 +432,7 @@ def test_convert_client_killed_mid_run_then_a_rerun_finishes(fleet, local_conver
     assert done.returncode == 0, done.stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not list(lake.rglob("*.partial"))
 
 
@@ -460,6 +483,7 @@ def test_every_worker_gone_is_exit_20_and_the_next_run_finishes(fleet, local_con
     assert done.returncode == 0, done.stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
 
 
 @pytest.mark.slow

@@ -63,6 +63,7 @@ from duckwifi.fsutil import fsync_file, temp_path_for
 from duckwifi.fsutil import publish as publish_file
 from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.rollups import hooks as rollup_hooks
+from duckwifi.rollups.store import Unit
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -135,11 +136,8 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
-    with connect(warehouse) as con:
-        # Rollups (issue 12): the sources a killed run left 'publishing' get their units published too.
-        interrupted = {s: (e.sha256, e.outputs) for s, e in read_ledger(con, lake).items() if e.status == "publishing"}
+    # Also publishes the rollup units of sources a killed run left 'publishing', and deletes unlisted ones.
     report.recovered = recover(warehouse, lake)
-    rollup_hooks.finish_interrupted(warehouse, lake, interrupted, source_key)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
 
@@ -164,6 +162,8 @@ def convert(
                 on_file(source)
             run.finish_each(stager.completed(wait=False), on_file)
         run.finish_each(stager.completed(wait=True), on_file)
+    # Every staging has completed: units left unlisted (a worker killed mid-task, a rejected source) go.
+    rollup_hooks.remove_unpublished(warehouse)  # rollups (issue 12)
     # Workers finish in any order; the report lists sources in the order a local run converts them.
     report.converted.sort(key=lambda converted: converted.source)
     report.rejected.sort(key=lambda rejection: rejection.path)
@@ -264,6 +264,7 @@ class _Run:
             # Two files with one content staged side by side (on workers): the later one is a copy, as a
             # local run, which converts them one after the other, finds before staging it.
             shutil.rmtree(self.ledger.lake / STAGING_DIR / source_key(job.source), ignore_errors=True)
+            rollup_hooks.discard(self.ledger.warehouse, outcome.rollup_unit)  # rollups (issue 12)
             self._skip_same_content(job.source, twin, job.mtime_ns)
             return
         converted, entry = finish_source(self.ledger, self.reader, job, outcome, owner_of=self.owner_of)
@@ -351,6 +352,8 @@ class Staged:
     outputs: tuple[str, ...]
     output_bytes: tuple[int, ...]
     set_aside: int = 0
+    # Rollups (issue 12): the source's unit, written complete in the store but not listed; None without rows.
+    rollup_unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -435,6 +438,8 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
         for path in staged:
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
+        # Rollups (issue 12): the unit is made here too, where the staged files are (a worker's page cache).
+        rollup_unit = rollup_hooks.stage(warehouse, reader, source, key, staged, sha256)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(error, InputRejected | OSError):
@@ -442,7 +447,7 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
             return StagingRejected(rejection.reason, rejection.line)
         raise
     outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
-    return Staged(rows, sha256, outputs, output_bytes, set_aside)
+    return Staged(rows, sha256, outputs, output_bytes, set_aside, rollup_unit)
 
 
 def finish_source(
@@ -458,7 +463,7 @@ def finish_source(
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
-    rollup_unit = None  # rollups (issue 12)
+    rollup_unit = staged.rollup_unit  # rollups (issue 12): made with the staging, published here
     try:
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
@@ -468,9 +473,6 @@ def finish_source(
             # After every other check, so that a source rejected for another reason leaves no rejects file.
             _keep_set_aside_rows(staging / SET_ASIDE_FILE, rejects_file)
         retired = tuple(sorted(set(job.previous_outputs) - set(staged.outputs)))
-        # Rollups (issue 12): the source's unit, written before the ledger records the source.
-        staged_files = [staging / f"{output}{STAGED_SUFFIX}" for output in staged.outputs]
-        rollup_unit = rollup_hooks.stage(ledger.warehouse, reader, source, key, staged_files, staged.sha256)
         recorded = LedgerEntry(
             job.byte_count,
             job.mtime_ns,
