@@ -6,6 +6,7 @@ Dask's own command line for the remote cases; kills are real SIGKILLs to real pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -134,9 +135,8 @@ def _fresh_warehouse(fleet: tuple[Path, Path], tmp_path: Path) -> Path:
     return wh
 
 
-@pytest.fixture
-def scheduler(tmp_path: Path) -> Iterator[str]:
-    """A real Dask scheduler on loopback, started with Dask's command line."""
+def _start_scheduler() -> tuple[str, subprocess.Popen]:
+    """A real Dask scheduler on loopback, started with Dask's command line, answering before this returns."""
     port = _free_port()
     proc = subprocess.Popen(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -144,13 +144,21 @@ def scheduler(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    address = f"tcp://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _port_open(port), timeout=60, interval=0.1)
+    except BaseException:
+        _stop(proc)
+        raise
+    return f"tcp://127.0.0.1:{port}", proc
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[str]:
+    address, proc = _start_scheduler()
+    try:
         yield address
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        _stop(proc)
 
 
 def _port_open(port: int) -> bool:
@@ -178,9 +186,16 @@ def _start_worker(address: str, space: Path, *, as_user: str | None = None) -> s
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+    """SIGKILL a process started in its own session, and its children; one already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _published(lake: Path) -> set[str]:
+    """The lake's published files, lake-relative (staging, changing meanwhile, is not walked)."""
+    folders = [folder for folder in lake.iterdir() if folder.name != "_staging"]
+    return {str(p.relative_to(lake)) for folder in folders for p in folder.rglob("*.parquet")}
 
 
 # ----------------------------------------------------------------------------------------------- usage
@@ -509,3 +524,43 @@ def test_a_worker_that_cannot_see_src_is_exit_21_naming_it_and_nothing_is_writte
         assert not (wh / "state.duckdb").exists()
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_the_scheduler_lost_mid_run_is_exit_19_and_a_local_run_finishes(fleet, local_conversion, tmp_path) -> None:
+    """SIGKILL to a real scheduler while `convert --scheduler` is converting: one error line, exit 19; what
+    was published stays published and in the ledger; a local run finishes the rest, as a clean run would."""
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    address, scheduler = _start_scheduler()
+    worker = None
+    try:
+        worker = _start_worker(address, tmp_path / "worker")
+        proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--scheduler", address)
+        # Mid-run: a source published, another being staged.
+        _wait_for(lambda: lake.is_dir() and bool(_published(lake)) and _staging_in_progress(lake))
+        _stop(scheduler)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == ExitCode.SCHEDULER_UNREACHABLE, stderr
+        assert stderr.count("duckwifi: error:") == 1
+        assert "Traceback" not in stderr
+        assert "the Dask scheduler at" in stderr
+        assert "run the command again" in stderr
+        # What was published stays published, and is in the ledger: every file of every recorded source.
+        recorded = _ledger(wh)
+        assert 0 < len(recorded) < HOURS
+        assert _published(lake) == {output for row in recorded for output in row[5]}
+        # The worker may still be staging its last task: the next run's staging of that source waits for it.
+        done = run_cli("convert", csv, lake, "--warehouse", wh)
+    finally:
+        _stop(scheduler)
+        if worker is not None:
+            _stop(worker)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(recorded)} already converted" in done.stderr or len(recorded) == 0
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
+    assert not any((lake / "_staging").iterdir())

@@ -44,6 +44,7 @@ from duckwifi.converter.staging import (
     STAGING_DIR,
     check_shape,
     contract_reader,
+    held_while_staging,
     refuse_overlaps,
     refuse_repeated_keys,
     set_aside_rows,
@@ -410,10 +411,15 @@ SET_ASIDE_FILE = "set_aside.csv"
 
 
 def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, job: StagingJob) -> StageOutcome:
-    """Stage one source under ``LAKE/_staging/<key>/``, checksum it, check its own keys and set its malformed
-    rows aside (``job.max_bad_rows``); the local path and Dask workers both run this. A source that breaks the
-    contract, or cannot be read, comes back as a StagingRejected value with its staging removed; any other
-    failure (disk full, a bug) is raised."""
+    """Stage one source under ``LAKE/_staging/<key>/``, checksum it, check its own keys, set its malformed
+    rows aside (``job.max_bad_rows``) and write its rollup unit (unlisted); the local path and Dask workers
+    both run this, holding a lock on the source. A source that breaks the contract, or cannot be read, comes
+    back as a StagingRejected value with its staging removed; any other failure (disk full, a bug) is raised."""
+    with held_while_staging(job.source):
+        return _stage_held(warehouse, reader, lake, job)
+
+
+def _stage_held(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, job: StagingJob) -> StageOutcome:
     source = job.source
     key = source_key(source)
     staging = lake / STAGING_DIR / key
