@@ -6,12 +6,14 @@ when ``--workers`` or a scheduler is asked for, so the hourly commands start as 
 Division of labour (the same code path as the local run; Dask only decides where staging runs):
 
 - **Workers stage.** A task per source file runs :func:`duckwifi.converter.lake.stage_source` (DuckDB on the
-  worker, writing under ``LAKE/_staging/``); a task per hour runs :func:`duckwifi.generator.hours.stage_hour`
+  worker, writing under ``LAKE/_staging/``, then the source's rollup unit, unlisted); a task per hour runs
+  :func:`duckwifi.generator.hours.stage_hour`
   (the hour's CSV under its hidden temporary name). A source that breaks the contract comes back as a value,
   never as an exception, so Dask never retries it as if it were a crash; Dask reruns a task only when the
   worker running it dies, and staging is idempotent (a rerun starts from an empty staging folder).
 - **The client publishes.** Only the client opens ``state.duckdb``: it checks, records and publishes each
-  source as its task completes, and publishes hours (rename, then the clock) strictly in hour order.
+  source (lake files, then its rollup unit) as its task completes, and publishes hours (rename, then the
+  clock) strictly in hour order.
 
 Assumption: SRC, LAKE, the tick output folder and the warehouse folder are on a filesystem every worker sees
 at the same path (NFS, a shared volume). Each worker checks that before any work (:func:`require_paths`).

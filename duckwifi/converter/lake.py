@@ -8,11 +8,13 @@ One source file is the unit of work, so a distributed scheduler can later spread
    file's partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing
    of the file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
    With ``--max-bad-rows`` the COPY sets malformed rows aside instead, into ``set_aside.csv`` in the same
-   staging folder. Staging runs wherever the run's stager puts it: here, or on a Dask worker.
+   staging folder. The source's rollup unit is then written from the staged files, complete but unlisted.
+   Staging runs wherever the run's stager puts it: here, or on a Dask worker.
 3. **Record** (ledger.py) the staged outputs in the warehouse as 'publishing', after the checks against the
    lake; the set-aside rows become ``rejects/<key>.csv`` in the warehouse just before.
 4. **Publish** (publishing.py): rename each staged file to its final name (atomic per file), delete outputs of
-   an older version of the source, then mark the ledger row 'done' (with the run's next ledger write).
+   an older version of the source, list its rollup unit in the manifest, then mark the ledger row 'done'
+   (with the run's next ledger write).
 
 A kill before 3 leaves only staging, which the next run deletes; a kill during 4 is finished by the next run
 from the ledger. Output names derive from the source, so re-converting a source only ever replaces its own files.
