@@ -42,15 +42,17 @@ def _run(args: list[str | Path]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def ensure_files(data: Path, devices: int, hours: int) -> Path:
-    """``hours`` hourly CSVs of ``devices`` rows in ``data``, generated once and reused."""
-    csv = data / f"csv-{devices}"
+def ensure_files(data: Path, devices: int, hours: int, profile: str) -> Path:
+    """``hours`` hourly CSVs of ``devices`` rows of the generator's ``profile`` in ``data``, generated once and
+    reused (the folder names the profile, so files of another profile are never measured by mistake)."""
+    csv = data / f"csv-{profile}-{devices}"
     if len(list(csv.glob("*.csv"))) == hours:
         return csv
-    shutil.rmtree(data / f"wh-{devices}", ignore_errors=True)
+    warehouse = data / f"wh-{profile}-{devices}"
+    shutil.rmtree(warehouse, ignore_errors=True)
     shutil.rmtree(csv, ignore_errors=True)
-    _run(["init", "-w", data / f"wh-{devices}", "--devices", devices])
-    _run(["tick", "-w", data / f"wh-{devices}", "--out", csv, "--hours", hours])
+    _run(["init", "-w", warehouse, "--devices", devices, "--profile", profile])
+    _run(["tick", "-w", warehouse, "--out", csv, "--hours", hours])
     return csv
 
 
@@ -62,9 +64,9 @@ def _convert(csv: Path, work: Path, extra: list[str]) -> tuple[float, float]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(data: Path, devices: int, hours: int, small_files: int, repeat: int) -> dict[str, object]:
-    big = ensure_files(data, devices, hours)
-    small = ensure_files(data, 1_000, small_files)
+def measure(data: Path, devices: int, hours: int, small_files: int, repeat: int, profile: str) -> dict[str, object]:
+    big = ensure_files(data, devices, hours, profile)
+    small = ensure_files(data, 1_000, small_files, profile)
     empty = data / "empty"
     empty.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="duckwifi-scale-out-"))
@@ -105,6 +107,7 @@ def measure(data: Path, devices: int, hours: int, small_files: int, repeat: int)
         }
     return {
         "cores": os.cpu_count(),
+        "profile": profile,
         "devices": devices,
         "files": hours,
         "small_files": small_files,
@@ -150,7 +153,8 @@ def to_markdown(result: dict[str, object]) -> str:
     assert isinstance(medians, dict)
     assert isinstance(derived, dict)
     lines = [
-        f"{result['files']} files of {result['devices']:,} rows ({result['csv_mb']} MB of CSV), "
+        f"{result['files']} files of {result['devices']:,} rows of the {result['profile']} profile "
+        f"({result['csv_mb']} MB of CSV), "
         f"{result['cores']} cores, median of {result['repeat']}",
         "",
         "| run | wall s | CPU s | cluster start s | work s | overhead vs local | s per file | "
@@ -172,6 +176,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=24)
     parser.add_argument("--small-files", type=int, default=48)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", default="realistic", help="The generator's profile (init --profile).")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "duckwifi-scale-out-data")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
     parser.add_argument("--dask-noop", type=int, default=0, help="Only measure Dask's cost per no-op task.")
@@ -180,7 +185,7 @@ def main() -> None:
         print(json.dumps(dask_task_overhead(options.dask_noop)))
         return
     options.data.mkdir(parents=True, exist_ok=True)
-    result = measure(options.data, options.devices, options.files, options.small_files, options.repeat)
+    result = measure(options.data, options.devices, options.files, options.small_files, options.repeat, options.profile)
     if options.json is not None:
         options.json.write_text(json.dumps(result, indent=2) + "\n")
     print(to_markdown(result))

@@ -6,12 +6,14 @@ when ``--workers`` or a scheduler is asked for, so the hourly commands start as 
 Division of labour (the same code path as the local run; Dask only decides where staging runs):
 
 - **Workers stage.** A task per source file runs :func:`duckwifi.converter.lake.stage_source` (DuckDB on the
-  worker, writing under ``LAKE/_staging/``); a task per hour runs :func:`duckwifi.generator.hours.stage_hour`
+  worker, writing under ``LAKE/_staging/``, then the source's rollup unit, unlisted); a task per hour runs
+  :func:`duckwifi.generator.hours.stage_hour`
   (the hour's CSV under its hidden temporary name). A source that breaks the contract comes back as a value,
   never as an exception, so Dask never retries it as if it were a crash; Dask reruns a task only when the
   worker running it dies, and staging is idempotent (a rerun starts from an empty staging folder).
 - **The client publishes.** Only the client opens ``state.duckdb``: it checks, records and publishes each
-  source as its task completes, and publishes hours (rename, then the clock) strictly in hour order.
+  source (lake files, then its rollup unit) as its task completes, and publishes hours (rename, then the
+  clock) strictly in hour order.
 
 Assumption: SRC, LAKE, the tick output folder and the warehouse folder are on a filesystem every worker sees
 at the same path (NFS, a shared volume). Each worker checks that before any work (:func:`require_paths`).
@@ -21,8 +23,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import errno
-import fcntl
 import logging
 import os
 import socket
@@ -121,13 +121,21 @@ def _import_distributed() -> Any:
     return distributed
 
 
+def _silence_dask_logs() -> None:
+    """Dask's own logs (a restarted worker, a lost scheduler: an ERROR with a traceback from
+    ``distributed.client``) would break the one-line error rule; what matters reaches the user as a duckwifi
+    error instead. Dask gives its child loggers levels of their own, so the handlers are what is silenced."""
+    dask_logger = logging.getLogger("distributed")
+    dask_logger.setLevel(logging.ERROR)
+    for handler in dask_logger.handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+
+
 @contextlib.contextmanager
 def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
     """Start a local cluster or connect to a scheduler; wait for a first worker; close everything at the end."""
     dask = _import_distributed()
-    # Dask's own logs (a restarted worker, a lost connection) would break the one-line error rule; what
-    # matters reaches the user as a duckwifi error instead.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    _silence_dask_logs()
     with contextlib.ExitStack() as stack:
         if choice.workers is not None:
             # One task at a time per worker process: DuckDB parallelises inside a task, so the machine's
@@ -311,31 +319,8 @@ class _StageOnWorkers:
 
 def stage_source_on_worker(warehouse: Warehouse, lake: Path, job: StagingJob, threads: int | None) -> StageOutcome:
     """The task: the local path's staging, on a worker. Rejections come back as values."""
-    with _held_while_staging(job.source), contract_reader(warehouse, threads=threads) as reader:
+    with contract_reader(warehouse, threads=threads) as reader:
         return stage_source(warehouse, reader, lake, job)
-
-
-@contextlib.contextmanager
-def _held_while_staging(source: Path) -> Iterator[None]:
-    """An exclusive lock on the source for the task's duration.
-
-    A worker orphaned by a killed client can still be staging a source for a few seconds; the next run's
-    task for the same source waits for it here instead of sharing its staging folder."""
-    try:
-        fd = os.open(source, os.O_RDONLY)
-    except OSError:
-        yield  # staging will report the unreadable source as a rejection
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as error:
-            # Some network filesystems refuse flock on a file opened read-only; staging goes on unlocked.
-            if error.errno not in {errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP}:
-                raise
-        yield
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -435,6 +420,10 @@ def _as_completed(cluster: Cluster, futures: list[distributed.Future]) -> Iterat
             done, pending = dask.wait(pending, timeout=_WATCH_INTERVAL_S, return_when="FIRST_COMPLETED")
         except TimeoutError:
             done = set()
+        except Exception as error:
+            # Futures cancelled under us (FuturesCancelledError): the client lost the scheduler, which dropped
+            # every task; nothing else cancels the futures this run waits for.
+            raise _lost(cluster, error) from None
         yield from done
         if done or not pending:
             no_workers_since = None

@@ -6,6 +6,7 @@ Dask's own command line for the remote cases; kills are real SIGKILLs to real pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ import psutil
 import pytest
 
 from duckwifi.errors import ExitCode
+from duckwifi.rollups import store as rollup_store
+from duckwifi.warehouse import Warehouse
 from tests.conftest import popen_cli, run_cli
 
 DEVICES = 30_000
@@ -52,6 +55,24 @@ def _ledger(wh: Path) -> list[tuple]:
 def _rejections(wh: Path) -> list[tuple]:
     with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
         return con.execute("SELECT source, line, reason FROM rejections ORDER BY source").fetchall()
+
+
+def _rollups(wh: Path) -> dict[str, dict[str, list[tuple]]]:
+    """Every published rollup unit's rows, by source and table; and no unit folder the manifest does not list
+    (a unit a killed worker left, or one of a source not published, must not stay behind)."""
+    manifest = rollup_store.read_manifest(Warehouse(wh))
+    units_dir = wh / "rollups" / rollup_store.UNITS_DIR
+    assert {p.name for p in units_dir.iterdir()} == {u.unit for u in manifest.units}
+    contents: dict[str, dict[str, list[tuple]]] = {}
+    with duckdb.connect() as con:
+        for unit in manifest.units:
+            contents[unit.source] = {
+                table: con.execute(
+                    "SELECT * FROM read_parquet($p) ORDER BY ALL", {"p": str(unit.path(wh / "rollups", table))}
+                ).fetchall()
+                for table in rollup_store.TABLES
+            }
+    return contents
 
 
 def _csv_bytes(folder: Path) -> dict[str, bytes]:
@@ -114,9 +135,8 @@ def _fresh_warehouse(fleet: tuple[Path, Path], tmp_path: Path) -> Path:
     return wh
 
 
-@pytest.fixture
-def scheduler(tmp_path: Path) -> Iterator[str]:
-    """A real Dask scheduler on loopback, started with Dask's command line."""
+def _start_scheduler() -> tuple[str, subprocess.Popen]:
+    """A real Dask scheduler on loopback, started with Dask's command line, answering before this returns."""
     port = _free_port()
     proc = subprocess.Popen(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -124,13 +144,21 @@ def scheduler(tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    address = f"tcp://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _port_open(port), timeout=60, interval=0.1)
+    except BaseException:
+        _stop(proc)
+        raise
+    return f"tcp://127.0.0.1:{port}", proc
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[str]:
+    address, proc = _start_scheduler()
+    try:
         yield address
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        _stop(proc)
 
 
 def _port_open(port: int) -> bool:
@@ -158,9 +186,16 @@ def _start_worker(address: str, space: Path, *, as_user: str | None = None) -> s
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+    """SIGKILL a process started in its own session, and its children; one already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _published(lake: Path) -> set[str]:
+    """The lake's published files, lake-relative (staging, changing meanwhile, is not walked)."""
+    folders = [folder for folder in lake.iterdir() if folder.name != "_staging"]
+    return {str(p.relative_to(lake)) for folder in folders for p in folder.rglob("*.parquet")}
 
 
 # ----------------------------------------------------------------------------------------------- usage
@@ -305,6 +340,7 @@ def test_convert_on_two_workers_matches_a_local_run(fleet, local_conversion, tmp
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [str(p) for p in sorted(csv.glob("*.csv"))]
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not any((lake / "_staging").iterdir())
     again = run_cli("convert", csv, lake, "--warehouse", wh, "--workers", 1)
     assert again.returncode == 0
@@ -391,6 +427,7 @@ def test_convert_worker_killed_mid_task_ends_identical(fleet, local_conversion, 
     assert proc.returncode == 0, stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not any((lake / "_staging").iterdir())
 
 
@@ -410,6 +447,7 @@ def test_convert_client_killed_mid_run_then_a_rerun_finishes(fleet, local_conver
     assert done.returncode == 0, done.stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
     assert not list(lake.rglob("*.partial"))
 
 
@@ -460,6 +498,7 @@ def test_every_worker_gone_is_exit_20_and_the_next_run_finishes(fleet, local_con
     assert done.returncode == 0, done.stderr
     assert _lake_contents(lake) == _lake_contents(local_lake)
     assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
 
 
 @pytest.mark.slow
@@ -485,3 +524,43 @@ def test_a_worker_that_cannot_see_src_is_exit_21_naming_it_and_nothing_is_writte
         assert not (wh / "state.duckdb").exists()
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_the_scheduler_lost_mid_run_is_exit_19_and_a_local_run_finishes(fleet, local_conversion, tmp_path) -> None:
+    """SIGKILL to a real scheduler while `convert --scheduler` is converting: one error line, exit 19; what
+    was published stays published and in the ledger; a local run finishes the rest, as a clean run would."""
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    address, scheduler = _start_scheduler()
+    worker = None
+    try:
+        worker = _start_worker(address, tmp_path / "worker")
+        proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--scheduler", address)
+        # Mid-run: a source published, another being staged.
+        _wait_for(lambda: lake.is_dir() and bool(_published(lake)) and _staging_in_progress(lake))
+        _stop(scheduler)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == ExitCode.SCHEDULER_UNREACHABLE, stderr
+        assert stderr.count("duckwifi: error:") == 1
+        assert "Traceback" not in stderr
+        assert "the Dask scheduler at" in stderr
+        assert "run the command again" in stderr
+        # What was published stays published, and is in the ledger: every file of every recorded source.
+        recorded = _ledger(wh)
+        assert 0 < len(recorded) < HOURS
+        assert _published(lake) == {output for row in recorded for output in row[5]}
+        # The worker may still be staging its last task: the next run's staging of that source waits for it.
+        done = run_cli("convert", csv, lake, "--warehouse", wh)
+    finally:
+        _stop(scheduler)
+        if worker is not None:
+            _stop(worker)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(recorded)} already converted" in done.stderr or len(recorded) == 0
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _ledger(wh) == _ledger(local_wh)
+    assert _rollups(wh) == _rollups(local_wh)
+    assert not any((lake / "_staging").iterdir())

@@ -398,3 +398,56 @@ def test_a_store_refreshed_hour_by_hour_and_compacted_answers_as_a_fresh_one(run
     ]
     assert [q(followed) for q in questions] == [q(fresh) for q in questions]
     assert followed.overview()["hours"] == 4
+
+
+def _plant_unlisted_units(warehouse: Path) -> list[Path]:
+    """What a Dask worker killed mid-task leaves: a complete unit nobody listed, and a half-written one."""
+    import shutil
+
+    units = warehouse / "rollups" / "units"
+    listed = sorted(units.iterdir())[0]
+    complete = units / f"{listed.name.rsplit('-', 1)[0]}-0123456789ab"
+    shutil.copytree(listed, complete)
+    info = json.loads((complete / "unit.json").read_text())
+    (complete / "unit.json").write_text(json.dumps({**info, "unit": complete.name}))
+    partial = units / f"{listed.name.rsplit('-', 1)[0]}-ba9876543210"
+    partial.mkdir()
+    (partial / "stats.parquet").write_bytes(b"PAR1")
+    return [complete, partial]
+
+
+@pytest.mark.parametrize("command", ["check", "convert"])
+def test_unlisted_units_are_not_problems_and_the_next_check_or_convert_removes_them(runner, converted, command) -> None:
+    warehouse, src, lake = converted
+    before = rollup_store.read_manifest(Warehouse(warehouse))
+    planted = _plant_unlisted_units(warehouse)
+    args = ["check"] if command == "check" else ["convert", src, lake]
+    result = invoke(runner, *args, "--warehouse", warehouse)
+    assert result.exit_code == 0, result.output
+    assert not any(p.exists() for p in planted)
+    after = rollup_store.read_manifest(Warehouse(warehouse))
+    assert after.units == before.units
+    assert _unit_dirs(warehouse) == {u.unit for u in before.units}
+
+
+def test_check_after_a_kill_between_publish_and_done_publishes_the_unit_too(runner, converted) -> None:
+    """A kill after the lake files and before the ledger says 'done' leaves the unit written but unlisted; the
+    first run to recover it (here `check`, which used to mark the row done and leave the unit unlisted)
+    lists it."""
+    import shutil
+
+    warehouse, src, _lake = converted
+    target = Warehouse(warehouse)
+    source = str((src / "telemetry_2020-01-01_01.csv").resolve())
+    unit = rollup_store.read_manifest(target).by_source()[source]
+    kept = warehouse / "kept-unit"
+    shutil.copytree(warehouse / "rollups" / "units" / unit.unit, kept)
+    rollup_store.remove_sources(target, [source])
+    shutil.copytree(kept, warehouse / "rollups" / "units" / unit.unit)
+    with duckdb.connect(str(warehouse / "state.duckdb")) as con:
+        con.execute("UPDATE conversions SET status = 'publishing' WHERE source = $s", {"s": source})
+    result = invoke(runner, "check", "--warehouse", warehouse)
+    assert result.exit_code == 0, result.output
+    assert rollup_store.read_manifest(target).by_source()[source] == unit
+    with duckdb.connect(str(warehouse / "state.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT status FROM conversions WHERE source = $s", {"s": source}).fetchone() == ("done",)

@@ -8,11 +8,13 @@ One source file is the unit of work, so a distributed scheduler can later spread
    file's partitions to ``LAKE/_staging/<key>/`` as ``*.parquet.partial``. A bad row aborts the COPY: nothing
    of the file reaches the lake. Neither ``_staging`` nor the ``.partial`` suffix matches ``LAKE/**/*.parquet``.
    With ``--max-bad-rows`` the COPY sets malformed rows aside instead, into ``set_aside.csv`` in the same
-   staging folder. Staging runs wherever the run's stager puts it: here, or on a Dask worker.
+   staging folder. The source's rollup unit is then written from the staged files, complete but unlisted.
+   Staging runs wherever the run's stager puts it: here, or on a Dask worker.
 3. **Record** (ledger.py) the staged outputs in the warehouse as 'publishing', after the checks against the
    lake; the set-aside rows become ``rejects/<key>.csv`` in the warehouse just before.
 4. **Publish** (publishing.py): rename each staged file to its final name (atomic per file), delete outputs of
-   an older version of the source, then mark the ledger row 'done' (with the run's next ledger write).
+   an older version of the source, list its rollup unit in the manifest, then mark the ledger row 'done'
+   (with the run's next ledger write).
 
 A kill before 3 leaves only staging, which the next run deletes; a kill during 4 is finished by the next run
 from the ledger. Output names derive from the source, so re-converting a source only ever replaces its own files.
@@ -44,6 +46,7 @@ from duckwifi.converter.staging import (
     STAGING_DIR,
     check_shape,
     contract_reader,
+    held_while_staging,
     refuse_overlaps,
     refuse_repeated_keys,
     set_aside_rows,
@@ -63,6 +66,7 @@ from duckwifi.fsutil import fsync_file, temp_path_for
 from duckwifi.fsutil import publish as publish_file
 from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.rollups import hooks as rollup_hooks
+from duckwifi.rollups.store import Unit
 from duckwifi.warehouse import Warehouse, connect
 
 __all__ = [
@@ -135,11 +139,8 @@ def convert(
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)
-    with connect(warehouse) as con:
-        # Rollups (issue 12): the sources a killed run left 'publishing' get their units published too.
-        interrupted = {s: (e.sha256, e.outputs) for s, e in read_ledger(con, lake).items() if e.status == "publishing"}
+    # Also publishes the rollup units of sources a killed run left 'publishing', and deletes unlisted ones.
     report.recovered = recover(warehouse, lake)
-    rollup_hooks.finish_interrupted(warehouse, lake, interrupted, source_key)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
 
@@ -164,6 +165,8 @@ def convert(
                 on_file(source)
             run.finish_each(stager.completed(wait=False), on_file)
         run.finish_each(stager.completed(wait=True), on_file)
+    # Every staging has completed: units left unlisted (a worker killed mid-task, a rejected source) go.
+    rollup_hooks.remove_unpublished(warehouse)  # rollups (issue 12)
     # Workers finish in any order; the report lists sources in the order a local run converts them.
     report.converted.sort(key=lambda converted: converted.source)
     report.rejected.sort(key=lambda rejection: rejection.path)
@@ -264,6 +267,7 @@ class _Run:
             # Two files with one content staged side by side (on workers): the later one is a copy, as a
             # local run, which converts them one after the other, finds before staging it.
             shutil.rmtree(self.ledger.lake / STAGING_DIR / source_key(job.source), ignore_errors=True)
+            rollup_hooks.discard(self.ledger.warehouse, outcome.rollup_unit)  # rollups (issue 12)
             self._skip_same_content(job.source, twin, job.mtime_ns)
             return
         converted, entry = finish_source(self.ledger, self.reader, job, outcome, owner_of=self.owner_of)
@@ -351,6 +355,8 @@ class Staged:
     outputs: tuple[str, ...]
     output_bytes: tuple[int, ...]
     set_aside: int = 0
+    # Rollups (issue 12): the source's unit, written complete in the store but not listed; None without rows.
+    rollup_unit: Unit | None = None
 
 
 @dataclass(frozen=True)
@@ -407,10 +413,15 @@ SET_ASIDE_FILE = "set_aside.csv"
 
 
 def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, job: StagingJob) -> StageOutcome:
-    """Stage one source under ``LAKE/_staging/<key>/``, checksum it, check its own keys and set its malformed
-    rows aside (``job.max_bad_rows``); the local path and Dask workers both run this. A source that breaks the
-    contract, or cannot be read, comes back as a StagingRejected value with its staging removed; any other
-    failure (disk full, a bug) is raised."""
+    """Stage one source under ``LAKE/_staging/<key>/``, checksum it, check its own keys, set its malformed
+    rows aside (``job.max_bad_rows``) and write its rollup unit (unlisted); the local path and Dask workers
+    both run this, holding a lock on the source. A source that breaks the contract, or cannot be read, comes
+    back as a StagingRejected value with its staging removed; any other failure (disk full, a bug) is raised."""
+    with held_while_staging(job.source):
+        return _stage_held(warehouse, reader, lake, job)
+
+
+def _stage_held(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: Path, job: StagingJob) -> StageOutcome:
     source = job.source
     key = source_key(source)
     staging = lake / STAGING_DIR / key
@@ -435,6 +446,8 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
         for path in staged:
             fsync_file(path)
         output_bytes = tuple(path.stat().st_size for path in staged)
+        # Rollups (issue 12): the unit is made here too, where the staged files are (a worker's page cache).
+        rollup_unit = rollup_hooks.stage(warehouse, reader, source, key, staged, sha256)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(error, InputRejected | OSError):
@@ -442,7 +455,7 @@ def stage_source(warehouse: Warehouse, reader: duckdb.DuckDBPyConnection, lake: 
             return StagingRejected(rejection.reason, rejection.line)
         raise
     outputs = tuple(str(p.relative_to(staging))[: -len(STAGED_SUFFIX)] for p in staged)
-    return Staged(rows, sha256, outputs, output_bytes, set_aside)
+    return Staged(rows, sha256, outputs, output_bytes, set_aside, rollup_unit)
 
 
 def finish_source(
@@ -458,7 +471,7 @@ def finish_source(
     key = source_key(source)
     staging = lake / STAGING_DIR / key
     rejects_file = ledger.warehouse.rejects_dir / f"{key}.csv"
-    rollup_unit = None  # rollups (issue 12)
+    rollup_unit = staged.rollup_unit  # rollups (issue 12): made with the staging, published here
     try:
         after = source.stat()
         if (after.st_size, after.st_mtime_ns) != (job.byte_count, job.mtime_ns):
@@ -468,9 +481,6 @@ def finish_source(
             # After every other check, so that a source rejected for another reason leaves no rejects file.
             _keep_set_aside_rows(staging / SET_ASIDE_FILE, rejects_file)
         retired = tuple(sorted(set(job.previous_outputs) - set(staged.outputs)))
-        # Rollups (issue 12): the source's unit, written before the ledger records the source.
-        staged_files = [staging / f"{output}{STAGED_SUFFIX}" for output in staged.outputs]
-        rollup_unit = rollup_hooks.stage(ledger.warehouse, reader, source, key, staged_files, staged.sha256)
         recorded = LedgerEntry(
             job.byte_count,
             job.mtime_ns,

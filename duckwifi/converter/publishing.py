@@ -13,6 +13,7 @@ import duckdb
 from duckwifi.converter.ledger import finish_forgetting, list_forgetting, mark_published, read_ledger
 from duckwifi.converter.staging import STAGED_SUFFIX, STAGING_DIR, source_key
 from duckwifi.fsutil import fsync_dir
+from duckwifi.rollups import hooks as rollup_hooks
 from duckwifi.rollups.store import remove_sources as remove_rollup_sources
 from duckwifi.warehouse import Warehouse, connect
 
@@ -42,17 +43,21 @@ def remove_files(lake: Path, relatives: tuple[str, ...]) -> set[Path]:
     return touched
 
 
-def finish_interrupted(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Complete the publishing of sources a killed run had staged and recorded; returns how many."""
-    finished = 0
-    for source, entry in read_ledger(con, lake).items():
-        if entry.status != "publishing":
-            continue
+def finish_interrupted(warehouse: Warehouse, con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Complete the publishing of sources a killed run had staged and recorded; returns how many.
+
+    Lake files first, then the sources' rollup units, then the ledger says 'done': a kill anywhere in between
+    leaves the rows 'publishing', and the next run does it all again (each step is idempotent)."""
+    interrupted = {source: entry for source, entry in read_ledger(con, lake).items() if entry.status == "publishing"}
+    for source, entry in interrupted.items():
         staging = lake / STAGING_DIR / source_key(Path(source))
         publish(staging, lake, entry.outputs, entry.retired)
+    rollup_hooks.finish_interrupted(  # rollups (issue 12)
+        warehouse, lake, {source: (entry.sha256, entry.outputs) for source, entry in interrupted.items()}, source_key
+    )
+    for source in interrupted:
         mark_published(con, lake, source)
-        finished += 1
-    return finished
+    return len(interrupted)
 
 
 def forget_files(
@@ -68,11 +73,13 @@ def forget_files(
 
 def recover(warehouse: Warehouse, lake: Path) -> int:
     """Finish what killed runs left: publishing recorded but not done, forgetting journalled but not done,
-    and staging never recorded (deleted). Returns how many sources were finished."""
+    and staging never recorded, lake files and rollup units alike (deleted). Returns how many sources were
+    finished. Only while nothing is being staged: the caller holds the warehouse's "convert" lock."""
     with connect(warehouse, create=True) as con:
-        finished = finish_interrupted(con, lake)
+        finished = finish_interrupted(warehouse, con, lake)
         for source, outputs in list_forgetting(con, lake):
             forget_files(warehouse, con, lake, source, outputs)
             finished += 1
     shutil.rmtree(lake / STAGING_DIR, ignore_errors=True)
+    rollup_hooks.remove_unpublished(warehouse)  # rollups (issue 12)
     return finished

@@ -4,6 +4,8 @@ the explanation of a rejection (which line, which rule)."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import gzip
 import hashlib
 import os
@@ -246,3 +248,27 @@ def set_aside_rows(reader: duckdb.DuckDBPyConnection, source: Path, max_bad_rows
     reader.execute(queries.load("converter/write_set_aside_rows.sql"), {"source": str(source), "target": str(temp)})
     publish(temp, rejects_file)
     return int(count)
+
+
+@contextlib.contextmanager
+def held_while_staging(source: Path) -> Iterator[None]:
+    """An exclusive lock on the source while it is staged, locally or on a Dask worker.
+
+    A worker orphaned by a killed client or a lost scheduler can still be staging a source for a while; the
+    next run's staging of the same source (local or distributed) waits for it here instead of sharing its
+    staging folder or rollup unit."""
+    try:
+        fd = os.open(source, os.O_RDONLY)
+    except OSError:
+        yield  # staging will report the unreadable source as a rejection
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as error:
+            # Some network filesystems refuse flock on a file opened read-only; staging goes on unlocked.
+            if error.errno not in {errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP}:
+                raise
+        yield
+    finally:
+        os.close(fd)

@@ -1,16 +1,20 @@
 """The converter's calls into the rollup store, kept here so the converter carries only marked one-line hooks.
 
-In ``convert_file`` (one source, one unit of work):
+One source, one unit of work:
 
-1. ``stage`` after the lake files are staged and fsynced, before the ledger records the source: the unit is
-   written complete (unit.json last) but not listed, so a kill here leaves nothing a reader sees.
-2. ``publish`` right after the lake files are published: one manifest swap lists the source's new unit
-   and drops its previous one.
-3. ``discard`` when the unit of work fails.
+1. ``stage`` where the source is staged (here, or on a Dask worker), after its lake files are staged and
+   fsynced: the unit is written complete (unit.json last) but not listed, so a kill here leaves nothing a
+   reader sees. The unit travels back to the client with the staged lake files.
+2. ``publish`` on the client, right after the lake files are published: one manifest swap lists the
+   source's new unit and drops its previous one. Other units are left alone: in a distributed run they may
+   be written, waiting for the client, at that very moment.
+3. ``discard`` when the unit of work fails or the client rejects the source.
 
-``finish_interrupted`` runs where the converter finishes sources a killed run left 'publishing': their unit
-was written before the ledger recorded them, so it is found and published; if it is missing, it is made
-again from the source's lake files.
+``finish_interrupted`` runs where the converter finishes sources a killed run left 'publishing' (before any
+staging): their unit was written before the ledger recorded them, so it is found and published; if it is
+missing, it is made again from the source's lake files. ``remove_unpublished`` then deletes every folder the
+manifest does not list: units of killed runs, of killed workers (Dask reran their task elsewhere) or of
+rejected sources; it runs with nothing being staged (at the start and end of a convert, in check and forget).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from duckwifi.errors import RollupsDamaged
 from duckwifi.rollups import store
 from duckwifi.rollups.production import stage_source
 from duckwifi.warehouse import Warehouse, work_connection
@@ -34,18 +39,32 @@ def stage(
     staged_files: Sequence[Path],
     sha256: str,
 ) -> store.Unit | None:
-    """Write the source's unit from its staged lake files (read again, from the page cache)."""
-    return stage_source(
-        reader, staged_files, store.new_unit_dir(warehouse, source_key), source=str(source), sha256=sha256
-    )
+    """Write the source's unit from its staged lake files (read again, from the page cache); a failure
+    removes what it wrote."""
+    folder = store.new_unit_dir(warehouse, source_key)
+    try:
+        return stage_source(reader, staged_files, folder, source=str(source), sha256=sha256)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def publish(warehouse: Warehouse, lake: Path, source: Path, unit: store.Unit | None) -> None:
     """List the source's new unit in the manifest (or drop its old one when it has no rows now)."""
     if unit is None:
-        store.publish(warehouse, [], lake=lake, remove_sources=[str(source)])
+        store.publish(warehouse, [], lake=lake, remove_sources=[str(source)], only_replaced=True)
     else:
-        store.publish(warehouse, [unit], lake=lake)
+        store.publish(warehouse, [unit], lake=lake, only_replaced=True)
+
+
+def remove_unpublished(warehouse: Warehouse) -> None:
+    """Delete the unit folders the manifest does not list; only while nothing is being staged. A damaged
+    manifest is left for `duckwifi rollup --rebuild`, and so are the folders."""
+    try:
+        manifest = store.read_manifest(warehouse)
+    except RollupsDamaged:
+        return
+    store.remove_unlisted_units(warehouse, manifest)
 
 
 def discard(warehouse: Warehouse, unit: store.Unit | None) -> None:

@@ -161,11 +161,14 @@ def publish(
     lake: Path | str | None = None,
     remove_sources: Iterable[str] = (),
     replace_all: bool = False,
+    only_replaced: bool = False,
 ) -> Manifest:
     """Publish written units in one manifest swap (each replaces its source's previous unit), then clean up.
 
     ``remove_sources`` drops those sources' units in the same swap; ``replace_all`` drops every unit not
-    in ``units`` (a rebuild). The caller holds the warehouse's "convert" lock.
+    in ``units`` (a rebuild). ``only_replaced``: delete only the units this swap unlisted, not every unlisted
+    folder, because a convert's other sources may have units written but not yet published (on Dask workers).
+    The caller holds the warehouse's "convert" lock.
     """
     current = read_manifest(warehouse)
     kept = {} if replace_all else current.by_source()
@@ -175,7 +178,13 @@ def publish(
         kept[unit.source] = unit
     manifest = Manifest(current.generation + 1, str(lake) if lake is not None else current.lake, tuple(kept.values()))
     _write_manifest(warehouse, manifest)
-    remove_unlisted_units(warehouse, manifest)
+    if only_replaced:
+        listed = {u.unit for u in manifest.units}
+        for unit in current.units:
+            if unit.unit not in listed:
+                shutil.rmtree(warehouse.rollups_dir / UNITS_DIR / unit.unit, ignore_errors=True)
+    else:
+        remove_unlisted_units(warehouse, manifest)
     return manifest
 
 
