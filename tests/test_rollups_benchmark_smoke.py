@@ -30,6 +30,7 @@ def _bench(*args: str | Path) -> dict:
 def test_rollups_harness_runs_every_step(tmp_path: Path) -> None:
     cost = _bench("convert-cost", "--devices", "2000", "--repeat", "1", "--workdir", tmp_path / "cost")
     assert {"with rollups", "without rollups", "added_pct"} <= set(cost["convert-cost"])
+    assert set(cost["convert-cost"]["duckwifi_over_peer"]) == {"Polars ingest, reread", "Polars ingest, one pass"}
     wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
     assert run_cli("init", "--warehouse", wh, "--devices", 2000).returncode == 0
     assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", 24).returncode == 0
