@@ -1,6 +1,7 @@
 """Rollups: what they cost `convert`, how fast the query library answers, how big the store is.
 
     python -m benchmarks.rollups convert-cost --devices 1000000 --repeat 3 --workdir /tmp/rc
+    python -m benchmarks.rollups statement-cost LAKE --repeat 3
     python -m benchmarks.rollups replicate WAREHOUSE STORE --days 30
     python -m benchmarks.rollups queries STORE --warehouse WAREHOUSE --repeat 40 --out docs/benchmarks
 
@@ -23,6 +24,7 @@ import resource
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -299,6 +301,44 @@ def _refresh_one(store: Path, served: Any) -> float:
     return round(elapsed, 2)
 
 
+def statement_cost(lake: Path, repeat: int) -> dict[str, Any]:
+    """Each rollup statement of one lake hour alone (median of ``repeat``), and the cost of reading it again.
+
+    "read again" decodes every column the rollups read (datetime, coordinates, band and the 20 metrics)
+    from the hour's Parquet and sums them, so that no column can be skipped: the floor of any design that
+    reads the staged files a second time.
+    """
+    import duckdb
+
+    from duckwifi import queries
+    from duckwifi.rollups.production import install_macros
+    from duckwifi.rollups.store import TABLES
+
+    files = sorted(str(p) for p in lake.glob("date=*/hour=*/**/*.parquet"))
+    metrics = " + ".join(f"sum(metric_{k})" for k in range(1, 21))
+    read_again = (
+        f"SELECT count(datetime), sum(latitude), sum(longitude), sum(band), {metrics} FROM read_parquet($files)"
+    )
+    times: dict[str, list[float]] = {"read again": [], **{table: [] for table in TABLES}}
+    with tempfile.TemporaryDirectory() as scratch, duckdb.connect() as con:
+        install_macros(con)
+        for _ in range(repeat):
+            began = time.perf_counter()
+            con.execute(read_again, {"files": files}).fetchall()
+            times["read again"].append(time.perf_counter() - began)
+            for table in TABLES:
+                began = time.perf_counter()
+                con.execute(
+                    queries.load(f"rollups/write_{table}.sql"),
+                    {"files": files, "target": str(Path(scratch) / f"{table}.parquet")},
+                )
+                times[table].append(time.perf_counter() - began)
+    result: dict[str, Any] = {"files": len(files), "runs": repeat}
+    result.update({name: round(statistics.median(values), 3) for name, values in times.items()})
+    result["rollups"] = round(sum(result[table] for table in TABLES), 3)
+    return result
+
+
 def cell_cost(lake: Path) -> dict[str, Any]:
     """The map cell of one hour's rows: the SQL equal-area grid per row, against H3 per distinct coordinate."""
     import duckdb
@@ -361,6 +401,10 @@ def main(argv: list[str] | None = None) -> None:
     ask.add_argument("--repeat", type=int, default=40)
     for each in (cost, rep, ask):
         each.add_argument("--out", type=Path, default=None, help="append the result to OUT/rollups.json")
+    statements = sub.add_parser("statement-cost")
+    statements.add_argument("lake", type=Path)
+    statements.add_argument("--repeat", type=int, default=3)
+    statements.add_argument("--out", type=Path, default=None)
     cells = sub.add_parser("cell-cost")
     cells.add_argument("lake", type=Path)
     cells.add_argument("--out", type=Path, default=None)
@@ -374,6 +418,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "convert-cost":
         result = {"convert-cost": convert_cost(args.devices, args.repeat, args.workdir, args.peers)}
+    elif args.command == "statement-cost":
+        result = {"statement-cost": statement_cost(args.lake, args.repeat)}
     elif args.command == "cell-cost":
         result = {"cell-cost": cell_cost(args.lake)}
     elif args.command == "replicate":
