@@ -137,7 +137,9 @@ def _rollup_frames(frame: Any) -> dict[str, Any]:
             for k, name in enumerate(METRICS, 1)
             for e in (
                 pl.col(name).sum().alias(f"s1_{k}"),
-                (pl.col(name) * pl.col(name)).sum().alias(f"s2_{k}"),
+                # Polars keeps a product's scale at its inputs' (4), so the square is taken at scale 8 to
+                # stay exact, as duckwifi's DECIMAL(18, 8) product is.
+                (pl.col(name).cast(pl.Decimal(38, 8)) * pl.col(name).cast(pl.Decimal(38, 8))).sum().alias(f"s2_{k}"),
                 pl.col(name).min().alias(f"lo_{k}"),
                 pl.col(name).max().alias(f"hi_{k}"),
             )
