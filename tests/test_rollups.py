@@ -373,3 +373,19 @@ def test_forget_withdraws_the_sources_rollups_with_its_lake_files(runner, conver
     assert invoke(runner, "forget", hour0, "--warehouse", warehouse).exit_code == 0
     assert str(hour0) not in rollup_store.read_manifest(Warehouse(warehouse)).by_source()
     assert _served_counts(warehouse) == _raw_counts(warehouse) == [(FIRST + timedelta(hours=1), 500)]
+
+
+def test_stage_source_puts_the_callers_parquet_setting_back(converted, tmp_path: Path) -> None:
+    """stage_source runs in the converter's connection: it may switch the metadata cache on, but only for itself."""
+    from duckwifi.rollups.production import stage_source
+
+    _, _, lake = converted
+    files = sorted(lake.rglob("date=*/hour=0/**/*.parquet"))
+    with duckdb.connect() as con:
+        for before in (False, True):
+            con.execute(f"SET parquet_metadata_cache = {str(before).lower()}")
+            unit = stage_source(con, files, tmp_path / f"unit-{before}", source="s.csv", sha256="0" * 64)
+            assert unit is not None
+            assert unit.rows == 500
+            setting = con.execute("SELECT current_setting('parquet_metadata_cache')").fetchone()
+            assert setting == (before,)
