@@ -1,13 +1,16 @@
 """Rollups: what they cost `convert`, how fast the query library answers, how big the store is.
 
     python -m benchmarks.rollups convert-cost --devices 1000000 --repeat 3 --workdir /tmp/rc
+    python -m benchmarks.rollups statement-cost LAKE --repeat 3
     python -m benchmarks.rollups replicate WAREHOUSE STORE --days 30
     python -m benchmarks.rollups queries STORE --warehouse WAREHOUSE --repeat 40 --out docs/benchmarks
 
 ``convert-cost`` converts the same hour with rollups and without (the converter's rollup hooks switched off
-in that process only), in turns, each step its own process. ``replicate`` makes a 30-day store from a
-warehouse whose lake holds 24 real hours: each unit is copied 30 times with its hours shifted by whole days,
-so the store has the group counts of 720 real hours of that fleet. ``queries`` times every query shape of
+in that process only) and runs the Polars peers of the whole ingest job on the same CSV (the partitioned
+sink plus the same rollup statistics, ``benchmarks/peers.py``), in turns, each step its own process.
+``replicate`` makes a 30-day store from a warehouse whose lake holds 24 real hours: each unit is copied 30
+times with its hours shifted by whole days, so the store has the group counts of 720 real hours of that
+fleet. ``queries`` times every query shape of
 the library on that store (p50/p95 of ``--repeat`` calls, metrics varied), the same questions of the raw
 lake of the 24 real hours, the store's load and refresh, its size on disk and the serving process's memory.
 """
@@ -21,6 +24,7 @@ import resource
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -54,20 +58,31 @@ def convert_without_rollups(src: str, lake: str, warehouse: str) -> None:
     app(["convert", src, lake, "--warehouse", warehouse], standalone_mode=True)
 
 
-def convert_cost(devices: int, repeat: int, workdir: Path) -> dict[str, Any]:
+PEERS = {
+    "Polars ingest, reread": "ingest-polars-reread",
+    "Polars ingest, one pass": "ingest-polars",
+}
+
+
+def convert_cost(devices: int, repeat: int, workdir: Path, peers: list[str] | None = None) -> dict[str, Any]:
+    """The same hour converted with rollups, without them, and by each Polars ingest peer, in turns."""
     base = workdir / "base"
     shutil.rmtree(workdir, ignore_errors=True)
     _run(["duckwifi", "init", "-w", str(base / "wh"), "--devices", str(devices)])
     _run(["duckwifi", "tick", "-w", str(base / "wh"), "--out", str(base / "csv")])
+    (csv,) = (base / "csv").glob("*.csv")
+    chosen = [label for label, step in PEERS.items() if peers is None or step in peers]
     samples: dict[str, list[tuple[float, float]]] = {"with rollups": [], "without rollups": []}
+    samples.update({label: [] for label in chosen})
     store_bytes = 0
     for attempt in range(repeat):
         for label in samples:
-            run = workdir / f"{label.replace(' ', '_')}{attempt}"
-            shutil.copytree(base / "wh", run / "wh")
+            run = workdir / f"{label.replace(' ', '_').replace(',', '')}{attempt}"
             if label == "with rollups":
+                shutil.copytree(base / "wh", run / "wh")
                 args = ["duckwifi", "convert", str(base / "csv"), str(run / "lake"), "-w", str(run / "wh")]
-            else:
+            elif label == "without rollups":
+                shutil.copytree(base / "wh", run / "wh")
                 args = [
                     "benchmarks.rollups",
                     "_convert-without-rollups",
@@ -75,6 +90,9 @@ def convert_cost(devices: int, repeat: int, workdir: Path) -> dict[str, Any]:
                     str(run / "lake"),
                     str(run / "wh"),
                 ]
+            else:
+                run.mkdir(parents=True)
+                args = ["benchmarks.peers", PEERS[label], str(csv), str(run / "lake")]
             samples[label].append(_run(args))
             if label == "with rollups":
                 store_bytes = _size(run / "wh" / "rollups")
@@ -88,6 +106,8 @@ def convert_cost(devices: int, repeat: int, workdir: Path) -> dict[str, Any]:
         }
     with_s, without_s = result["with rollups"]["median_s"], result["without rollups"]["median_s"]
     result["added_pct"] = round(100 * (with_s - without_s) / without_s, 1)
+    # Above 1, duckwifi convert with rollups does the whole ingest job faster than the peer.
+    result["duckwifi_over_peer"] = {label: round(result[label]["median_s"] / with_s, 2) for label in chosen}
     return result
 
 
@@ -281,6 +301,46 @@ def _refresh_one(store: Path, served: Any) -> float:
     return round(elapsed, 2)
 
 
+def statement_cost(lake: Path, repeat: int) -> dict[str, Any]:
+    """Each rollup statement of one lake hour alone (median of ``repeat``), and the cost of reading it again.
+
+    "read again" decodes every column the rollups read (datetime, coordinates, band and the 20 metrics)
+    from the hour's Parquet and sums them, so that no column can be skipped: the floor of any design that
+    reads the staged files a second time.
+    """
+    import duckdb
+
+    from duckwifi import queries
+    from duckwifi.rollups.production import install_macros
+    from duckwifi.rollups.store import TABLES
+
+    files = sorted(str(p) for p in lake.glob("date=*/hour=*/**/*.parquet"))
+    metrics = " + ".join(f"sum(metric_{k})" for k in range(1, 21))
+    read_again = (
+        f"SELECT count(datetime), sum(latitude), sum(longitude), sum(band), {metrics} FROM read_parquet($files)"
+    )
+    times: dict[str, list[float]] = {"read again": [], **{table: [] for table in TABLES}}
+    with tempfile.TemporaryDirectory() as scratch, duckdb.connect() as con:
+        install_macros(con)
+        # As stage_source does.
+        con.execute(queries.load("rollups/set_parquet_metadata_cache.sql"), {"enabled": True})
+        for _ in range(repeat):
+            began = time.perf_counter()
+            con.execute(read_again, {"files": files}).fetchall()
+            times["read again"].append(time.perf_counter() - began)
+            for table in TABLES:
+                began = time.perf_counter()
+                con.execute(
+                    queries.load(f"rollups/write_{table}.sql"),
+                    {"files": files, "target": str(Path(scratch) / f"{table}.parquet")},
+                )
+                times[table].append(time.perf_counter() - began)
+    result: dict[str, Any] = {"files": len(files), "runs": repeat}
+    result.update({name: round(statistics.median(values), 3) for name, values in times.items()})
+    result["rollups"] = round(sum(result[table] for table in TABLES), 3)
+    return result
+
+
 def cell_cost(lake: Path) -> dict[str, Any]:
     """The map cell of one hour's rows: the SQL equal-area grid per row, against H3 per distinct coordinate."""
     import duckdb
@@ -326,6 +386,13 @@ def main(argv: list[str] | None = None) -> None:
     cost.add_argument("--devices", type=int, default=1_000_000)
     cost.add_argument("--repeat", type=int, default=3)
     cost.add_argument("--workdir", type=Path, default=Path("/tmp/duckwifi-rollup-cost"))
+    cost.add_argument(
+        "--peers",
+        nargs="*",
+        choices=sorted(PEERS.values()),
+        default=None,
+        help="the Polars ingest peers to run in the same turns (default: all; none: --peers with no name)",
+    )
     rep = sub.add_parser("replicate")
     rep.add_argument("warehouse", type=Path)
     rep.add_argument("store", type=Path)
@@ -336,6 +403,10 @@ def main(argv: list[str] | None = None) -> None:
     ask.add_argument("--repeat", type=int, default=40)
     for each in (cost, rep, ask):
         each.add_argument("--out", type=Path, default=None, help="append the result to OUT/rollups.json")
+    statements = sub.add_parser("statement-cost")
+    statements.add_argument("lake", type=Path)
+    statements.add_argument("--repeat", type=int, default=3)
+    statements.add_argument("--out", type=Path, default=None)
     cells = sub.add_parser("cell-cost")
     cells.add_argument("lake", type=Path)
     cells.add_argument("--out", type=Path, default=None)
@@ -348,7 +419,9 @@ def main(argv: list[str] | None = None) -> None:
         convert_without_rollups(args.src, args.lake, args.warehouse)
         return
     if args.command == "convert-cost":
-        result = {"convert-cost": convert_cost(args.devices, args.repeat, args.workdir)}
+        result = {"convert-cost": convert_cost(args.devices, args.repeat, args.workdir, args.peers)}
+    elif args.command == "statement-cost":
+        result = {"statement-cost": statement_cost(args.lake, args.repeat)}
     elif args.command == "cell-cost":
         result = {"cell-cost": cell_cost(args.lake)}
     elif args.command == "replicate":

@@ -451,3 +451,19 @@ def test_check_after_a_kill_between_publish_and_done_publishes_the_unit_too(runn
     assert rollup_store.read_manifest(target).by_source()[source] == unit
     with duckdb.connect(str(warehouse / "state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT status FROM conversions WHERE source = $s", {"s": source}).fetchone() == ("done",)
+
+
+def test_stage_source_puts_the_callers_parquet_setting_back(converted, tmp_path: Path) -> None:
+    """stage_source runs in the converter's connection: it may switch the metadata cache on, but only for itself."""
+    from duckwifi.rollups.production import stage_source
+
+    _, _, lake = converted
+    files = sorted(lake.rglob("date=*/hour=0/**/*.parquet"))
+    with duckdb.connect() as con:
+        for before in (False, True):
+            con.execute(f"SET parquet_metadata_cache = {str(before).lower()}")
+            unit = stage_source(con, files, tmp_path / f"unit-{before}", source="s.csv", sha256="0" * 64)
+            assert unit is not None
+            assert unit.rows == 500
+            setting = con.execute("SELECT current_setting('parquet_metadata_cache')").fetchone()
+            assert setting == (before,)

@@ -47,11 +47,19 @@ def stage_source(
     unit_dir.mkdir(parents=True)
     install_macros(con)
     paths = [str(f) for f in files]
-    for table in TABLES:
-        con.execute(
-            queries.load(f"rollups/write_{table}.sql"),
-            {"files": paths, "target": str(unit_dir / f"{table}.parquet")},
-        )
+    row = con.execute(queries.load("rollups/get_parquet_metadata_cache.sql")).fetchone()
+    cached_before = bool(row[0]) if row is not None else False
+    # The statements scan every file 23 times: parse each footer once (the connection is the caller's, so
+    # its setting is put back).
+    con.execute(queries.load("rollups/set_parquet_metadata_cache.sql"), {"enabled": True})
+    try:
+        for table in TABLES:
+            con.execute(
+                queries.load(f"rollups/write_{table}.sql"),
+                {"files": paths, "target": str(unit_dir / f"{table}.parquet")},
+            )
+    finally:
+        con.execute(queries.load("rollups/set_parquet_metadata_cache.sql"), {"enabled": cached_before})
     row = con.execute(queries.load("rollups/describe_unit.sql"), {"stats": str(unit_dir / "stats.parquet")}).fetchone()
     rows, hours = (int(row[0]), tuple(row[1])) if row is not None else (0, ())
     unit = Unit(unit_dir.name, source, sha256, rows, hours)

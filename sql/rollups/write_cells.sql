@@ -1,7 +1,9 @@
 -- Writes one source's map rollup: per (hour, region, state, map cell, metric) the row count, sum, min
 -- and max. The cell comes from each row's own latitude and longitude (rollup_cell_row and rollup_cell_col
 -- in create_rollup_macros.sql: an equal-area grid of about 33 km), computed in SQL, so nothing depends on
--- the generator's devices table. The cell's id and centre are made after grouping, once per cell.
+-- the generator's devices table. The cell's id and centre are made after grouping, once per cell. The hour
+-- is grouped by the Hive folder's keys (date and hour are constant in each file), not by date_trunc of
+-- every row's datetime.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
 -- Needs: rollup_cell_row, rollup_cell_col, rollup_cell_id, rollup_cell_lat, rollup_cell_lon, state_regions.
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state, cell VARCHAR, lat, lon DOUBLE
@@ -20,10 +22,13 @@ COPY (
 
     wide AS (
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             t.cell_row,
             rollup_cell_col(t.cell_row, t.longitude) AS cell_col,
+            -- Every row of a date=/hour= folder lies in the same hour: its start, found once per group.
+            date_trunc('hour', min(t.datetime)) AS hour_start,
             count(*) AS n,
             sum(t.metric_1) AS s1_1,
             min(t.metric_1) AS lo_1,
@@ -90,7 +95,7 @@ COPY (
     )
 
     SELECT
-        u.hour,
+        u.hour_start AS hour,
         sr.region,
         u.state,
         rollup_cell_id(u.cell_row, u.cell_col) AS cell,
@@ -126,5 +131,5 @@ COPY (
         INTO NAME metric VALUE s1, lo, hi
     ) AS u
     INNER JOIN state_regions AS sr ON u.state = sr.state
-    ORDER BY u.metric, u.hour, cell, u.state
+    ORDER BY u.metric, u.hour_start, cell, u.state
 ) TO $target (FORMAT parquet, COMPRESSION zstd);

@@ -2,17 +2,36 @@
 -- non-empty logarithmic bucket (see rollup_bucket in create_rollup_macros.sql). Counts merge by addition, so
 -- any range of hours and any set of states merge into one sketch; p50, p90 and p99 come within 2% relative
 -- error of the exact quantile.
--- One scan per metric, each reading one metric column and grouping by (hour, state, bucket): measured at
--- 1M rows, twice as fast as one scan with GROUPING SETS over the 20 bucket columns, and 1.7 times as fast
--- as unpivoting the rows first. The region is joined after grouping.
+-- One scan per metric, each reading one metric column and grouping by (date, hour, state, bucket): measured
+-- at 1M rows, twice as fast as one scan with GROUPING SETS over the 20 bucket columns, and 1.7 times as fast
+-- as unpivoting the rows first. The groups are the Hive folder's own keys (date, hour and state are constant
+-- in each file, so hashing them costs next to nothing), not date_trunc of every row's datetime, which took
+-- half of each scan; the hour's timestamp is found once per folder (hour_starts) and joined after grouping,
+-- like the region.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
 -- Needs: rollup_bucket (create_rollup_macros.sql), state_regions (reference/state_regions.sql).
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state VARCHAR, metric TINYINT,
 -- bucket SMALLINT, n BIGINT.
 COPY (
-    WITH counted AS (
+    WITH hour_starts AS (
+        -- Every row of a date=/hour= folder lies in the same hour.
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
+            date_trunc('hour', min(t.datetime)) AS hour_start
+        FROM
+            read_parquet(
+                $files,
+                hive_partitioning = TRUE,
+                hive_types = { 'date': 'VARCHAR', 'hour': 'INTEGER', 'region': 'VARCHAR', 'state': 'VARCHAR' }
+            ) AS t
+        GROUP BY t.date, t.hour
+    ),
+
+    counted AS (
+        SELECT
+            t.date,
+            t.hour,
             t.state,
             1 AS metric,
             rollup_bucket(t.metric_1) AS bucket,
@@ -26,7 +45,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             2 AS metric,
             rollup_bucket(t.metric_2) AS bucket,
@@ -40,7 +60,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             3 AS metric,
             rollup_bucket(t.metric_3) AS bucket,
@@ -54,7 +75,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             4 AS metric,
             rollup_bucket(t.metric_4) AS bucket,
@@ -68,7 +90,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             5 AS metric,
             rollup_bucket(t.metric_5) AS bucket,
@@ -82,7 +105,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             6 AS metric,
             rollup_bucket(t.metric_6) AS bucket,
@@ -96,7 +120,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             7 AS metric,
             rollup_bucket(t.metric_7) AS bucket,
@@ -110,7 +135,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             8 AS metric,
             rollup_bucket(t.metric_8) AS bucket,
@@ -124,7 +150,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             9 AS metric,
             rollup_bucket(t.metric_9) AS bucket,
@@ -138,7 +165,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             10 AS metric,
             rollup_bucket(t.metric_10) AS bucket,
@@ -152,7 +180,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             11 AS metric,
             rollup_bucket(t.metric_11) AS bucket,
@@ -166,7 +195,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             12 AS metric,
             rollup_bucket(t.metric_12) AS bucket,
@@ -180,7 +210,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             13 AS metric,
             rollup_bucket(t.metric_13) AS bucket,
@@ -194,7 +225,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             14 AS metric,
             rollup_bucket(t.metric_14) AS bucket,
@@ -208,7 +240,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             15 AS metric,
             rollup_bucket(t.metric_15) AS bucket,
@@ -222,7 +255,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             16 AS metric,
             rollup_bucket(t.metric_16) AS bucket,
@@ -236,7 +270,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             17 AS metric,
             rollup_bucket(t.metric_17) AS bucket,
@@ -250,7 +285,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             18 AS metric,
             rollup_bucket(t.metric_18) AS bucket,
@@ -264,7 +300,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             19 AS metric,
             rollup_bucket(t.metric_19) AS bucket,
@@ -278,7 +315,8 @@ COPY (
         GROUP BY ALL
         UNION ALL
         SELECT
-            date_trunc('hour', t.datetime) AS hour,
+            t.date,
+            t.hour,
             t.state,
             20 AS metric,
             rollup_bucket(t.metric_20) AS bucket,
@@ -293,13 +331,14 @@ COPY (
     )
 
     SELECT
-        c.hour,
+        h.hour_start AS hour,
         sr.region,
         c.state,
         cast(c.metric AS TINYINT) AS metric,
         cast(c.bucket AS SMALLINT) AS bucket,
         c.n
     FROM counted AS c
+    INNER JOIN hour_starts AS h ON c.date = h.date AND c.hour = h.hour
     INNER JOIN state_regions AS sr ON c.state = sr.state
-    ORDER BY c.metric, c.hour, sr.region, c.state, c.bucket
+    ORDER BY c.metric, h.hour_start, sr.region, c.state, c.bucket
 ) TO $target (FORMAT parquet, COMPRESSION zstd);
