@@ -136,7 +136,7 @@ def replicate(warehouse: Path, store: Path, days: int) -> dict[str, Any]:
                 for table in rollup_store.TABLES:
                     con.execute(
                         "COPY (SELECT * REPLACE (hour + to_days(CAST($day AS INTEGER)) AS hour) "
-                        "FROM read_parquet($src)) TO $dst (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192)",
+                        "FROM read_parquet($src)) TO $dst (FORMAT parquet, COMPRESSION zstd)",
                         {
                             "day": day,
                             "src": str(unit.path(warehouse / "rollups", table)),

@@ -4,8 +4,6 @@
 -- the generator's devices table. The cell's id and centre are made after grouping, once per cell. The hour
 -- is grouped by the Hive folder's keys (date and hour are constant in each file), not by date_trunc of
 -- every row's datetime.
--- Rows are sorted by metric and written in row groups of 8,192, so a reader that wants one metric (the
--- serving store reading older hours) skips the other metrics' row groups.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
 -- Needs: rollup_cell_row, rollup_cell_col, rollup_cell_id, rollup_cell_lat, rollup_cell_lon, state_regions.
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state, cell VARCHAR, lat, lon DOUBLE
@@ -134,4 +132,4 @@ COPY (
     ) AS u
     INNER JOIN state_regions AS sr ON u.state = sr.state
     ORDER BY u.metric, u.hour_start, cell, u.state
-) TO $target (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192);
+) TO $target (FORMAT parquet, COMPRESSION zstd);

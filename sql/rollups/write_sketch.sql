@@ -8,8 +8,6 @@
 -- in each file, so hashing them costs next to nothing), not date_trunc of every row's datetime, which took
 -- half of each scan; the hour's timestamp is found once per folder (hour_starts) and joined after grouping,
 -- like the region.
--- Rows are sorted by metric and written in row groups of 8,192, so a reader that wants one metric (the
--- serving store reading older hours) skips the other metrics' row groups.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
 -- Needs: rollup_bucket (create_rollup_macros.sql), state_regions (reference/state_regions.sql).
 -- Output: Parquet file $target with columns hour TIMESTAMP, region, state VARCHAR, metric TINYINT,
@@ -343,4 +341,4 @@ COPY (
     INNER JOIN hour_starts AS h ON c.date = h.date AND c.hour = h.hour
     INNER JOIN state_regions AS sr ON c.state = sr.state
     ORDER BY c.metric, h.hour_start, sr.region, c.state, c.bucket
-) TO $target (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192);
+) TO $target (FORMAT parquet, COMPRESSION zstd);

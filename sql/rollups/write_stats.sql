@@ -6,8 +6,6 @@
 -- alone and the region joined afterwards (the contract makes it a function of the state): a third less
 -- time than grouping by both strings. The hour is grouped by the Hive folder's keys (date and hour are
 -- constant in each file), not by date_trunc of every row's datetime, which cost as much as the sums.
--- Rows are sorted by metric and written in row groups of 8,192, so a reader that wants one metric (the
--- serving store reading older hours) skips the other metrics' row groups.
 -- Parameters: $files VARCHAR[], the source's Parquet files (staged or published, Hive paths);
 -- $target VARCHAR, the file to write.
 -- Needs: state_regions (reference/state_regions.sql).
@@ -149,4 +147,4 @@ COPY (
     ) AS u
     INNER JOIN state_regions AS sr ON u.state = sr.state
     ORDER BY u.metric, u.hour_start, sr.region, u.state, u.band
-) TO $target (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192);
+) TO $target (FORMAT parquet, COMPRESSION zstd);
