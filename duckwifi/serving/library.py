@@ -5,9 +5,11 @@ transaction, rebuilds only the hours and days that gained or lost a unit (per-so
 subtracted, so an hour is re-merged from all of its units). A query runs on its own cursor and sees the
 state before or after a refresh's transaction, never a mix: a source's rollups appear all or nothing.
 
-Grains served (docs/rollups.md): statistics by hour and day for every (region, state, band); sketches by
-hour and day, pre-merged for the nation, each region and each state; map cells by day, and by hour for the
-recent window (``cell_window_hours``). A range is cut into whole days plus the hours at either end.
+Grains served (docs/rollups.md): statistics by hour and day, pre-merged for the nation, each region and
+each state, with and without band; sketches by hour and day for the nation and each region (state-level
+hourly sketches for the recent window only); p50/p90/p99 of every hour and day at those three levels,
+computed at load; map cells by day, and by hour for the recent window (``window_hours``). A range is cut
+into whole days plus the hours at either end. A question reads the coarsest level holding its filters.
 """
 
 from __future__ import annotations
