@@ -90,10 +90,18 @@ def _dask_workers(client_pid: int) -> list[psutil.Process]:
 
 def _wait_for(condition, timeout: float = 60.0, interval: float = 0.01) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not _holds(condition):
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def _holds(condition) -> bool:
+    try:
+        return bool(condition())
+    except FileNotFoundError:
+        # The run renamed or removed a folder while the condition walked it (a publish, a staging clean-up).
+        return False
 
 
 def _staging_in_progress(lake: Path) -> bool:
