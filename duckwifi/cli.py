@@ -80,6 +80,9 @@ class _OneLineErrors(TyperGroup):
             # /dev/null so that Python's last flush cannot fail again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise OutputClosed("stdout was closed before everything was written") from None
+        except KeyboardInterrupt:
+            # Typer turns a KeyboardInterrupt into a silent exit 130; as our own error it gets its line in main().
+            raise Interrupted("interrupted") from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:
@@ -99,6 +102,9 @@ class _OneLineErrors(TyperGroup):
                 raise
             _fail(str(translated), translated.exit_code)
         code = result if isinstance(result, int) else 0
+        if code == ExitCode.INTERRUPTED:
+            # A Ctrl-C outside any command (while Click parses), which Typer already made an exit code.
+            _fail("interrupted", ExitCode.INTERRUPTED)
         if standalone_mode:
             sys.exit(code)
         return code

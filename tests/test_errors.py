@@ -166,6 +166,35 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
+def test_ctrl_c_while_waiting_for_a_busy_warehouse_says_interrupted(tmp_path: Path) -> None:
+    # Waiting is Python code (not a DuckDB query): the KeyboardInterrupt surfaces as itself, which Typer alone
+    # would turn into a silent exit 130.
+    wh = tmp_path / "wh"
+    assert run_cli("init", "--warehouse", wh, "--devices", "200").returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(1, flush=True); time.sleep(120)",
+            str(wh / "state.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline()
+        proc = popen_cli("status", "--warehouse", wh, env={"DUCKWIFI_OPEN_TIMEOUT": "60"})
+        time.sleep(3)
+        assert proc.poll() is None, proc.communicate()
+        _stdout, stderr = _interrupt(proc)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert _one_error_line(stderr) == "duckwifi: error: interrupted"
+
+
 @pytest.mark.faults
 def test_ctrl_c_during_convert_is_interrupted_130_and_the_ledger_matches_the_lake(tmp_path: Path) -> None:
     wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"

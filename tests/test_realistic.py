@@ -397,6 +397,17 @@ def test_a_uniform_warehouse_has_no_incidents(runner, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("content", ["{bad", '{"seed": "x"}', "[]"], ids=["not JSON", "wrong value", "not an object"])
+def test_a_damaged_generator_log_is_one_line_and_exit_5(runner, tmp_path: Path, content: str) -> None:
+    _init(runner, tmp_path / "wh", 100, 7)
+    (tmp_path / "wh" / "generator.json").write_text(content)
+    printed = run_cli("incidents", "--warehouse", tmp_path / "wh")
+    assert printed.returncode == ExitCode.CORRUPT, printed.stderr
+    assert printed.stderr.count("\n") == 1
+    assert printed.stderr.startswith("duckwifi: error: ")
+    assert "generator.json" in printed.stderr
+
+
 # --- faults ------------------------------------------------------------------------------------------------
 
 
