@@ -137,7 +137,7 @@ class LakeHoldsOtherFiles(BadArgument):
 
 
 class ClockExhausted(BadArgument):
-    """Writing the hours asked for would move the clock past the last hour a timestamp can hold."""
+    """Writing the hours asked for would go past the last hour that can be written (2068-12-31 23:00)."""
 
 
 class OutputInTheWay(BadArgument):

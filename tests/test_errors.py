@@ -286,20 +286,21 @@ def test_a_lake_with_other_parquet_files_is_refused(runner, warehouse_dir: Path,
 def test_the_clock_never_passes_the_last_hour_the_date_folders_can_tell_apart(runner, tmp_path: Path) -> None:
     wh, out = tmp_path / "wh", tmp_path / "csv"
     assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "2068-12-31 21:00").exit_code == 0
-    too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3")
+    too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "4")
     assert too_many.exit_code == ExitCode.USAGE
-    assert "2 more hour(s) can be written" in _one_error_line(too_many.stderr)
+    assert "3 more hour(s) can be written" in _one_error_line(too_many.stderr)
     assert not out.exists() or not list(out.iterdir()), "nothing is written when the hours cannot all be"
-    assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "2").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["telemetry_2068-12-31_21.csv", "telemetry_2068-12-31_22.csv"]
+    # 2068-12-31 23:00, the last hour, is written too.
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"telemetry_2068-12-31_{h}.csv" for h in (21, 22, 23)]
     for _ in range(2):
         again = invoke(runner, "tick", "--warehouse", wh, "--out", out)
         assert again.exit_code == ExitCode.USAGE
-        assert "the clock is at 2068-12-31 23:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
+        assert "the clock is at 2069-01-01 00:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
         status = invoke(runner, "status", "--warehouse", wh)
         assert status.exit_code == 0
-        assert "clock: 2068-12-31 23:00:00" in status.stdout
-        assert "hours_generated: 2" in status.stdout
+        assert "clock: 2069-01-01 00:00:00" in status.stdout
+        assert "hours_generated: 3" in status.stdout
 
 
 # --- Control characters from input files ------------------------------------------------------------------
