@@ -484,6 +484,12 @@ def check(
         stderr.print(f"nothing to check: {target.root} has no lake yet")
     else:
         stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.lake_gone:
+        gone = (
+            f"the lake folder {report.lake} is gone; if it moved, `duckwifi convert SRC NEW_PATH` re-points the "
+            "warehouse to it"
+        )
+        raise RepairIncomplete(gone) if repair else CheckFoundProblems(gone)
     if report.unrepairable:
         raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
     if report.problems and not repair:

@@ -519,3 +519,17 @@ def test_check_before_any_convert_and_without_a_warehouse(runner, warehouse_dir,
     assert "has no lake yet" in fresh.stderr
     missing = invoke(runner, "check", "--warehouse", tmp_path / "nowhere")
     assert missing.exit_code == ExitCode.NOT_INITIALIZED
+
+
+def test_check_of_a_lake_folder_that_is_gone_says_so_and_repair_does_not_claim_success(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    lake.rename(tmp_path / "elsewhere")
+    for args, code in ((["check"], ExitCode.CHECK_FOUND_PROBLEMS), (["check", "--repair"], ExitCode.REPAIR_INCOMPLETE)):
+        result = invoke(runner, *args, "--warehouse", warehouse_dir)
+        assert result.exit_code == code, result.output
+        assert result.stdout == f"missing: {lake.resolve()}: the lake folder itself is gone\n"
+        assert "`duckwifi convert SRC NEW_PATH` re-points the warehouse" in result.stderr
+        assert "--repair fixes" not in result.stderr
