@@ -241,6 +241,17 @@ def test_status_lists_conversions(runner, warehouse_dir, csv_dir, tmp_path) -> N
     assert "converted_rows: 1500" in status
 
 
+@pytest.mark.parametrize("inside", [".", "more"])
+def test_tick_refuses_to_write_into_the_lake(runner, warehouse_dir, csv_dir, tmp_path, inside) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    before = sorted(p.name for p in lake.iterdir())
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", lake / inside)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "inside the warehouse's lake" in result.stderr
+    assert sorted(p.name for p in lake.iterdir()) == before
+
+
 def test_status_reads_a_warehouse_made_before_its_latest_columns(runner, warehouse_dir, csv_dir, tmp_path) -> None:
     invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
     # What a warehouse converted by an older duckwifi looks like: the ledger without the newer columns.
@@ -269,6 +280,7 @@ BAD_CONVERT_ARGUMENTS = {
         "Option '--replace-changed' does not take a value",
     ),
     "an unknown option": (["csv", "lake", "--replace"], "No such option: --replace"),
+    "LAKE is SRC": (["csv", "csv"], "is the CSV folder itself; give the lake a folder of its own"),
 }
 
 

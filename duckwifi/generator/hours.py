@@ -36,7 +36,14 @@ from duckwifi.errors import (
 )
 from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_stale_temps, temp_path_for
 from duckwifi.generator import realistic
-from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
+from duckwifi.warehouse import (
+    GeneratorState,
+    Warehouse,
+    connect,
+    read_generator_state,
+    registered_lake,
+    work_connection,
+)
 
 MAX_HOURS = 24 * 366
 # The clock names the next hour to write, so writing LAST_HOUR, the last hour the lake's date folders can
@@ -158,6 +165,9 @@ def write_hours(
     """
     if not 1 <= hours <= MAX_HOURS:
         raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
+    lake = registered_lake(warehouse)
+    if lake is not None and (out_dir.resolve() == lake or lake in out_dir.resolve().parents):
+        raise BadArgument(f"--out {out_dir} is inside the warehouse's lake {lake}; write CSVs to a folder of their own")
     out_dir = prepare_out_dir(out_dir)
     remove_stale_temps(out_dir)
     state = current_state(warehouse)
