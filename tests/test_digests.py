@@ -219,6 +219,14 @@ def test_rebuild_rewrites_the_digests_and_rollup_digests_writes_missing_ones(run
     assert _digest_folders(warehouse) == after
     assert result.stdout.strip() == rollup_store.read_manifest(Warehouse(warehouse)).version
     assert "wrote 1 day digest(s)" in result.stderr
+    # A digest folder whose digest.json is damaged is not used, and the next writer replaces it.
+    info = warehouse / "rollups" / "digests" / after[0] / "digest.json"
+    info.write_text("{")
+    manifest = rollup_store.read_manifest(Warehouse(warehouse))
+    assert digests.usable_digest(Warehouse(warehouse), DAY1, digests.units_by_day(manifest)[DAY1]) is None
+    assert invoke(runner, "rollup", "--digests", "-w", warehouse).exit_code == 0
+    assert json.loads(info.read_text())["day"] == "2020-01-01"
+    assert _digest_folders(warehouse) == after
 
 
 def test_rollup_without_an_action_is_a_usage_error(runner, warehouse_dir) -> None:

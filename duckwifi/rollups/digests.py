@@ -32,13 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from duckwifi.fsutil import fsync_dir, fsync_file
 from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, read_manifest
 from duckwifi.sql_scripts import execute_script
-from duckwifi.warehouse import Warehouse, memory_limit
+from duckwifi.warehouse import Warehouse, work_connection
 
 DIGESTS_DIR = "digests"
 DIGEST_INFO_NAME = "digest.json"
@@ -57,7 +55,7 @@ DIGEST_TABLES: tuple[str, ...] = (
 )
 _DAY_FORMAT = "%Y-%m-%d"
 _HOURS_PER_DAY = 24
-_TEMP_NAME = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)\.tmp$")
+_TEMP_NAME = re.compile(r"^\.(?P<final>.+)\.(?P<pid>\d+)(\.old)?\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -143,10 +141,12 @@ def write_digest(warehouse: Warehouse, day: datetime, units: Sequence[Unit]) -> 
             fsync_file(entry)
         fsync_dir(temp)
         if final.exists():
-            # The same units give the same rows: an existing digest of this name is this one.
-            shutil.rmtree(temp, ignore_errors=True)
-        else:
-            os.rename(temp, final)
+            # Only called when the folder of this name is not usable (damaged, or its digest.json names other
+            # units): set it aside first, so that readers meanwhile find no digest and read the units.
+            discarded = root / f".{final.name}.{os.getpid()}.old.tmp"
+            os.rename(final, discarded)
+            shutil.rmtree(discarded, ignore_errors=True)
+        os.rename(temp, final)
         fsync_dir(root)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
@@ -160,8 +160,8 @@ def _write_tables(warehouse: Warehouse, day: datetime, units: Sequence[Unit], fo
     hours = sorted({h for u in units for h in u.hours if day_of(h) == day})
     files = {table: sorted(str(u.path(rollups, table)) for u in units) for table in ("stats", "sketch", "cells")}
     # One day's rows are a thirtieth of a month's store; a scratch database per day keeps memory at that.
-    config = {"memory_limit": memory_limit(), "enable_external_file_cache": False}
-    with duckdb.connect(":memory:", config=config) as con:
+    # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
+    with work_connection(warehouse, settings={"enable_external_file_cache": False}) as con:
         install_macros(con)
         execute_script(con, "serving/create_tables.sql", {})
         execute_script(con, "serving/create_serving_macros.sql", {})
