@@ -216,7 +216,6 @@ def test_a_devices_file_damaged_in_place_is_refused_as_damaged(runner, warehouse
     assert not list((tmp_path / "o").iterdir())
 
 
-
 # --- A lake folder that is not the lake's own --------------------------------------------------------------
 
 
