@@ -4,6 +4,7 @@
     python -m benchmarks.rollups statement-cost LAKE --repeat 3
     python -m benchmarks.rollups replicate WAREHOUSE STORE --days 30
     python -m benchmarks.rollups queries STORE --warehouse WAREHOUSE --repeat 40 --out docs/benchmarks
+    python -m benchmarks.rollups load-time STORE --repeat 3
 
 ``convert-cost`` converts the same hour with rollups and without (the converter's rollup hooks switched off
 in that process only) and runs the Polars peers of the whole ingest job on the same CSV (the partitioned
@@ -13,6 +14,8 @@ times with its hours shifted by whole days, so the store has the group counts of
 fleet. ``queries`` times every query shape of
 the library on that store (p50/p95 of ``--repeat`` calls, metrics varied), the same questions of the raw
 lake of the 24 real hours, the store's load and refresh, its size on disk and the serving process's memory.
+``load-time`` writes the day digests of STORE (timing each day), then cold-loads a ``ServingStore`` in a fresh
+process with the digests and without them (moved aside), in turns: wall seconds and peak RSS of each load.
 """
 
 from __future__ import annotations
@@ -166,6 +169,59 @@ def replicate(warehouse: Path, store: Path, days: int) -> dict[str, Any]:
         },
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def load_time(store: Path, repeat: int) -> dict[str, Any]:
+    """Digest writing per day, then cold loads with and without digests, in turns, each its own process."""
+    from duckwifi.rollups import digests
+    from duckwifi.rollups.store import read_manifest
+    from duckwifi.warehouse import Warehouse
+
+    target = Warehouse(store)
+    folder = digests.digests_dir(target)
+    shutil.rmtree(folder, ignore_errors=True)
+    manifest = read_manifest(target)
+    by_day = digests.units_by_day(manifest)
+    per_day = []
+    for day in digests.complete_days(manifest):
+        began = time.perf_counter()
+        digests.write_digest(target, day, by_day[day])
+        per_day.append(time.perf_counter() - began)
+    aside = store / "digests-aside"
+    loads: dict[str, list[tuple[float, float]]] = {"with digests": [], "without digests": []}
+    for _ in range(repeat):
+        loads["with digests"].append(_run(["benchmarks.rollups", "_load", str(store)]))
+        folder.rename(aside)
+        try:
+            loads["without digests"].append(_run(["benchmarks.rollups", "_load", str(store)]))
+        finally:
+            aside.rename(folder)
+    return {
+        "digest_days": len(per_day),
+        "digest_s_per_day": {
+            "median": round(statistics.median(per_day), 2),
+            "min": round(min(per_day), 2),
+            "max": round(max(per_day), 2),
+        }
+        if per_day
+        else None,
+        "digest_bytes": _size(folder),
+        "store_bytes": _size(store / "rollups") - _size(folder),
+        **{
+            name: {
+                "load_s_median": round(statistics.median(s for s, _ in runs), 1),
+                "peak_rss_mb_median": round(statistics.median(m for _, m in runs)),
+                "runs": [{"s": round(s, 1), "peak_rss_mb": round(m)} for s, m in runs],
+            }
+            for name, runs in loads.items()
+        },
+    }
+
+
+def _load(store: str) -> None:
+    from duckwifi.serving import ServingStore
+
+    ServingStore(Path(store)).close()
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -408,6 +464,12 @@ def main(argv: list[str] | None = None) -> None:
     ask.add_argument("--repeat", type=int, default=40)
     for each in (cost, rep, ask):
         each.add_argument("--out", type=Path, default=None, help="append the result to OUT/rollups.json")
+    loading = sub.add_parser("load-time")
+    loading.add_argument("store", type=Path)
+    loading.add_argument("--repeat", type=int, default=3)
+    loading.add_argument("--out", type=Path, default=None)
+    hidden_load = sub.add_parser("_load")
+    hidden_load.add_argument("store")
     statements = sub.add_parser("statement-cost")
     statements.add_argument("lake", type=Path)
     statements.add_argument("--repeat", type=int, default=3)
@@ -423,12 +485,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "_convert-without-rollups":
         convert_without_rollups(args.src, args.lake, args.warehouse)
         return
+    if args.command == "_load":
+        _load(args.store)
+        return
     if args.command == "convert-cost":
         result = {"convert-cost": convert_cost(args.devices, args.repeat, args.workdir, args.peers)}
     elif args.command == "statement-cost":
         result = {"statement-cost": statement_cost(args.lake, args.repeat)}
     elif args.command == "cell-cost":
         result = {"cell-cost": cell_cost(args.lake)}
+    elif args.command == "load-time":
+        result = {"load-time": load_time(args.store, args.repeat)}
     elif args.command == "replicate":
         result = {"replicate": replicate(args.warehouse, args.store, args.days)}
     else:

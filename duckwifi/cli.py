@@ -518,13 +518,28 @@ def rollup(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Rebuild every rollup from the lake's Parquet files.")
     ] = False,
+    digests: Annotated[
+        bool,
+        typer.Option(
+            "--digests", help="Write the day digests of complete days that lack one (convert writes them too)."
+        ),
+    ] = False,
 ) -> None:
-    """The serving store (rollups): `--rebuild` remakes it from the warehouse's lake; prints the version."""
+    """The serving store (rollups): `--rebuild` remakes it from the warehouse's lake; `--digests` writes the
+    day digests `serve` loads quickly; prints the version."""
+    from duckwifi.rollups.digests import write_digests
     from duckwifi.rollups.rebuild import rebuild as rebuild_rollups
+    from duckwifi.rollups.store import read_manifest
 
-    if not rebuild:
-        raise BadArgument("nothing to do: use `duckwifi rollup --rebuild`")
+    if not rebuild and not digests:
+        raise BadArgument("nothing to do: use `duckwifi rollup --rebuild` or `duckwifi rollup --digests`")
     target = _existing(warehouse)
+    if not rebuild:
+        with exclusive(target, "convert"):
+            done = write_digests(target)
+        typer.echo(read_manifest(target).version)
+        stderr.print(f"wrote {len(done.written)} day digest(s) in {done.seconds:.1f} s; removed {done.removed}")
+        return
     with exclusive(target, "convert"):
         report = rebuild_rollups(target)
         readers.refresh(target)

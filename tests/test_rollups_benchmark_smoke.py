@@ -43,6 +43,10 @@ def test_rollups_harness_runs_every_step(tmp_path: Path) -> None:
     answered = _bench("queries", tmp_path / "store", "--warehouse", wh, "--repeat", "2")["queries"]
     assert answered["store_hours"] == 48
     assert all(shape["p50_ms"] > 0 for shape in answered["shapes"].values())
+    timed = _bench("load-time", tmp_path / "store", "--repeat", "1")["load-time"]
+    assert timed["digest_days"] == 2
+    assert timed["with digests"]["runs"]
+    assert timed["without digests"]["runs"]
     assert _bench("cell-cost", lake)["cell-cost"]["sql_grid"]["rows"] == 2000
 
 

@@ -173,6 +173,7 @@ def convert(
 
     ledger.flush()
     readers.refresh(warehouse, lake)
+    rollup_hooks.write_digests(warehouse)  # rollups (issue 12): day digests of complete days
     return report
 
 

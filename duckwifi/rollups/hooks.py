@@ -15,10 +15,12 @@ staging): their unit was written before the ledger recorded them, so it is found
 missing, it is made again from the source's lake files. ``remove_unpublished`` then deletes every folder the
 manifest does not list: units of killed runs, of killed workers (Dask reran their task elsewhere) or of
 rejected sources; it runs with nothing being staged (at the start and end of a convert, in check and forget).
+``write_digests`` runs last in a convert: the day digests of complete days (duckwifi/rollups/digests.py).
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,9 +28,11 @@ from pathlib import Path
 import duckdb
 
 from duckwifi.errors import RollupsDamaged
-from duckwifi.rollups import store
+from duckwifi.rollups import digests, store
 from duckwifi.rollups.production import stage_source
 from duckwifi.warehouse import Warehouse, work_connection
+
+log = logging.getLogger(__name__)
 
 
 def stage(
@@ -106,3 +110,18 @@ def finish_interrupted(
             reader.close()
     if units or removed:
         store.publish(warehouse, units, lake=lake, remove_sources=removed)
+
+
+def write_digests(warehouse: Warehouse) -> digests.DigestReport | None:
+    """At the end of a convert: write the digests of complete days that lack one, remove stale ones.
+
+    Digests are a cache: a failure to write one leaves readers loading that day from its units, so it is
+    logged, not raised (the convert itself succeeded). A damaged manifest is left for `rollup --rebuild`.
+    """
+    try:
+        return digests.write_digests(warehouse)
+    except RollupsDamaged:
+        return None
+    except (OSError, duckdb.Error) as error:
+        log.warning("could not write the rollups' day digests (%s); readers load those days from units", error)
+        return None

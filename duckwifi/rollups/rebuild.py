@@ -15,6 +15,7 @@ from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.lake import source_key
 from duckwifi.converter.ledger import read_ledger
 from duckwifi.errors import BadArgument
+from duckwifi.rollups.digests import write_digests
 from duckwifi.rollups.production import stage_source
 from duckwifi.rollups.store import Manifest, Unit, new_unit_dir, publish
 from duckwifi.warehouse import Warehouse, connect, registered_lake, work_connection
@@ -57,4 +58,6 @@ def rebuild(warehouse: Warehouse) -> RebuildReport:
             if unit is not None:
                 units.append(unit)
     manifest = publish(warehouse, units, lake=lake, replace_all=True)
+    # Every unit is new, so every digest is stale: drop them all and write the complete days' again.
+    write_digests(warehouse, rewrite=True)
     return RebuildReport(lake, manifest, len(units), sum(u.rows for u in units))

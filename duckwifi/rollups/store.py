@@ -7,6 +7,7 @@ Layout under ``warehouse/rollups/``::
     units/<unit>/sketch.parquet
     units/<unit>/cells.parquet
     units/<unit>/unit.json         written last: the unit is complete and durable
+    digests/<day>-<key>/           a cache of a day's derived serving rows (duckwifi/rollups/digests.py)
 
 A unit is written under a name never used before (``<source key>-<random>``), so nothing a reader may be
 reading is ever overwritten. Readers read ``manifest.json`` (replaced by rename, so always whole) and then

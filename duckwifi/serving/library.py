@@ -14,9 +14,7 @@ into whole days plus the hours at either end. A question reads the coarsest leve
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import duckdb
 from duckwifi import queries
 from duckwifi.cursors import ThreadCursors
 from duckwifi.errors import InvalidQuery, QueryNotServed
+from duckwifi.rollups import digests
 from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, manifest_path, read_manifest
 from duckwifi.serving.catalogue import (
@@ -55,6 +54,8 @@ from duckwifi.serving.catalogue import (
     states_filter,
     whole_hour,
 )
+from duckwifi.sql_scripts import execute_script as _execute_script
+from duckwifi.sql_scripts import statements as _statements
 from duckwifi.warehouse import Warehouse, memory_limit
 
 log = logging.getLogger(__name__)
@@ -469,13 +470,26 @@ class ServingStore:
             units = {u.unit: u for h in wanted_hours for u in units_by_hour.get(h, [])}
             return sorted(str(u.path(rollups, table)) for u in units.values())
 
+        # A day whose digest was made from exactly its current units is read from the digest, not merged.
+        by_day = digests.units_by_day(manifest)
+        digested = {
+            day: folder
+            for day in rebuilt_days
+            if (folder := digests.usable_digest(self._warehouse, day, by_day[day])) is not None
+        }
+        rebuilt_days = [d for d in rebuilt_days if d not in digested]
+        merged_hours = [h for h in hours_with if _floor_day(h) not in digested]
         day_hours = {h for h in units_by_hour if _floor_day(h) in set(rebuilt_days)}
         steps: list[tuple[str, dict[str, Any]]] = []
         if hours_without:
             steps.append(("clear_hours", {"hours": hours_without, "days": sorted(days - days_with)}))
+        if digested:
+            day_files = [digests.digest_files(digested[day]) for day in sorted(digested)]
+            tables = {table: [f[table] for f in day_files] for table in digests.DIGEST_TABLES}
+            steps.append(("replace_days_from_digests", {"days": sorted(digested), **tables}))
         # A day at a time, so that the rows being merged (a day of state-level sketches, for the quantiles)
         # stay small beside the store, however many days a first load brings.
-        for chunk in _by_day(hours_with):
+        for chunk in _by_day(merged_hours):
             wanted = set(chunk)
             steps.append(
                 (
@@ -516,7 +530,11 @@ class ServingStore:
             con.close()
         self._window_hours = in_window
         self._coverage = None if first is None or last is None else (first, last)
-        self._hours_since_compaction += len(hours)
+        # A first load reads all digests in one sorted insert: only the hours merged after it are out of order.
+        first_load = not self._manifest.units
+        self._hours_since_compaction += len(hours) - (
+            sum(1 for h in hours if _floor_day(h) in digested) if first_load else 0
+        )
         if self._hours_since_compaction >= self._compact_after_hours:
             self._compact()
 
@@ -532,21 +550,6 @@ class ServingStore:
             log.warning("not enough memory to sort the serving store again (DUCKWIFI_MEMORY_LIMIT); will retry")
         finally:
             con.close()
-
-
-def _execute_script(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> None:
-    """Run each statement of ``sql/<name>`` with the parameters it names (DuckDB binds only one statement)."""
-    for statement in _statements(name):
-        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
-        con.execute(statement, used)
-
-
-@functools.cache
-def _statements(name: str) -> tuple[str, ...]:
-    # Statements in these files end with ";" at the end of a line, and no comment or string does.
-    parts = re.split(r";[ \t]*\n", queries.load(name))
-    bodies = (re.sub(r"--[^\n]*", "", p).strip() for p in parts)
-    return tuple(b for b in bodies if b)
 
 
 def _by_day(hours: list[datetime]) -> list[list[datetime]]:
