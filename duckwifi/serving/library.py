@@ -128,7 +128,7 @@ class ServingStore:
         self._db = duckdb.connect(":memory:", config=config)
         install_macros(self._db)
         _execute_script(self._db, "serving/create_tables.sql", {})
-        _execute_script(self._db, "serving/create_serving_macros.sql", {})
+        _execute_script(self._db, "serving/create_serving_macros.sql", {"levels": list(QUANTILES.values())})
         self._refresh_lock = threading.Lock()
         self._local = threading.local()
         self._manifest = Manifest()
@@ -274,17 +274,14 @@ class ServingStore:
         runs = _cut(*span, use_days=True)
         level = 2 if states else 1 if regions else 0
         self._prepare_sketch_edge(index, level, runs, regions, states)
-        common = {"metric": index, "level": level, "regions": regions, "states": states, **runs.params()}
-        rows = self._run("serving/sketch_query.sql", {**common, "group": "none"})
+        params = {"metric": index, "level": level, "regions": regions, "states": states}
+        rows = self._run("serving/distribution_query.sql", {**params, "bins": bins, **runs.params()})
         if not rows:
             return empty
-        _, _, p50, p90, p99, count = rows[0]
+        p50, p90, p99, count, histogram = rows[0]
         answer: dict[str, Any] = {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": []}
         if count:
-            answer["bins"] = [
-                {"lower": lo, "upper": hi, "count": n}
-                for lo, hi, n in self._run("serving/histogram_query.sql", {**common, "bins": bins})
-            ]
+            answer["bins"] = [{"lower": b["lower"], "upper": b["upper"], "count": b["n"]} for b in histogram]
         return answer
 
     def overview(self) -> dict[str, Any]:
