@@ -246,3 +246,38 @@ def test_rebuild_answers_exactly_what_convert_answered(lake: SmallLake, store, t
     before[-1].pop("version")
     after[-1].pop("version")
     assert after == before
+
+
+def test_partial_old_days_read_as_the_whole_day_minus_the_other_hours(lake: SmallLake) -> None:
+    """A partial day older than the hourly window is read as its day minus the few hours outside the range
+    (counts and sums subtract exactly): the answers equal those of a store holding every hour in memory."""
+    # A one-hour window: Jan 2 is a whole day older than it, and only Jan 3 01:00 is held by hour in memory.
+    narrow = ServingStore(lake.warehouse, window_hours=1)
+    wide = ServingStore(lake.warehouse, window_hours=HOURS)
+    jan2 = datetime(2020, 1, 2)
+    ranges = [
+        (jan2 + timedelta(hours=2), jan2 + timedelta(hours=26)),  # leading partial day: 22 in, 2 out
+        (jan2 + timedelta(hours=3), jan2 + timedelta(hours=20)),  # one day cut at both ends: 17 in, 7 out
+        (FIRST + timedelta(hours=1), jan2 + timedelta(hours=21)),  # trailing partial day: 21 in, 3 out
+    ]
+    for start, end in ranges:
+        plan = narrow._plan((start, end), use_days=True, subtract=True)
+        assert plan.subtracted, (start, end)
+        # Only counts and sums subtract: the map's min and max read the hours of the range.
+        assert not narrow._plan((start, end), use_days=True, subtract=False).subtracted
+        questions = [
+            ("map_cells", ("metric_3", "avg", start, end), {}),
+            ("map_cells", ("metric_3", "count", start, end), {"state": ["CA", "TX"]}),
+            ("map_cells", ("metric_3", "max", start, end), {}),
+            ("breakdown", ("metric_5", "p99", "state", start, end), {}),
+            ("breakdown", ("metric_5", "p50", "region", start, end), {"state": ["CA", "NY", "TX"]}),
+            ("distribution", ("metric_8", start, end), {"state": ["CA", "TX"]}),
+            ("timeseries", ("metric_8", "p90", start, end), {"bucket": "day", "state": ["CA", "TX"]}),
+            ("timeseries", ("metric_8", "p90", start, end), {"state": ["CA", "TX"]}),
+        ]
+        for name, args, kwargs in questions:
+            got = getattr(narrow, name)(*args, **kwargs)
+            assert got, (name, args, kwargs)
+            assert got == getattr(wide, name)(*args, **kwargs), (name, args, kwargs)
+    narrow.close()
+    wide.close()

@@ -110,6 +110,54 @@ def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
     return _Runs((start, first_day), (last_day, end), (first_day, last_day))
 
 
+@dataclass(frozen=True)
+class _EdgePlan:
+    """How a range is read: its runs, and the hours older than the window read from unit files, either added
+    (hours of the runs) or subtracted (hours of a whole day, in the days run, that lie outside the range)."""
+
+    runs: _Runs
+    added: list[datetime]
+    subtracted: list[datetime]
+
+
+def _plan_edges(
+    span: tuple[datetime, datetime], old_held: set[datetime], window_start: datetime, *, use_days: bool, subtract: bool
+) -> _EdgePlan:
+    """Cut ``span``; with ``subtract``, a partial day wholly older than the window is read as its whole day minus
+    the hours outside the range when those are fewer (a range starting at 01:00 reads one unit file, not 23).
+
+    ``old_held`` are the hours older than the window that some unit holds. Only counts and sums subtract, so
+    ``subtract`` is for sketches and for the map's count and avg, never for min or max.
+    """
+    start, end = span
+    runs = _cut(start, end, use_days=use_days)
+    subtracted: list[datetime] = []
+    if use_days and subtract:
+
+        def held(a: datetime, b: datetime) -> list[datetime]:
+            return sorted(h for h in old_held if a <= h < b)
+
+        def cheaper(day: datetime, inside: list[datetime], outside: list[datetime]) -> bool:
+            return day + DAY <= window_start and len(outside) < len(inside)
+
+        first, last = _floor_day(start), _floor_day(end)
+        wider_start, wider_end = start, end
+        if start != first and end != last and first == last:
+            # One day cut at both ends.
+            if cheaper(first, held(start, end), held(first, start) + held(end, first + DAY)):
+                wider_start, wider_end = first, first + DAY
+        else:
+            if start != first and cheaper(first, held(start, first + DAY), held(first, start)):
+                wider_start = first
+            if end != last and cheaper(last, held(last, end), held(end, last + DAY)):
+                wider_end = last + DAY
+        if (wider_start, wider_end) != (start, end):
+            runs = _cut(wider_start, wider_end, use_days=True)
+            subtracted = held(wider_start, start) + held(end, wider_end)
+    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in sorted(old_held) if run_start <= h < run_end]
+    return _EdgePlan(runs, added, subtracted)
+
+
 class ServingStore:
     """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
 
@@ -235,13 +283,18 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return []
-        runs = _cut(*span, use_days=True)
-        old_hours = self._hours_before_window(runs)
-        if old_hours:
+        plan = self._plan(span, use_days=True, subtract=stat in ("count", "avg"))
+        runs = plan.runs
+        if plan.added or plan.subtracted:
             # Partial days older than the hourly window: their hours come from the units' files.
             self._load_edge(
                 "serving/load_cells_edge.sql",
-                lambda: {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)},
+                lambda: {
+                    "metric": index,
+                    "hours": plan.added,
+                    "minus_hours": plan.subtracted,
+                    "cells": self._unit_files("cells", plan.added + plan.subtracted),
+                },
             )
         else:
             self._clear_edges()
@@ -271,9 +324,8 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return empty
-        runs = _cut(*span, use_days=True)
         level = 2 if states else 1 if regions else 0
-        self._prepare_sketch_edge(index, level, runs, regions, states)
+        runs = self._prepare_sketch_edge(index, level, span, True, regions, states)
         params = {"metric": index, "level": level, "regions": regions, "states": states}
         rows = self._run("serving/distribution_query.sql", {**params, "bins": bins, **runs.params()})
         if not rows:
@@ -347,8 +399,7 @@ class ServingStore:
                 }
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
-                runs = _cut(*span, use_days=group != "hour")
-                self._prepare_sketch_edge(index, geography, runs, regions, states)
+                runs = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
                 rows = self._run("serving/sketch_query.sql", {**params, **runs.params()})
             return [(row[0], row[1], row[column], row[5]) for row in rows]
@@ -390,42 +441,49 @@ class ServingStore:
         units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
         return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
 
-    def _prepare_sketch_edge(self, index: int, level: int, runs: _Runs, regions: list[str], states: list[str]) -> None:
-        """Fill this cursor's sketch_edge when a state-level question needs hours older than the window."""
-        old_hours = self._hours_before_window(runs) if level == 2 else []
-        if old_hours:
+    def _prepare_sketch_edge(
+        self,
+        index: int,
+        level: int,
+        span: tuple[datetime, datetime],
+        use_days: bool,
+        regions: list[str],
+        states: list[str],
+    ) -> _Runs:
+        """Cut the range; fill this cursor's sketch_edge when a state-level question needs hours older than the
+        window (state-level hourly sketches are in memory for the window only)."""
+        if level != 2:
+            self._clear_edges()
+            return _cut(*span, use_days=use_days)
+        plan = self._plan(span, use_days=use_days, subtract=True)
+        if plan.added or plan.subtracted:
             self._load_edge(
                 "serving/load_sketch_edge.sql",
                 lambda: {
                     "metric": index,
-                    "hours": old_hours,
-                    "sketches": self._unit_files("sketch", old_hours),
+                    "hours": plan.added,
+                    "minus_hours": plan.subtracted,
+                    "sketches": self._unit_files("sketch", plan.added + plan.subtracted),
                     "regions": regions,
                     "states": states,
                 },
             )
         else:
             self._clear_edges()
+        return plan.runs
 
     def _clear_edges(self) -> None:
         if getattr(self._local, "edges_held", False):
             _execute_script(self._cursor(), "serving/clear_edges.sql", {})
             self._local.edges_held = False
 
-    def _hours_before_window(self, runs: _Runs) -> list[datetime]:
-        """The hours of the runs that are older than the hourly window and held by some unit."""
+    def _plan(self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool) -> _EdgePlan:
+        """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
         manifest = self._manifest
         newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
         window_start = newest + HOUR - self._window
-        held = {h for u in manifest.units for h in u.hours if h < window_start}
-        wanted = []
-        for start, end in (runs.h1, runs.h2):
-            hour = start
-            while hour < end and hour < window_start:
-                if hour in held:
-                    wanted.append(hour)
-                hour += HOUR
-        return wanted
+        old_held = {h for u in manifest.units for h in u.hours if h < window_start}
+        return _plan_edges(span, old_held, window_start, use_days=use_days, subtract=subtract)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)

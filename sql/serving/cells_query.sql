@@ -1,6 +1,7 @@
 -- Answers count, avg, min or max of one metric per map cell, from cells_hour (runs of hours in the recent
 -- window), cells_edge (this cursor's rows of older hours of those runs, read from unit files) and cells_day
--- (whole days), cut by the caller as in stats_query.sql. A cell that spans a state
+-- (whole days), cut by the caller as in stats_query.sql. cells_edge rows may be negative (hours of a whole
+-- day outside the range, subtracted from it; for count and avg only). A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
 -- $h2_end, $d_start, $d_end TIMESTAMP; $regions, $states VARCHAR[].
@@ -53,6 +54,8 @@ grouped AS (
         max(p.hi) AS hi
     FROM picked AS p
     GROUP BY p.cell
+    -- Hours subtracted from a whole day (negative rows of cells_edge) can empty a cell.
+    HAVING sum(p.n) > 0
 )
 
 SELECT
