@@ -157,6 +157,10 @@ def test_map_matches_raw(store, raw_con, metric, stat, region, state, first, len
     if end < start:
         end = start
     got = store.map_cells(metric, stat, start, end, region=region, state=state)
+    _assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state)
+
+
+def _assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state) -> None:
     where, params = _where(start, end, region, state, [])
     want = raw_con.execute(
         f"SELECT map_cell, {_raw_expression(metric, stat)}, count(*) FROM ("
@@ -280,4 +284,22 @@ def test_partial_old_days_read_as_the_whole_day_minus_the_other_hours(lake: Smal
             assert got, (name, args, kwargs)
             assert got == getattr(wide, name)(*args, **kwargs), (name, args, kwargs)
     narrow.close()
+    wide.close()
+
+
+def test_map_of_a_partial_recent_day_subtracts_the_other_hours_in_memory(lake: SmallLake, raw_con) -> None:
+    """A 24-hour map starting at 02:00 of a day held by hour in memory reads that day's cells minus two hours."""
+    wide = ServingStore(lake.warehouse, window_hours=HOURS)
+    jan2 = datetime(2020, 1, 2)
+    for start, end in [
+        (jan2 + timedelta(hours=2), jan2 + timedelta(hours=26)),
+        (jan2 + timedelta(hours=3), jan2 + timedelta(hours=20)),
+    ]:
+        plan = wide._plan((start, end), use_days=True, subtract=True, memory=True)
+        assert plan.minus[0][0] == jan2, plan
+        assert not plan.subtracted
+        for stat, state in [("count", []), ("avg", []), ("avg", ["CA", "TX"]), ("max", [])]:
+            got = wide.map_cells("metric_4", stat, start, end, state=state)
+            assert got
+            _assert_map_matches_raw(raw_con, got, "metric_4", stat, start, end, [], state)
     wide.close()

@@ -112,33 +112,50 @@ def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
 
 @dataclass(frozen=True)
 class _EdgePlan:
-    """How a range is read: its runs, and the hours older than the window read from unit files, either added
-    (hours of the runs) or subtracted (hours of a whole day, in the days run, that lie outside the range)."""
+    """How a range is read: its runs; the hours older than the window read from unit files, either added (hours
+    of the runs) or subtracted (hours of a whole day, in the days run, that lie outside the range); and up to
+    two runs of hours inside the window subtracted from a whole day in memory (``minus``)."""
 
     runs: _Runs
     added: list[datetime]
     subtracted: list[datetime]
+    minus: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] = (_EMPTY_RUN, _EMPTY_RUN)
+
+    def minus_params(self) -> dict[str, datetime]:
+        (m1_start, m1_end), (m2_start, m2_end) = self.minus
+        return {"m1_start": m1_start, "m1_end": m1_end, "m2_start": m2_start, "m2_end": m2_end}
 
 
 def _plan_edges(
-    span: tuple[datetime, datetime], old_held: set[datetime], window_start: datetime, *, use_days: bool, subtract: bool
+    span: tuple[datetime, datetime],
+    held_hours: set[datetime],
+    window_start: datetime,
+    *,
+    use_days: bool,
+    subtract: bool,
+    memory: bool = False,
 ) -> _EdgePlan:
-    """Cut ``span``; with ``subtract``, a partial day wholly older than the window is read as its whole day minus
-    the hours outside the range when those are fewer (a range starting at 01:00 reads one unit file, not 23).
+    """Cut ``span``; with ``subtract``, a partial day is read as its whole day minus the hours outside the range
+    when those are fewer (a range starting at 01:00 reads one hour, not 23). The day must lie wholly older than
+    the window (its hours are read from unit files), or, with ``memory``, wholly inside it (its hours are in
+    memory).
 
-    ``old_held`` are the hours older than the window that some unit holds. Only counts and sums subtract, so
-    ``subtract`` is for sketches and for the map's count and avg, never for min or max.
+    ``held_hours`` are the hours some unit holds. Only counts and sums subtract, so ``subtract`` is for sketches
+    and for the map's count and avg, never for min or max; ``memory`` is for the map (cells_query.sql).
     """
     start, end = span
     runs = _cut(start, end, use_days=use_days)
+    old_held = sorted(h for h in held_hours if h < window_start)
     subtracted: list[datetime] = []
+    minus = (_EMPTY_RUN, _EMPTY_RUN)
     if use_days and subtract:
 
         def held(a: datetime, b: datetime) -> list[datetime]:
-            return sorted(h for h in old_held if a <= h < b)
+            return sorted(h for h in held_hours if a <= h < b)
 
         def cheaper(day: datetime, inside: list[datetime], outside: list[datetime]) -> bool:
-            return day + DAY <= window_start and len(outside) < len(inside)
+            whole_day_read = day + DAY <= window_start or (memory and day >= window_start)
+            return whole_day_read and len(outside) < len(inside)
 
         first, last = _floor_day(start), _floor_day(end)
         wider_start, wider_end = start, end
@@ -153,9 +170,12 @@ def _plan_edges(
                 wider_end = last + DAY
         if (wider_start, wider_end) != (start, end):
             runs = _cut(wider_start, wider_end, use_days=True)
-            subtracted = held(wider_start, start) + held(end, wider_end)
-    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in sorted(old_held) if run_start <= h < run_end]
-    return _EdgePlan(runs, added, subtracted)
+            outside = [(wider_start, start), (end, wider_end)]
+            subtracted = [h for a, b in outside for h in held(a, b) if h < window_start]
+            in_memory = [run if run[0] >= window_start else _EMPTY_RUN for run in outside]
+            minus = (in_memory[0], in_memory[1])
+    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in old_held if run_start <= h < run_end]
+    return _EdgePlan(runs, added, subtracted, minus)
 
 
 class ServingStore:
@@ -283,7 +303,8 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return []
-        plan = self._plan(span, use_days=True, subtract=stat in ("count", "avg"))
+        subtract = stat in ("count", "avg")
+        plan = self._plan(span, use_days=True, subtract=subtract, memory=subtract)
         runs = plan.runs
         if plan.added or plan.subtracted:
             # Partial days older than the hourly window: their hours come from the units' files.
@@ -300,7 +321,14 @@ class ServingStore:
             self._clear_edges()
         rows = self._run(
             "serving/cells_query.sql",
-            {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
+            {
+                "metric": index,
+                "stat": stat,
+                "regions": regions,
+                "states": states,
+                **runs.params(),
+                **plan.minus_params(),
+            },
         )
         return [{"cell": c, "lat": lat, "lon": lon, "value": v, "count": n} for c, lat, lon, v, n in rows]
 
@@ -477,13 +505,14 @@ class ServingStore:
             _execute_script(self._cursor(), "serving/clear_edges.sql", {})
             self._local.edges_held = False
 
-    def _plan(self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool) -> _EdgePlan:
+    def _plan(
+        self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
+    ) -> _EdgePlan:
         """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
         manifest = self._manifest
-        newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
-        window_start = newest + HOUR - self._window
-        old_held = {h for u in manifest.units for h in u.hours if h < window_start}
-        return _plan_edges(span, old_held, window_start, use_days=use_days, subtract=subtract)
+        held = {h for u in manifest.units for h in u.hours}
+        window_start = max(held, default=_EPOCH) + HOUR - self._window
+        return _plan_edges(span, held, window_start, use_days=use_days, subtract=subtract, memory=memory)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = getattr(self._local, "cursor", None)
