@@ -141,7 +141,7 @@ def _plan_edges(
     memory).
 
     ``held_hours`` are the hours some unit holds. Only counts and sums subtract, so ``subtract`` is for sketches
-    and for the map's count and avg, never for min or max; ``memory`` is for the map (cells_query.sql).
+    and for the map's count and avg, never for min or max.
     """
     start, end = span
     runs = _cut(start, end, use_days=use_days)
@@ -353,9 +353,9 @@ class ServingStore:
         if span is None:
             return empty
         level = 2 if states else 1 if regions else 0
-        runs = self._prepare_sketch_edge(index, level, span, True, regions, states)
-        params = {"metric": index, "level": level, "regions": regions, "states": states}
-        rows = self._run("serving/distribution_query.sql", {**params, "bins": bins, **runs.params()})
+        plan = self._prepare_sketch_edge(index, level, span, True, regions, states)
+        params = {"metric": index, "level": level, "regions": regions, "states": states, "bins": bins}
+        rows = self._run("serving/distribution_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
         if not rows:
             return empty
         p50, p90, p99, count, histogram = rows[0]
@@ -427,9 +427,9 @@ class ServingStore:
                 }
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
-                runs = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
+                plan = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
-                rows = self._run("serving/sketch_query.sql", {**params, **runs.params()})
+                rows = self._run("serving/sketch_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
         level = geography + (3 if bands or group == "band" else 0)
@@ -477,13 +477,15 @@ class ServingStore:
         use_days: bool,
         regions: list[str],
         states: list[str],
-    ) -> _Runs:
-        """Cut the range; fill this cursor's sketch_edge when a state-level question needs hours older than the
-        window (state-level hourly sketches are in memory for the window only)."""
+    ) -> _EdgePlan:
+        """Plan the range's sketch rows; fill this cursor's sketch_edge when a state-level question needs hours
+        older than the window (state-level hourly sketches are in memory for the window only; the nation's and
+        the regions' for every hour)."""
         if level != 2:
             self._clear_edges()
-            return _cut(*span, use_days=use_days)
-        plan = self._plan(span, use_days=use_days, subtract=True)
+            every_hour = {h for u in self._manifest.units for h in u.hours}
+            return _plan_edges(span, every_hour, _EPOCH, use_days=use_days, subtract=True, memory=True)
+        plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
         if plan.added or plan.subtracted:
             self._load_edge(
                 "serving/load_sketch_edge.sql",
@@ -498,7 +500,7 @@ class ServingStore:
             )
         else:
             self._clear_edges()
-        return plan.runs
+        return plan
 
     def _clear_edges(self) -> None:
         if getattr(self._local, "edges_held", False):

@@ -54,14 +54,17 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
 -- serving_sketch_rows: the sketch rows that one question about one metric merges, read at one level: the
 -- runs of hours from sketch_hour, the run of whole days from sketch_day (the caller cuts [start, end) so
 -- that they cover each hour once), and this cursor's sketch_edge (state-level hours older than the recent
--- window, read from unit files; its counts are negative for hours subtracted from a whole day). The one
+-- window, read from unit files; its counts are negative for hours subtracted from a whole day), and the
+-- hours of the $m1 and $m2 runs of sketch_hour, negated: hours of a whole day outside the range. The one
 -- place where a question picks its sketch rows (sketch_query.sql, distribution_query.sql).
 -- Output: table macro serving_sketch_rows(asked_metric, asked_level, asked_regions, asked_states,
--- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end), the arguments
--- as in sketch_query.sql, with rows (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
+-- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end, asked_m1_start,
+-- asked_m1_end, asked_m2_start, asked_m2_end), the arguments as in sketch_query.sql, with rows
+-- (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
 CREATE OR REPLACE MACRO serving_sketch_rows(
     ASKED_METRIC, ASKED_LEVEL, ASKED_REGIONS, ASKED_STATES,
-    ASKED_H1_START, ASKED_H1_END, ASKED_H2_START, ASKED_H2_END, ASKED_D_START, ASKED_D_END
+    ASKED_H1_START, ASKED_H1_END, ASKED_H2_START, ASKED_H2_END, ASKED_D_START, ASKED_D_END,
+    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END
 ) AS TABLE
     -- The asked_* names are the macro's parameters, not columns, hence the noqa.
     -- noqa: disable=RF03
@@ -75,6 +78,13 @@ CREATE OR REPLACE MACRO serving_sketch_rows(
         SELECT k.*
         FROM sketch_day AS k
         WHERE k.t >= asked_d_start AND k.t < asked_d_end
+        UNION ALL
+        -- Hours of a whole day (in the days run) outside the range, subtracted.
+        SELECT k.* REPLACE (-k.n AS n)
+        FROM sketch_hour AS k
+        WHERE
+            (k.t >= asked_m1_start AND k.t < asked_m1_end)
+            OR (k.t >= asked_m2_start AND k.t < asked_m2_end)
     )
 
     SELECT
