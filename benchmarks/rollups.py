@@ -123,13 +123,17 @@ def replicate(warehouse: Path, store: Path, days: int) -> dict[str, Any]:
     from duckwifi.warehouse import Warehouse
 
     source = rollup_store.read_manifest(Warehouse(warehouse))
+    # Only the first day's units: an hour past it, shifted by whole days, would land on a later day's midnight
+    # and hold that hour twice.
+    first = min(h for u in source.units for h in u.hours)
+    day_units = [u for u in source.units if max(u.hours) < first + timedelta(days=1)]
     target = Warehouse(store)
     shutil.rmtree(store, ignore_errors=True)
     units = []
     started = time.perf_counter()
     with duckdb.connect() as con:
         for day in range(days):
-            for unit in source.units:
+            for unit in day_units:
                 name = f"{unit.unit}-d{day:02d}"
                 folder = store / "rollups" / rollup_store.UNITS_DIR / name
                 folder.mkdir(parents=True)
@@ -347,7 +351,8 @@ def cell_cost(lake: Path) -> dict[str, Any]:
 
     from duckwifi.rollups.production import install_macros
 
-    files = sorted(str(p) for p in lake.glob("date=*/hour=0/**/*.parquet"))
+    hour = sorted(lake.glob("date=*/hour=0"))[0]  # any one hour: the lake may hold several days
+    files = sorted(str(p) for p in hour.glob("**/*.parquet"))
     result: dict[str, Any] = {"files": len(files)}
     with duckdb.connect() as con:
         install_macros(con)

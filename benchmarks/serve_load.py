@@ -1,12 +1,14 @@
 """A bounded load test of `duckwifi serve` on loopback: N clients for S seconds, mixing the data endpoints.
 
     flock /work/bench.lock .venv/bin/python -m benchmarks.serve_load --warehouse W --clients 16 --seconds 30 \\
-        [--convert-during CSV_DIR LAKE] [--out docs/benchmarks]
+        [--convert-during CSV_DIR LAKE | --convert-beside W2 CSV_DIR LAKE] [--out docs/benchmarks]
 
 The server runs as its own process (`duckwifi serve --port 0`); the clients are threads of this process, each
 with one keep-alive connection, sending only to 127.0.0.1. Requests are drawn at random (metric, stat, filters,
 range start), so most miss the server's answer cache and reach the query library. ``--convert-during`` writes
-one more hour with `tick` before the load starts and converts it while the load runs. Every national count
+one more hour with `tick` before the load starts and converts it while the load runs. ``--convert-beside``
+converts CSV_DIR (hours already written, e.g. one 20M-device hour) into another warehouse W2 while the load
+runs: the served data does not change, but the server shares the cores with a convert of that size. Every national count
 time series is checked to hold whole hours only (each hour's count equal to the fleet's), so a reader that saw
 a source's rollups in part would be counted. Reports p50, p95, p99 per endpoint, requests per second, errors.
 """
@@ -134,10 +136,20 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run(warehouse: Path, clients: int, seconds: float, convert_during: tuple[Path, Path] | None) -> dict:
-    if convert_during is not None:
+@dataclass(frozen=True)
+class Convert:
+    """The convert run while the load runs: into ``warehouse``, of ``csv`` (written first when ``tick``)."""
+
+    warehouse: Path
+    csv: Path
+    lake: Path
+    tick: bool
+
+
+def run(warehouse: Path, clients: int, seconds: float, convert_during: Convert | None) -> dict:
+    if convert_during is not None and convert_during.tick:
         subprocess.run(
-            [sys.executable, "-m", "duckwifi", "tick", "-w", str(warehouse), "--out", str(convert_during[0])],
+            [sys.executable, "-m", "duckwifi", "tick", "-w", str(warehouse), "--out", str(convert_during.csv)],
             check=True,
             env=_env(),
             capture_output=True,
@@ -172,30 +184,36 @@ def run(warehouse: Path, clients: int, seconds: float, convert_during: tuple[Pat
         for thread in threads:
             thread.start()
         convert_s = None
+        converting = None
         if convert_during is not None:
             time.sleep(min(5.0, seconds / 4))
             t0 = time.monotonic()
-            subprocess.run(
+            converting = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
                     "duckwifi",
                     "convert",
                     "-w",
-                    str(warehouse),
-                    str(convert_during[0]),
-                    str(convert_during[1]),
+                    str(convert_during.warehouse),
+                    str(convert_during.csv),
+                    str(convert_during.lake),
                 ],
-                check=True,
                 env=_env(),
-                capture_output=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
-            convert_s = time.monotonic() - t0
         for thread in threads:
             thread.join()
+        # Requests per second count the load's own window, not a convert that outlasts it.
         wall = time.monotonic() - started
+        if converting is not None:
+            _, stderr = converting.communicate()
+            if converting.returncode != 0:
+                raise RuntimeError(f"the convert during the load failed: {stderr.decode(errors='replace')}")
+            convert_s = time.monotonic() - t0
         # The server follows the store by polling it; give it the promised 5 s (and some) to see a convert.
-        settle = time.monotonic() + (10 if convert_during is not None else 0)
+        settle = time.monotonic() + (10 if convert_during is not None and convert_during.tick else 0)
         while True:
             probe = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
             probe.request("GET", "/api/meta")
@@ -253,15 +271,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warehouse", type=Path, required=True)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--convert-during", nargs=2, type=Path, metavar=("CSV_DIR", "LAKE"))
+    converts = parser.add_mutually_exclusive_group()
+    converts.add_argument("--convert-during", nargs=2, type=Path, metavar=("CSV_DIR", "LAKE"))
+    converts.add_argument("--convert-beside", nargs=3, type=Path, metavar=("WAREHOUSE", "CSV_DIR", "LAKE"))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--label", default="serve load")
     args = parser.parse_args(argv)
     if args.seconds > 120 or args.clients > 64:
         parser.error("the load test is bounded: at most 120 s and 64 clients")
-    result = run(
-        args.warehouse, args.clients, args.seconds, tuple(args.convert_during) if args.convert_during else None
-    )
+    convert = None
+    if args.convert_during:
+        convert = Convert(args.warehouse, *args.convert_during, tick=True)
+    elif args.convert_beside:
+        convert = Convert(*args.convert_beside, tick=False)
+    result = run(args.warehouse, args.clients, args.seconds, convert)
     print(markdown(result, args.label))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

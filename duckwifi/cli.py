@@ -44,7 +44,14 @@ from duckwifi.errors import (
 )
 from duckwifi.fsutil import published
 from duckwifi.generator.catalogue import DEFAULT_PROFILE
-from duckwifi.generator.fleet import DEFAULT_DEVICES, DEFAULT_SEED, Fleet, initialize, is_initialized
+from duckwifi.generator.fleet import (
+    DEFAULT_DEVICES,
+    DEFAULT_SEED,
+    Fleet,
+    initialize,
+    is_initialized,
+    validate_fleet,
+)
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
@@ -80,6 +87,9 @@ class _OneLineErrors(TyperGroup):
             # /dev/null so that Python's last flush cannot fail again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise OutputClosed("stdout was closed before everything was written") from None
+        except KeyboardInterrupt:
+            # Typer turns a KeyboardInterrupt into a silent exit 130; as our own error it gets its line in main().
+            raise Interrupted("interrupted") from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:
@@ -99,6 +109,9 @@ class _OneLineErrors(TyperGroup):
                 raise
             _fail(str(translated), translated.exit_code)
         code = result if isinstance(result, int) else 0
+        if code == ExitCode.INTERRUPTED:
+            # A Ctrl-C outside any command (while Click parses), which Typer already made an exit code.
+            _fail("interrupted", ExitCode.INTERRUPTED)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -200,6 +213,14 @@ def _maybe(progress: Progress | None) -> Iterator[None]:
             yield
 
 
+def _existing(warehouse: Path) -> Warehouse:
+    """The warehouse, refused before any lock file is made when it does not exist (a mistyped --warehouse)."""
+    target = Warehouse(warehouse)
+    if not target.exists():
+        raise WarehouseMissing(f"no warehouse at {target.root}; run `duckwifi init` (or `duckwifi tick`) first")
+    return target
+
+
 @app.command(short_help="Create the warehouse: the devices and the clock.")
 def init(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
@@ -226,6 +247,7 @@ def init(
 ) -> None:
     """Create the warehouse: sample the devices on U.S. land and set the clock."""
     target = Warehouse(warehouse)
+    validate_fleet(devices, seed, start, profile)  # before the lock makes the folder
     with exclusive(target, "tick"):
         fleet = initialize(target, Fleet(devices, seed, start, profile), force=force)
         readers.refresh(target)
@@ -442,7 +464,7 @@ def forget(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
 ) -> None:
     """Retire a converted source: its lake files are removed, and so is its ledger entry; prints its path."""
-    target = Warehouse(warehouse)
+    target = _existing(warehouse)
     with exclusive(target, "convert"):
         forgotten = forget_source(target, source)
     typer.echo(forgotten.source)
@@ -461,7 +483,7 @@ def check(
     ] = False,
 ) -> None:
     """Compare the lake with the ledger: prints one line per missing, damaged or orphan file."""
-    target = Warehouse(warehouse)
+    target = _existing(warehouse)
     with exclusive(target, "convert"):
         report = check_lake(target, repair=repair)
     for problem in report.problems:
@@ -478,6 +500,12 @@ def check(
         stderr.print(f"nothing to check: {target.root} has no lake yet")
     else:
         stderr.print(f"checked {report.lake}: {len(report.problems)} problem(s)")
+    if report.lake_gone:
+        gone = (
+            f"the lake folder {report.lake} is gone; if it moved, `duckwifi convert SRC NEW_PATH` re-points the "
+            "warehouse to it"
+        )
+        raise RepairIncomplete(gone) if repair else CheckFoundProblems(gone)
     if report.unrepairable:
         raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
     if report.problems and not repair:
@@ -496,7 +524,7 @@ def rollup(
 
     if not rebuild:
         raise BadArgument("nothing to do: use `duckwifi rollup --rebuild`")
-    target = Warehouse(warehouse)
+    target = _existing(warehouse)
     with exclusive(target, "convert"):
         report = rebuild_rollups(target)
         readers.refresh(target)
@@ -613,6 +641,9 @@ def serve(
         sys.stdout.flush()
         stderr.print(f"serving the dashboard at {url} (API docs at {url}docs); Ctrl-C stops")
 
+    if not warehouse.is_dir():
+        # A warehouse folder with nothing converted yet serves empty answers; a folder that is not there is a typo.
+        raise WarehouseMissing(f"no warehouse at {warehouse}; run `duckwifi init` (or `duckwifi tick`) first")
     run_server(Warehouse(warehouse), options, on_ready=ready)
     stderr.print("stopped")
 

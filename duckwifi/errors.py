@@ -25,7 +25,7 @@ class ExitCode(IntEnum):
     DISK_FULL = 7  # no space left (or the file-size limit was hit)
     ALREADY_INITIALIZED = 8  # init on an existing warehouse without --force
     SOURCE_CHANGED = 9  # convert found converted files that changed since, and --replace-changed was not given
-    FOREIGN_LAKE = 10  # the lake's marker names another warehouse
+    FOREIGN_LAKE = 10  # the lake's marker names another warehouse, or a warehouse this one is a copy of
     SECOND_LAKE = 11  # the warehouse already has another lake
     CHECK_FOUND_PROBLEMS = 12  # `check` found missing, damaged or orphan lake files
     REPAIR_INCOMPLETE = 13  # `check --repair` could not repair everything (a source CSV is gone or changed)
@@ -137,7 +137,7 @@ class LakeHoldsOtherFiles(BadArgument):
 
 
 class ClockExhausted(BadArgument):
-    """Writing the hours asked for would move the clock past the last hour a timestamp can hold."""
+    """Writing the hours asked for would go past the last hour that can be written (2068-12-31 23:00)."""
 
 
 class OutputInTheWay(BadArgument):

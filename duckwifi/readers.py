@@ -23,7 +23,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.converter.identity import holds_parquet
-from duckwifi.errors import DuckwifiError, translate
+from duckwifi.errors import DuckwifiError, WarehouseCorrupt, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
 from duckwifi.warehouse import READERS_STAMP_NAME, Warehouse, memory_limit, registered_lake
@@ -154,5 +154,11 @@ def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
             con.execute(statement)
     except duckdb.Error as error:
         con.close()
-        raise translate(error, target=str(warehouse.root)) from None
+        translated = translate(error, target=str(warehouse.root))
+        if type(translated) is DuckwifiError and isinstance(error, duckdb.InvalidInputException | duckdb.IOException):
+            # A view reads a file's footer when it is defined: devices.parquet, or a lake file.
+            raise WarehouseCorrupt(
+                f"{translated}; that file looks damaged (`duckwifi check` lists damaged lake files)"
+            ) from None
+        raise translated from None
     return con

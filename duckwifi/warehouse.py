@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import math
 import os
@@ -186,18 +187,40 @@ def connect(
     timeout_s: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open ``state.duckdb`` for a short piece of work, waiting out another duckwifi process's brief hold."""
-    config = {"memory_limit": memory_limit()}
     timeout_s = open_timeout_s() if timeout_s is None else timeout_s
     if not warehouse.exists() and not create:
         raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi init` (or `duckwifi tick`) first")
     if create:
         warehouse.ensure_folder()
     database = _state_file(warehouse, create=create)
+    con = _open(database, read_only=read_only, timeout_s=timeout_s)
+    try:
+        _refuse_truncated(con, database)
+        if not read_only:
+            con.execute(queries.load("warehouse/create_schema.sql"))
+        elif con.execute(queries.load("warehouse/count_own_tables.sql")).fetchone() != (_OWN_TABLES,):
+            raise WarehouseMissing(
+                f"{database} is not a duckwifi warehouse yet; run `duckwifi init` (or `duckwifi tick`)"
+            )
+        elif not _current_columns() <= set(con.execute(queries.load("warehouse/list_own_columns.sql")).fetchall()):
+            # Made by an older duckwifi: a read would miss columns added since, so bring the tables up to date
+            # once (a short write, as any writer's open does), then read.
+            con.close()
+            with connect(warehouse, timeout_s=timeout_s):
+                pass
+            con = _open(database, read_only=True, timeout_s=timeout_s)
+        yield con
+    finally:
+        con.close()
+
+
+def _open(database: Path, *, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """Connect to ``database``, waiting up to ``timeout_s`` for another process's hold to end."""
+    config = {"memory_limit": memory_limit()}
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            con = duckdb.connect(str(database), read_only=read_only, config=config)
-            break
+            return duckdb.connect(str(database), read_only=read_only, config=config)
         except duckdb.Error as error:
             if is_lock_conflict(error) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -212,17 +235,14 @@ def connect(
                     f"cannot open {database} ({str(error).strip().splitlines()[0]}); {DAMAGED_HINT}"
                 ) from None
             raise translated from None
-    try:
-        _refuse_truncated(con, database)
-        if not read_only:
-            con.execute(queries.load("warehouse/create_schema.sql"))
-        elif con.execute(queries.load("warehouse/count_own_tables.sql")).fetchone() != (_OWN_TABLES,):
-            raise WarehouseMissing(
-                f"{database} is not a duckwifi warehouse yet; run `duckwifi init` (or `duckwifi tick`)"
-            )
-        yield con
-    finally:
-        con.close()
+
+
+@functools.cache
+def _current_columns() -> frozenset[tuple[str, str]]:
+    """Every (table, column) of the bookkeeping tables this duckwifi makes."""
+    with duckdb.connect() as con:
+        con.execute(queries.load("warehouse/create_schema.sql"))
+        return frozenset(con.execute(queries.load("warehouse/list_own_columns.sql")).fetchall())
 
 
 # generator, hours, conversions, rejections: see sql/warehouse/create_schema.sql.

@@ -241,6 +241,30 @@ def test_status_lists_conversions(runner, warehouse_dir, csv_dir, tmp_path) -> N
     assert "converted_rows: 1500" in status
 
 
+@pytest.mark.parametrize("inside", [".", "more"])
+def test_tick_refuses_to_write_into_the_lake(runner, warehouse_dir, csv_dir, tmp_path, inside) -> None:
+    lake = tmp_path / "lake"
+    invoke(runner, "convert", csv_dir, lake, "--warehouse", warehouse_dir)
+    before = sorted(p.name for p in lake.iterdir())
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", lake / inside)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "inside the warehouse's lake" in result.stderr
+    assert sorted(p.name for p in lake.iterdir()) == before
+
+
+def test_status_reads_a_warehouse_made_before_its_latest_columns(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    invoke(runner, "convert", csv_dir, tmp_path / "lake", "--warehouse", warehouse_dir)
+    # What a warehouse converted by an older duckwifi looks like: the ledger without the newer columns.
+    with duckdb.connect(str(warehouse_dir / "state.duckdb")) as con:
+        con.execute("ALTER TABLE conversions DROP COLUMN set_aside_rows")
+        con.execute("ALTER TABLE conversions DROP COLUMN output_bytes")
+    status = invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    assert "converted_files: 3" in status
+    assert "set_aside_rows: 0" in status
+    # The read brought the tables up to date once; the converted files are still the ledger's.
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
 # One case per argument; paths are relative to the test's folder (the current directory), where "csv" holds
 # three good hours and "a_file" is a plain file.
 BAD_CONVERT_ARGUMENTS = {
@@ -256,6 +280,7 @@ BAD_CONVERT_ARGUMENTS = {
         "Option '--replace-changed' does not take a value",
     ),
     "an unknown option": (["csv", "lake", "--replace"], "No such option: --replace"),
+    "LAKE is SRC": (["csv", "csv"], "is the CSV folder itself; give the lake a folder of its own"),
 }
 
 

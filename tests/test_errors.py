@@ -166,6 +166,35 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
+def test_ctrl_c_while_waiting_for_a_busy_warehouse_says_interrupted(tmp_path: Path) -> None:
+    # Waiting is Python code (not a DuckDB query): the KeyboardInterrupt surfaces as itself, which Typer alone
+    # would turn into a silent exit 130.
+    wh = tmp_path / "wh"
+    assert run_cli("init", "--warehouse", wh, "--devices", "200").returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(1, flush=True); time.sleep(120)",
+            str(wh / "state.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline()
+        proc = popen_cli("status", "--warehouse", wh, env={"DUCKWIFI_OPEN_TIMEOUT": "60"})
+        time.sleep(3)
+        assert proc.poll() is None, proc.communicate()
+        _stdout, stderr = _interrupt(proc)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert _one_error_line(stderr) == "duckwifi: error: interrupted"
+
+
 @pytest.mark.faults
 def test_ctrl_c_during_convert_is_interrupted_130_and_the_ledger_matches_the_lake(tmp_path: Path) -> None:
     wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
@@ -216,7 +245,6 @@ def test_a_devices_file_damaged_in_place_is_refused_as_damaged(runner, warehouse
     assert not list((tmp_path / "o").iterdir())
 
 
-
 # --- A lake folder that is not the lake's own --------------------------------------------------------------
 
 
@@ -258,20 +286,21 @@ def test_a_lake_with_other_parquet_files_is_refused(runner, warehouse_dir: Path,
 def test_the_clock_never_passes_the_last_hour_the_date_folders_can_tell_apart(runner, tmp_path: Path) -> None:
     wh, out = tmp_path / "wh", tmp_path / "csv"
     assert invoke(runner, "init", "--warehouse", wh, "--devices", "20", "--start", "2068-12-31 21:00").exit_code == 0
-    too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3")
+    too_many = invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "4")
     assert too_many.exit_code == ExitCode.USAGE
-    assert "2 more hour(s) can be written" in _one_error_line(too_many.stderr)
+    assert "3 more hour(s) can be written" in _one_error_line(too_many.stderr)
     assert not out.exists() or not list(out.iterdir()), "nothing is written when the hours cannot all be"
-    assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "2").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["telemetry_2068-12-31_21.csv", "telemetry_2068-12-31_22.csv"]
+    # 2068-12-31 23:00, the last hour, is written too.
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", out, "--hours", "3").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"telemetry_2068-12-31_{h}.csv" for h in (21, 22, 23)]
     for _ in range(2):
         again = invoke(runner, "tick", "--warehouse", wh, "--out", out)
         assert again.exit_code == ExitCode.USAGE
-        assert "the clock is at 2068-12-31 23:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
+        assert "the clock is at 2069-01-01 00:00:00, so 0 more hour(s)" in _one_error_line(again.stderr)
         status = invoke(runner, "status", "--warehouse", wh)
         assert status.exit_code == 0
-        assert "clock: 2068-12-31 23:00:00" in status.stdout
-        assert "hours_generated: 2" in status.stdout
+        assert "clock: 2069-01-01 00:00:00" in status.stdout
+        assert "hours_generated: 3" in status.stdout
 
 
 # --- Control characters from input files ------------------------------------------------------------------

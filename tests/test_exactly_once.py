@@ -224,6 +224,50 @@ def test_a_lost_marker_at_the_recorded_path_is_written_again(runner, warehouse_d
     assert json.loads(marker.read_text()) == written
 
 
+def _lake_files(lake: Path) -> dict[str, int]:
+    return {str(p.relative_to(lake)): p.stat().st_size for p in sorted(lake.rglob("*.parquet"))}
+
+
+@pytest.mark.parametrize("command", ["convert", "check --repair", "forget"])
+def test_a_copy_of_the_warehouse_beside_it_cannot_write_its_lake(
+    runner, warehouse_dir, csv_dir, tmp_path, command
+) -> None:
+    # A backup copied beside the warehouse, then the warehouse moves on: the copy's ledger is stale, so a
+    # convert through it would convert again what it does not know, and a repair would delete it as orphans.
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    copy = tmp_path / "warehouse_backup"
+    shutil.copytree(warehouse_dir, copy)
+    newer = tmp_path / "newer"
+    invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", newer, "--hours", "1")
+    convert(runner, newer, lake, warehouse_dir)
+    before = _lake_files(lake)
+    args = {
+        "convert": ["convert", newer, lake],
+        "check --repair": ["check", "--repair"],
+        "forget": ["forget", next(csv_dir.iterdir())],
+    }[command]
+    result = invoke(runner, *args, "--warehouse", copy)
+    assert result.exit_code == ExitCode.FOREIGN_LAKE, result.output
+    assert f"is a copy of the warehouse at {warehouse_dir.resolve()}" in result.stderr
+    assert _lake_files(lake) == before
+    assert view_counts(warehouse_dir) == (1500, 1500)
+
+
+def test_a_moved_warehouse_keeps_its_lake(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    moved = warehouse_dir.rename(tmp_path / "moved_warehouse")
+    newer = tmp_path / "newer"
+    invoke(runner, "tick", "--warehouse", moved, "--out", newer, "--hours", "1")
+    result = convert(runner, newer, lake, moved)
+    assert result.exit_code == 0, result.output
+    assert json.loads((lake / "_duckwifi_lake.json").read_text())["warehouse"] == str(moved.resolve())
+    # Back where it was, the copy check still knows it from a copy: the recorded place is its own again.
+    back = moved.rename(warehouse_dir)
+    assert invoke(runner, "check", "--warehouse", back).exit_code == 0
+
+
 @pytest.mark.parametrize("parent", ["srv/region=us-east", "x/hour=99", "d/Date=01-01-20", "s/state=TX/y"])
 def test_a_partition_folder_above_the_lake_is_refused_up_front(
     runner, warehouse_dir, csv_dir, tmp_path, parent
@@ -475,3 +519,17 @@ def test_check_before_any_convert_and_without_a_warehouse(runner, warehouse_dir,
     assert "has no lake yet" in fresh.stderr
     missing = invoke(runner, "check", "--warehouse", tmp_path / "nowhere")
     assert missing.exit_code == ExitCode.NOT_INITIALIZED
+
+
+def test_check_of_a_lake_folder_that_is_gone_says_so_and_repair_does_not_claim_success(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake"
+    convert(runner, csv_dir, lake, warehouse_dir)
+    lake.rename(tmp_path / "elsewhere")
+    for args, code in ((["check"], ExitCode.CHECK_FOUND_PROBLEMS), (["check", "--repair"], ExitCode.REPAIR_INCOMPLETE)):
+        result = invoke(runner, *args, "--warehouse", warehouse_dir)
+        assert result.exit_code == code, result.output
+        assert result.stdout == f"missing: {lake.resolve()}: the lake folder itself is gone\n"
+        assert "`duckwifi convert SRC NEW_PATH` re-points the warehouse" in result.stderr
+        assert "--repair fixes" not in result.stderr

@@ -191,6 +191,25 @@ def test_status_of_a_missing_warehouse(runner, tmp_path: Path) -> None:
     assert "no warehouse at" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["check"], ["check", "--repair"], ["forget", "x.csv"], ["rollup", "--rebuild"], ["serve", "--port", "0"]],
+    ids=["check", "check --repair", "forget", "rollup", "serve"],
+)
+def test_a_mistyped_warehouse_is_refused_and_nothing_is_made(runner, tmp_path: Path, args: list[str]) -> None:
+    nowhere = tmp_path / "nowhere"
+    result = invoke(runner, *args, "--warehouse", nowhere)
+    assert result.exit_code == ExitCode.NOT_INITIALIZED, result.output
+    assert "no warehouse at" in result.stderr
+    assert not nowhere.exists(), "a lock file (or the folder) was left behind"
+
+
+def test_init_with_bad_arguments_makes_no_folder(runner, tmp_path: Path) -> None:
+    result = invoke(runner, "init", "--warehouse", tmp_path / "wh", "--devices", "0")
+    assert result.exit_code == ExitCode.USAGE
+    assert not (tmp_path / "wh").exists()
+
+
 def test_a_corrupt_warehouse_is_refused_with_a_hint_and_never_recreated(tmp_path: Path) -> None:
     wh = tmp_path / "wh"
     wh.mkdir()

@@ -36,6 +36,17 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format_changes_nothing() -> None:
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "duckwifi", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_sqlfluff_finds_nothing() -> None:
     result = subprocess.run([_tool("sqlfluff"), "lint", "sql/"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -201,7 +201,7 @@ def _ks_rounded(values: np.ndarray, cdf, unit: float) -> float:
 
 
 def _distance(metric: Metric, values: np.ndarray) -> float:
-    unit = 10.0 ** -metric.decimals
+    unit = 10.0**-metric.decimals
     if metric.family == "normal":
         sd = math.hypot(metric.spread, metric.noise)
         return _ks_rounded(values, NormalDist(float(values.mean()), sd).cdf, unit)
@@ -255,13 +255,9 @@ def test_reboots_happen_once_per_uptime_period_on_healthy_devices(big_hour) -> N
 def test_values_never_leave_their_physical_range(big_hour, tmp_path: Path) -> None:
     warehouse, ticked, _quiet = big_hour
     # Also the hour of the next outage, so that the extremes include an incident's at full severity.
-    outage = next(
-        i for i in list_incidents(warehouse, START, START + timedelta(days=14)) if i.kind == "outage"
-    )
+    outage = next(i for i in list_incidents(warehouse, START, START + timedelta(days=14)) if i.kind == "outage")
     (stormy,) = _write(warehouse, [outage.start_hour], tmp_path / "stormy")
-    bounds = ", ".join(
-        f"count(*) FILTER (WHERE {m.column} < {m.lower} OR {m.column} > {m.upper})" for m in METRICS
-    )
+    bounds = ", ".join(f"count(*) FILTER (WHERE {m.column} < {m.lower} OR {m.column} > {m.upper})" for m in METRICS)
     for path in (ticked, stormy):
         outside = duckdb.execute(f"SELECT {bounds} FROM read_csv($p)", {"p": str(path)}).fetchone()
         assert outside == (0,) * 20
@@ -317,7 +313,7 @@ def _planted(scope: str, **where: object) -> Incident:
 
 def _assert_moved_by_plan(with_incident: list[str], without: list[str], severity: float) -> None:
     for metric, moved, calm in zip(METRICS, with_incident[9:], without[9:], strict=True):
-        unit = 10.0 ** -metric.decimals
+        unit = 10.0**-metric.decimals
         if metric.incident == 0:
             assert moved == calm, metric.name
         elif metric.family == "normal":
@@ -399,6 +395,17 @@ def test_a_uniform_warehouse_has_no_incidents(runner, tmp_path: Path) -> None:
     assert printed.stdout.splitlines() == [
         "incident_id,scope,kind,severity,start_hour,end_hour,state,area,cell,sector,latitude,longitude"
     ]
+
+
+@pytest.mark.parametrize("content", ["{bad", '{"seed": "x"}', "[]"], ids=["not JSON", "wrong value", "not an object"])
+def test_a_damaged_generator_log_is_one_line_and_exit_5(runner, tmp_path: Path, content: str) -> None:
+    _init(runner, tmp_path / "wh", 100, 7)
+    (tmp_path / "wh" / "generator.json").write_text(content)
+    printed = run_cli("incidents", "--warehouse", tmp_path / "wh")
+    assert printed.returncode == ExitCode.CORRUPT, printed.stderr
+    assert printed.stderr.count("\n") == 1
+    assert printed.stderr.startswith("duckwifi: error: ")
+    assert "generator.json" in printed.stderr
 
 
 # --- faults ------------------------------------------------------------------------------------------------

@@ -168,6 +168,18 @@ def test_rebuild_remakes_lost_rollups(runner, converted) -> None:
     assert _served_counts(warehouse) == expected
 
 
+def test_rebuild_mends_a_damaged_manifest_as_its_message_says(runner, converted) -> None:
+    warehouse, _, _ = converted
+    expected = _served_counts(warehouse)
+    (warehouse / "rollups" / "manifest.json").write_text("{bad")
+    status = invoke(runner, "convert", converted[1], converted[2], "--warehouse", warehouse)
+    assert status.exit_code == ExitCode.CORRUPT
+    assert "run `duckwifi rollup --rebuild`" in status.stderr
+    result = invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse)
+    assert result.exit_code == 0, result.output
+    assert _served_counts(warehouse) == expected
+
+
 def test_rollup_without_rebuild_or_without_a_lake_is_a_usage_error(runner, warehouse_dir) -> None:
     assert invoke(runner, "rollup", "--warehouse", warehouse_dir).exit_code == ExitCode.USAGE
     result = invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse_dir)

@@ -514,8 +514,12 @@ def test_etag_if_none_match_vary_and_gzip(client):
 def test_token_guards_the_api_but_not_the_page(served_lake):
     app = open_app(served_lake.warehouse, served_lake.lake, ServeSettings(token="s3cret"), poll=False)
     with TestClient(app) as c:
-        assert c.get("/api/meta").status_code == 401
-        assert c.get("/api/meta", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        missing = c.get("/api/meta")
+        assert missing.status_code == 401
+        assert missing.json()["detail"] == "a bearer token is required"
+        wrong = c.get("/api/meta", headers={"Authorization": "Bearer wrong"})
+        assert wrong.status_code == 401
+        assert wrong.json()["detail"] == "the bearer token is not the server's"
         assert c.get("/api/meta", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/").status_code == 200
 

@@ -172,3 +172,13 @@ def test_a_notebook_holding_warehouse_duckdb_for_writing_does_not_stop_it(conver
 def test_a_missing_warehouse(runner, tmp_path: Path) -> None:
     result = invoke(runner, "sql", "-w", tmp_path / "nowhere", "SELECT 1")
     assert result.exit_code == ExitCode.NOT_INITIALIZED
+
+
+def test_a_damaged_devices_file_is_exit_5_naming_it(runner, converted) -> None:
+    devices = converted / "devices.parquet"
+    with devices.open("r+b") as file:
+        file.truncate(1000)
+    result = invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM devices")
+    assert result.exit_code == ExitCode.CORRUPT, result.output
+    assert result.stderr.count("\n") == 1
+    assert str(devices) in result.stderr

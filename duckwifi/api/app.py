@@ -87,8 +87,12 @@ def require_token(request: Request) -> None:
     if token is None:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise HTTPException(
+            401, "the bearer token is not the server's", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
 
 
 api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])

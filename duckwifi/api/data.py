@@ -189,9 +189,8 @@ class DashboardData:
                 query.metric, query.stat, query.range.start, query.range.end, bucket=bucket, **query.filters()
             )
         )
-        return models.Timeseries(
-            points=[models.Point(time=format_hour(p["time"]), value=p["value"], count=p["count"]) for p in points]
-        )
+        # Validated as one structure (in pydantic's core), not as a Python model per point: a map has thousands.
+        return models.Timeseries.model_validate({"points": [{**p, "time": format_hour(p["time"])} for p in points]})
 
     def breakdown(self, query: DataQuery, by: str, limit: int, previous: Range | None) -> models.Breakdown:
         def ask(r: Range, rows: int) -> list[dict[str, Any]]:
@@ -203,22 +202,21 @@ class DashboardData:
 
         rows = ask(query.range, limit)
         if previous is None:
-            return models.Breakdown(
-                rows=[models.BreakdownRow(key=str(r["key"]), value=r["value"], count=r["count"]) for r in rows]
-            )
+            return models.Breakdown.model_validate({"rows": [{**r, "key": str(r["key"])} for r in rows]})
         # Every key of the earlier range, whatever the limit, so each shown row finds its own.
         before = {str(r["key"]): r["value"] for r in ask(previous, MAX_LIMIT)}
-        return models.Breakdown(
-            rows=[
-                models.BreakdownRow(
-                    key=str(r["key"]),
-                    value=r["value"],
-                    count=r["count"],
-                    previous=before.get(str(r["key"])),
-                    change=_change(r["value"], before.get(str(r["key"]))),
-                )
-                for r in rows
-            ]
+        return models.Breakdown.model_validate(
+            {
+                "rows": [
+                    {
+                        **r,
+                        "key": str(r["key"]),
+                        "previous": before.get(str(r["key"])),
+                        "change": _change(r["value"], before.get(str(r["key"]))),
+                    }
+                    for r in rows
+                ]
+            }
         )
 
     def map_cells(self, query: DataQuery, previous: Range | None) -> models.MapCells:
@@ -227,13 +225,15 @@ class DashboardData:
 
         cells = ask(query.range)
         if previous is None:
-            return models.MapCells(cells=[models.Cell(**c) for c in cells])
+            return models.MapCells.model_validate({"cells": cells})
         before = {c["cell"]: c["value"] for c in ask(previous)}
-        return models.MapCells(
-            cells=[
-                models.Cell(**c, previous=before.get(c["cell"]), change=_change(c["value"], before.get(c["cell"])))
-                for c in cells
-            ]
+        return models.MapCells.model_validate(
+            {
+                "cells": [
+                    {**c, "previous": before.get(c["cell"]), "change": _change(c["value"], before.get(c["cell"]))}
+                    for c in cells
+                ]
+            }
         )
 
     def distribution(self, query: DataQuery) -> models.Distribution:

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from duckwifi import queries
+from duckwifi.cursors import ThreadCursors
 from duckwifi.errors import LakeUnreadable
 from duckwifi.serving.catalogue import STATE_REGIONS
 from duckwifi.warehouse import memory_limit
@@ -30,7 +31,7 @@ _STATE_CACHE_SIZE = 65_536
 
 
 class DeviceReader:
-    """Reads devices' rows from ``lake``; safe to call from many threads (one DuckDB cursor per thread)."""
+    """Reads devices' rows from ``lake``; safe to call from many threads (one DuckDB cursor each)."""
 
     def __init__(self, lake: Path | None, devices_parquet: Path | None) -> None:
         self.lake = lake
@@ -39,18 +40,16 @@ class DeviceReader:
         # a burst of them to one core, so the rollup endpoints always have the other.
         self._db = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "threads": 1})
         self._one_at_a_time = threading.Lock()
-        self._local = threading.local()
+        self._cursors = ThreadCursors(self._db.cursor)
         self._states: OrderedDict[int, str | None] = OrderedDict()
         self._states_lock = threading.Lock()
 
     def close(self) -> None:
+        self._cursors.close()
         self._db.close()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self._db.cursor()
-        return cursor
+        return self._cursors.get().connection
 
     def hour_folders(self) -> dict[datetime, Path]:
         """Every ``date=dd-mm-yy/hour=H`` folder of the lake, by the hour it holds."""

@@ -16,7 +16,7 @@ import duckdb
 
 from duckwifi.api import models
 from duckwifi.api.params import format_hour
-from duckwifi.errors import LakeUnreadable
+from duckwifi.errors import LakeUnreadable, WarehouseCorrupt
 from duckwifi.generator.catalogue import catalogue_for
 from duckwifi.generator.incidents import GeneratorInfo, read_generator_info, schedule
 from duckwifi.warehouse import Warehouse, memory_limit
@@ -32,7 +32,7 @@ def generator_info(warehouse: Warehouse) -> GeneratorInfo | None:
         return None
     try:
         return read_generator_info(warehouse)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, WarehouseCorrupt) as error:
         # The page still works with plain names and no incidents; say why once per answer.
         log.warning("ignoring %s: %s", warehouse.generator_info, error)
         return None

@@ -30,7 +30,9 @@ class Problem:
     detail: str = ""
 
     def __str__(self) -> str:
-        where = f" (from {self.source})" if self.source else " (no source accounts for it)"
+        where = (
+            f" (from {self.source})" if self.source else " (no source accounts for it)" if self.kind == "orphan" else ""
+        )
         return f"{self.kind}: {self.path}{where}{': ' + self.detail if self.detail else ''}"
 
 
@@ -43,6 +45,8 @@ class CheckReport:
     # Sources that could not be re-converted, with the reason; their lake files were left alone.
     unrepairable: dict[str, str] = field(default_factory=dict)
     recovered: int = 0
+    # The recorded lake folder does not exist: nothing in it can be checked or repaired from here.
+    lake_gone: bool = False
 
 
 def _footer_problem(reader: duckdb.DuckDBPyConnection, path: Path) -> str | None:
@@ -95,6 +99,7 @@ def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     if lake is None or not lake.is_dir():
         if lake is not None:
             report.problems.append(Problem("missing", str(lake), None, "the lake folder itself is gone"))
+            report.lake_gone = True
         return report
     report.recovered = recover(warehouse, lake)
     with connect(warehouse) as con:

@@ -1,4 +1,5 @@
-"""The lake knows itself: a marker file in its root names the lake and the warehouse that owns it.
+"""The lake knows itself: a marker file in its root names the lake and the warehouse that owns it (its id, and
+the folder it was last converted from, which tells a moved warehouse from a copy of it).
 
 Every check here runs before anything is written, so a refused convert leaves the lake and the ledger as they
 were. The warehouse records its one lake (``identity`` table) and publishes where it is in ``lake.json`` for
@@ -113,6 +114,7 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
                 f"lake {lake} belongs to another warehouse ({marker['warehouse_id']}), not to {warehouse.root}; "
                 "convert into it with its own warehouse, or choose another lake folder"
             )
+        _refuse_a_copy(warehouse, lake, marker)
         if identity.lake is not None and identity.lake != str(lake):
             old = Path(identity.lake)
             old_marker = read_marker(old) if old.is_dir() else None
@@ -164,12 +166,39 @@ def _record(warehouse: Warehouse, claim: LakeClaim, identity: _Identity, marker:
                         {"old_lake": str(claim.moved_from), "new_lake": str(claim.lake)},
                     )
             con.commit()
-    if marker is None:
+    owner = str(warehouse.root.resolve())
+    if marker is None or marker.get("warehouse") != owner:
         _write_json(
             claim.lake / MARKER_NAME,
-            {"format": LAKE_INFO_FORMAT, "lake_id": claim.lake_id, "warehouse_id": claim.warehouse_id},
+            {
+                "format": LAKE_INFO_FORMAT,
+                "lake_id": claim.lake_id,
+                "warehouse_id": claim.warehouse_id,
+                "warehouse": owner,
+            },
         )
     write_lake_info(warehouse, claim)
+
+
+def _refuse_a_copy(warehouse: Warehouse, lake: Path, marker: dict[str, str]) -> None:
+    """Refuse a warehouse whose lake was last converted from another folder that still holds this warehouse.
+
+    That one is the original, and this a copy (a backup beside it, say) whose ledger may be stale: converting
+    through it would convert again what the original converted since, and a repair would delete those files
+    as orphans. When the recorded folder is gone, or holds another warehouse, this one moved there and back."""
+    recorded = marker.get("warehouse")
+    here = warehouse.root.resolve()
+    if recorded is None or Path(recorded) == here:
+        return
+    try:
+        info = json.loads(Warehouse(Path(recorded)).lake_info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(info, dict) and info.get("warehouse_id") == marker["warehouse_id"]:
+        raise ForeignLake(
+            f"warehouse {here} is a copy of the warehouse at {recorded}, which is still there and owns lake {lake}; "
+            f"a copy's ledger may be stale, so it may not write the lake: use {recorded}, or remove one of the two"
+        )
 
 
 def write_lake_info(warehouse: Warehouse, claim: LakeClaim) -> None:
@@ -197,7 +226,11 @@ def owned_lake(warehouse: Warehouse) -> Path | None:
         raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi convert` (or `duckwifi tick`) first")
     identity = _read_identity(warehouse)
     if identity.lake is not None:
-        return Path(identity.lake)
+        lake = Path(identity.lake)
+        marker = read_marker(lake) if lake.is_dir() else None
+        if marker is not None and marker["warehouse_id"] == identity.warehouse_id:
+            _refuse_a_copy(warehouse, lake, marker)
+        return lake
     # A warehouse whose ledger predates lake identities: its one ledger lake, if it has exactly one.
     if len(identity.ledger_lakes) == 1:
         return Path(identity.ledger_lakes[0])

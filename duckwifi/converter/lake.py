@@ -135,7 +135,7 @@ def convert(
     duckwifi.distributed); checking, recording and publishing always run here, as each staging completes.
     """
     sources = list_sources(src)
-    check_lake_folder(warehouse, lake.resolve())
+    check_lake_folder(warehouse, lake.resolve(), src)
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
     report = ConvertReport(moved_from=claim.moved_from)

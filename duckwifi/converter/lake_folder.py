@@ -14,11 +14,16 @@ _PARTITION_PREFIX = "date="
 _STAGING_DIR = "_staging"
 
 
-def check_lake_folder(warehouse: Warehouse, lake: Path) -> None:
-    """Refuse, before anything is written, a lake folder that holds the warehouse or other Parquet files.
+def check_lake_folder(warehouse: Warehouse, lake: Path, source: Path | None = None) -> None:
+    """Refuse, before anything is written, a lake folder that holds the warehouse or other Parquet files, or
+    that is the ``source`` folder itself.
 
     Only the top level is inspected for speed (a year of hours is about 430,000 files below the date folders):
     a Parquet file there, or anywhere in a top-level folder that is not a date partition, is foreign."""
+    if source is not None and source.resolve() == lake:
+        raise LakeHoldsOtherFiles(
+            f"the lake folder {printable(str(lake))} is the CSV folder itself; give the lake a folder of its own"
+        )
     root = warehouse.root.resolve()
     if root == lake or lake in root.parents:
         raise LakeHoldsOtherFiles(

@@ -134,9 +134,7 @@ def initialize(warehouse: Warehouse, fleet: Fleet, *, force: bool = False) -> Fl
                 },
             )
             _record_catalogue(con, fleet.profile)
-            write_generator_info(
-                warehouse, GeneratorInfo(fleet.seed, fleet.devices, fleet.profile, fleet.start_hour)
-            )
+            write_generator_info(warehouse, GeneratorInfo(fleet.seed, fleet.devices, fleet.profile, fleet.start_hour))
             con.commit()
     except DuckwifiError:
         raise

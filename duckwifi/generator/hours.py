@@ -36,12 +36,19 @@ from duckwifi.errors import (
 )
 from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_stale_temps, temp_path_for
 from duckwifi.generator import realistic
-from duckwifi.warehouse import GeneratorState, Warehouse, connect, read_generator_state, work_connection
+from duckwifi.warehouse import (
+    GeneratorState,
+    Warehouse,
+    connect,
+    read_generator_state,
+    registered_lake,
+    work_connection,
+)
 
 MAX_HOURS = 24 * 366
-# The last hour a Python datetime (and so the clock) can hold. Writing an hour moves the clock one past it,
-# so the last hour that can be written is the one before.
-LAST_CLOCK_HOUR = LAST_HOUR
+# The clock names the next hour to write, so writing LAST_HOUR, the last hour the lake's date folders can
+# tell apart, leaves it one hour past.
+LAST_CLOCK_HOUR = LAST_HOUR + timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -85,19 +92,18 @@ def check_devices_parquet(warehouse: Warehouse, state: GeneratorState) -> None:
 
 
 def check_clock_room(state: GeneratorState, hours: int) -> None:
-    """Refuse, before writing anything, hours that would move the clock past :data:`LAST_CLOCK_HOUR`."""
+    """Refuse, before writing anything, hours past :data:`LAST_HOUR`, the last one that can be written."""
     if not isinstance(state.next_hour, datetime):
         # DuckDB hands over a timestamp beyond Python's datetime as text: a clock an older duckwifi left there.
         raise ClockExhausted(
-            f"the clock is at {state.next_hour}, past {LAST_CLOCK_HOUR:{DATETIME_FORMAT}}, the last hour it can "
-            "hold; no more hours can be written (start a new fleet with `duckwifi init --force`)"
+            f"the clock is at {state.next_hour}, past {LAST_HOUR:{DATETIME_FORMAT}}, the last hour that can be "
+            "written; no more hours can be written (start a new fleet with `duckwifi init --force`)"
         )
     room = (LAST_CLOCK_HOUR - state.next_hour) // timedelta(hours=1)
     if hours > room:
         raise ClockExhausted(
-            f"--hours {hours} would move the clock past {LAST_CLOCK_HOUR:{DATETIME_FORMAT}}, the last hour it "
-            f"can hold; the clock is at {state.next_hour:{DATETIME_FORMAT}}, so {max(room, 0)} more hour(s) "
-            "can be written"
+            f"--hours {hours} would go past {LAST_HOUR:{DATETIME_FORMAT}}, the last hour that can be written; "
+            f"the clock is at {state.next_hour:{DATETIME_FORMAT}}, so {max(room, 0)} more hour(s) can be written"
         )
 
 
@@ -159,6 +165,9 @@ def write_hours(
     """
     if not 1 <= hours <= MAX_HOURS:
         raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
+    lake = registered_lake(warehouse)
+    if lake is not None and (out_dir.resolve() == lake or lake in out_dir.resolve().parents):
+        raise BadArgument(f"--out {out_dir} is inside the warehouse's lake {lake}; write CSVs to a folder of their own")
     out_dir = prepare_out_dir(out_dir)
     remove_stale_temps(out_dir)
     state = current_state(warehouse)

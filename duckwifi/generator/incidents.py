@@ -18,9 +18,9 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.contract import DATETIME_FORMAT
-from duckwifi.errors import BadArgument, WarehouseMissing, translate
+from duckwifi.errors import BadArgument, WarehouseCorrupt, WarehouseMissing, translate
 from duckwifi.fsutil import publish, temp_path_for
-from duckwifi.warehouse import Warehouse, work_connection
+from duckwifi.warehouse import DAMAGED_HINT, Warehouse, work_connection
 
 GENERATOR_INFO_FORMAT = 1
 
@@ -78,12 +78,19 @@ def read_generator_info(warehouse: Warehouse) -> GeneratorInfo:
         raise WarehouseMissing(
             f"no {warehouse.generator_info.name} in {warehouse.root}; run `duckwifi init` first"
         ) from None
-    return GeneratorInfo(
-        seed=int(document["seed"]),
-        devices=int(document["devices"]),
-        profile=str(document["profile"]),
-        start_hour=datetime.fromisoformat(document["start_hour"]),
-    )
+    except (OSError, ValueError) as error:
+        raise WarehouseCorrupt(f"cannot read {warehouse.generator_info} ({error}); {DAMAGED_HINT}") from None
+    try:
+        return GeneratorInfo(
+            seed=int(document["seed"]),
+            devices=int(document["devices"]),
+            profile=str(document["profile"]),
+            start_hour=datetime.fromisoformat(document["start_hour"]),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise WarehouseCorrupt(
+            f"{warehouse.generator_info} is not one duckwifi wrote ({type(error).__name__}: {error}); {DAMAGED_HINT}"
+        ) from None
 
 
 def schedule(

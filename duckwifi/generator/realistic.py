@@ -64,9 +64,7 @@ def prepare(
     return list(incidents)
 
 
-def write_hour(
-    work: duckdb.DuckDBPyConnection, *, seed: int, hour: datetime, devices_parquet: str, target: str
-) -> int:
+def write_hour(work: duckdb.DuckDBPyConnection, *, seed: int, hour: datetime, devices_parquet: str, target: str) -> int:
     """Write ``hour`` as CSV to ``target`` on a connection ``prepare`` set up; returns the rows written."""
     work.execute(queries.load("generator/realistic/create_hour_context.sql"), {"hour": hour})
     copied = work.execute(

@@ -170,7 +170,14 @@ def publish(
     folder, because a convert's other sources may have units written but not yet published (on Dask workers).
     The caller holds the warehouse's "convert" lock.
     """
-    current = read_manifest(warehouse)
+    try:
+        current = read_manifest(warehouse)
+    except RollupsDamaged:
+        if not replace_all:
+            raise
+        # A rebuild replaces every unit, so a damaged manifest loses only its generation count; the version
+        # still changes, since it names the units, and rebuilt units have new names.
+        current = Manifest()
     kept = {} if replace_all else current.by_source()
     for source in remove_sources:
         kept.pop(source, None)

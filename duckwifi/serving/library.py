@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from duckwifi import queries
+from duckwifi.cursors import ThreadCursors
 from duckwifi.errors import InvalidQuery, QueryNotServed
 from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, manifest_path, read_manifest
@@ -198,7 +199,7 @@ class ServingStore:
         _execute_script(self._db, "serving/create_tables.sql", {})
         _execute_script(self._db, "serving/create_serving_macros.sql", {"levels": list(QUANTILES.values())})
         self._refresh_lock = threading.Lock()
-        self._local = threading.local()
+        self._cursors = ThreadCursors(self._new_cursor)
         self._manifest = Manifest()
         self._window_hours: set[datetime] = set()
         self._coverage: tuple[datetime, datetime] | None = None
@@ -242,6 +243,7 @@ class ServingStore:
         return False
 
     def close(self) -> None:
+        self._cursors.close()
         self._db.close()
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -456,8 +458,9 @@ class ServingStore:
         """Read old hours from unit files; a unit replaced since the last refresh is gone, so refresh and retry."""
         for attempt in range(_LOAD_ATTEMPTS):
             try:
-                _execute_script(self._cursor(), statement, params())
-                self._local.edges_held = True
+                session = self._cursors.get()
+                _execute_script(session.connection, statement, params())
+                session.edges_held = True
                 return
             except duckdb.IOException:
                 if attempt + 1 == _LOAD_ATTEMPTS:
@@ -503,9 +506,10 @@ class ServingStore:
         return plan
 
     def _clear_edges(self) -> None:
-        if getattr(self._local, "edges_held", False):
-            _execute_script(self._cursor(), "serving/clear_edges.sql", {})
-            self._local.edges_held = False
+        session = self._cursors.get()
+        if session.edges_held:
+            _execute_script(session.connection, "serving/clear_edges.sql", {})
+            session.edges_held = False
 
     def _plan(
         self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
@@ -516,18 +520,15 @@ class ServingStore:
         window_start = max(held, default=_EPOCH) + HOUR - self._window
         return _plan_edges(span, held, window_start, use_days=use_days, subtract=subtract, memory=memory)
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._db.cursor()
-            # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
-            install_macros(cursor)
-            _execute_script(cursor, "serving/create_cursor_tables.sql", {})
-            self._local.cursor = cursor
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._db.cursor()
+        # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
+        install_macros(cursor)
+        _execute_script(cursor, "serving/create_cursor_tables.sql", {})
         return cursor
 
     def _run(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return self._cursor().execute(queries.load(statement), params).fetchall()
+        return self._cursors.get().connection.execute(queries.load(statement), params).fetchall()
 
     def _load(self, manifest: Manifest) -> None:
         """Bring the in-memory tables from the loaded manifest's units to ``manifest``'s, in one transaction."""
