@@ -10,17 +10,7 @@
 -- $d_end TIMESTAMP; $regions, $states VARCHAR[] and $bands TINYINT[] (empty: no filter).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, value DOUBLE, n BIGINT), one per group with rows;
 -- value is NULL where undefined (the stddev of one row).
-WITH grains AS (
-    SELECT s.*
-    FROM stats_hour AS s
-    WHERE (s.t >= $h1_start AND s.t < $h1_end) OR (s.t >= $h2_start AND s.t < $h2_end)
-    UNION ALL
-    SELECT s.*
-    FROM stats_day AS s
-    WHERE s.t >= $d_start AND s.t < $d_end
-),
-
-picked AS (
+WITH picked AS (
     SELECT
         s.t,
         s.region,
@@ -31,10 +21,30 @@ picked AS (
         s.s2,
         s.lo,
         s.hi
-    FROM grains AS s
+    FROM stats_hour AS s
     WHERE
         s.metric = $metric
         AND s.level = $level
+        AND ((s.t >= $h1_start AND s.t < $h1_end) OR (s.t >= $h2_start AND s.t < $h2_end))
+        AND (len($regions) = 0 OR list_contains($regions, s.region))
+        AND (len($states) = 0 OR list_contains($states, s.state))
+        AND (len($bands) = 0 OR list_contains($bands, s.band))
+    UNION ALL
+    SELECT
+        s.t,
+        s.region,
+        s.state,
+        s.band,
+        s.n,
+        s.s1,
+        s.s2,
+        s.lo,
+        s.hi
+    FROM stats_day AS s
+    WHERE
+        s.metric = $metric
+        AND s.level = $level
+        AND s.t >= $d_start AND s.t < $d_end
         AND (len($regions) = 0 OR list_contains($regions, s.region))
         AND (len($states) = 0 OR list_contains($states, s.state))
         AND (len($bands) = 0 OR list_contains($bands, s.band))
