@@ -479,3 +479,42 @@ def test_stage_source_puts_the_callers_parquet_setting_back(converted, tmp_path:
             assert unit.rows == 500
             setting = con.execute("SELECT current_setting('parquet_metadata_cache')").fetchone()
             assert setting == (before,)
+
+
+def test_an_old_partial_day_is_read_by_subtraction_only_when_fewer_hours_are_read() -> None:
+    from duckwifi.serving.library import _plan_edges
+
+    day = datetime(2020, 1, 2)
+    old_held = {FIRST + timedelta(hours=h) for h in range(48)}  # Jan 1 and Jan 2, both older than the window
+    window_start = datetime(2020, 1, 3)
+    # Starting at 01:00: the whole day minus one hour rather than 23 hours.
+    plan = _plan_edges(
+        (day + timedelta(hours=1), day + timedelta(days=2)), old_held, window_start, use_days=True, subtract=True
+    )
+    assert plan.subtracted == [day]
+    assert plan.added == []
+    assert plan.runs.days == (day, day + timedelta(days=2))
+    # Starting at 20:00: four hours are read, not the day minus twenty.
+    plan = _plan_edges(
+        (day + timedelta(hours=20), day + timedelta(days=2)), old_held, window_start, use_days=True, subtract=True
+    )
+    assert plan.subtracted == []
+    assert plan.added == [day + timedelta(hours=h) for h in range(20, 24)]
+    # Never for min and max, nor by hour, nor for a day that reaches into the window.
+    for kwargs in ({"use_days": True, "subtract": False}, {"use_days": False, "subtract": True}):
+        plan = _plan_edges((day + timedelta(hours=1), day + timedelta(days=2)), old_held, window_start, **kwargs)
+        assert plan.subtracted == []
+    plan = _plan_edges(
+        (day + timedelta(hours=1), day + timedelta(days=2)),
+        old_held,
+        day + timedelta(hours=12),
+        use_days=True,
+        subtract=True,
+    )
+    assert plan.subtracted == []
+    # One day cut at both ends: 02:00-22:00 reads the day minus four hours.
+    plan = _plan_edges(
+        (day + timedelta(hours=2), day + timedelta(hours=22)), old_held, window_start, use_days=True, subtract=True
+    )
+    assert plan.subtracted == [day, day + timedelta(hours=1), day + timedelta(hours=22), day + timedelta(hours=23)]
+    assert plan.runs.days == (day, day + timedelta(days=1))

@@ -22,6 +22,7 @@ from duckwifi.rollups.store import TABLES, Unit, write_unit_info
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """The bucket and map-cell functions and the state_regions table the rollup statements need (idempotent)."""
     con.execute(queries.load("rollups/create_rollup_macros.sql"))
+    con.execute(queries.load("rollups/create_sketch_macros.sql"))
     con.execute(queries.load("reference/state_regions.sql"))
 
 

@@ -112,6 +112,74 @@ def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
     return _Runs((start, first_day), (last_day, end), (first_day, last_day))
 
 
+@dataclass(frozen=True)
+class _EdgePlan:
+    """How a range is read: its runs; the hours older than the window read from unit files, either added (hours
+    of the runs) or subtracted (hours of a whole day, in the days run, that lie outside the range); and up to
+    two runs of hours inside the window subtracted from a whole day in memory (``minus``)."""
+
+    runs: _Runs
+    added: list[datetime]
+    subtracted: list[datetime]
+    minus: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] = (_EMPTY_RUN, _EMPTY_RUN)
+
+    def minus_params(self) -> dict[str, datetime]:
+        (m1_start, m1_end), (m2_start, m2_end) = self.minus
+        return {"m1_start": m1_start, "m1_end": m1_end, "m2_start": m2_start, "m2_end": m2_end}
+
+
+def _plan_edges(
+    span: tuple[datetime, datetime],
+    held_hours: set[datetime],
+    window_start: datetime,
+    *,
+    use_days: bool,
+    subtract: bool,
+    memory: bool = False,
+) -> _EdgePlan:
+    """Cut ``span``; with ``subtract``, a partial day is read as its whole day minus the hours outside the range
+    when those are fewer (a range starting at 01:00 reads one hour, not 23). The day must lie wholly older than
+    the window (its hours are read from unit files), or, with ``memory``, wholly inside it (its hours are in
+    memory).
+
+    ``held_hours`` are the hours some unit holds. Only counts and sums subtract, so ``subtract`` is for sketches
+    and for the map's count and avg, never for min or max.
+    """
+    start, end = span
+    runs = _cut(start, end, use_days=use_days)
+    old_held = sorted(h for h in held_hours if h < window_start)
+    subtracted: list[datetime] = []
+    minus = (_EMPTY_RUN, _EMPTY_RUN)
+    if use_days and subtract:
+
+        def held(a: datetime, b: datetime) -> list[datetime]:
+            return sorted(h for h in held_hours if a <= h < b)
+
+        def cheaper(day: datetime, inside: list[datetime], outside: list[datetime]) -> bool:
+            whole_day_read = day + DAY <= window_start or (memory and day >= window_start)
+            return whole_day_read and len(outside) < len(inside)
+
+        first, last = _floor_day(start), _floor_day(end)
+        wider_start, wider_end = start, end
+        if start != first and end != last and first == last:
+            # One day cut at both ends.
+            if cheaper(first, held(start, end), held(first, start) + held(end, first + DAY)):
+                wider_start, wider_end = first, first + DAY
+        else:
+            if start != first and cheaper(first, held(start, first + DAY), held(first, start)):
+                wider_start = first
+            if end != last and cheaper(last, held(last, end), held(end, last + DAY)):
+                wider_end = last + DAY
+        if (wider_start, wider_end) != (start, end):
+            runs = _cut(wider_start, wider_end, use_days=True)
+            outside = [(wider_start, start), (end, wider_end)]
+            subtracted = [h for a, b in outside for h in held(a, b) if h < window_start]
+            in_memory = [run if run[0] >= window_start else _EMPTY_RUN for run in outside]
+            minus = (in_memory[0], in_memory[1])
+    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in old_held if run_start <= h < run_end]
+    return _EdgePlan(runs, added, subtracted, minus)
+
+
 class ServingStore:
     """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
 
@@ -130,7 +198,7 @@ class ServingStore:
         self._db = duckdb.connect(":memory:", config=config)
         install_macros(self._db)
         _execute_script(self._db, "serving/create_tables.sql", {})
-        _execute_script(self._db, "serving/create_serving_macros.sql", {})
+        _execute_script(self._db, "serving/create_serving_macros.sql", {"levels": list(QUANTILES.values())})
         self._refresh_lock = threading.Lock()
         self._cursors = ThreadCursors(self._new_cursor)
         self._manifest = Manifest()
@@ -238,19 +306,32 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return []
-        runs = _cut(*span, use_days=True)
-        old_hours = self._hours_before_window(runs)
-        if old_hours:
+        subtract = stat in ("count", "avg")
+        plan = self._plan(span, use_days=True, subtract=subtract, memory=subtract)
+        runs = plan.runs
+        if plan.added or plan.subtracted:
             # Partial days older than the hourly window: their hours come from the units' files.
             self._load_edge(
                 "serving/load_cells_edge.sql",
-                lambda: {"metric": index, "hours": old_hours, "cells": self._unit_files("cells", old_hours)},
+                lambda: {
+                    "metric": index,
+                    "hours": plan.added,
+                    "minus_hours": plan.subtracted,
+                    "cells": self._unit_files("cells", plan.added + plan.subtracted),
+                },
             )
         else:
             self._clear_edges()
         rows = self._run(
             "serving/cells_query.sql",
-            {"metric": index, "stat": stat, "regions": regions, "states": states, **runs.params()},
+            {
+                "metric": index,
+                "stat": stat,
+                "regions": regions,
+                "states": states,
+                **runs.params(),
+                **plan.minus_params(),
+            },
         )
         return [{"cell": c, "lat": lat, "lon": lon, "value": v, "count": n} for c, lat, lon, v, n in rows]
 
@@ -274,20 +355,16 @@ class ServingStore:
         span = self._span(start, end)
         if span is None:
             return empty
-        runs = _cut(*span, use_days=True)
         level = 2 if states else 1 if regions else 0
-        self._prepare_sketch_edge(index, level, runs, regions, states)
-        common = {"metric": index, "level": level, "regions": regions, "states": states, **runs.params()}
-        rows = self._run("serving/sketch_query.sql", {**common, "group": "none"})
+        plan = self._prepare_sketch_edge(index, level, span, True, regions, states)
+        params = {"metric": index, "level": level, "regions": regions, "states": states, "bins": bins}
+        rows = self._run("serving/distribution_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
         if not rows:
             return empty
-        _, _, p50, p90, p99, count = rows[0]
+        p50, p90, p99, count, histogram = rows[0]
         answer: dict[str, Any] = {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": []}
         if count:
-            answer["bins"] = [
-                {"lower": lo, "upper": hi, "count": n}
-                for lo, hi, n in self._run("serving/histogram_query.sql", {**common, "bins": bins})
-            ]
+            answer["bins"] = [{"lower": b["lower"], "upper": b["upper"], "count": b["n"]} for b in histogram]
         return answer
 
     def overview(self) -> dict[str, Any]:
@@ -353,10 +430,9 @@ class ServingStore:
                 }
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
-                runs = _cut(*span, use_days=group != "hour")
-                self._prepare_sketch_edge(index, geography, runs, regions, states)
+                plan = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
-                rows = self._run("serving/sketch_query.sql", {**params, **runs.params()})
+                rows = self._run("serving/sketch_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
         level = geography + (3 if bands or group == "band" else 0)
@@ -397,22 +473,38 @@ class ServingStore:
         units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
         return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
 
-    def _prepare_sketch_edge(self, index: int, level: int, runs: _Runs, regions: list[str], states: list[str]) -> None:
-        """Fill this cursor's sketch_edge when a state-level question needs hours older than the window."""
-        old_hours = self._hours_before_window(runs) if level == 2 else []
-        if old_hours:
+    def _prepare_sketch_edge(
+        self,
+        index: int,
+        level: int,
+        span: tuple[datetime, datetime],
+        use_days: bool,
+        regions: list[str],
+        states: list[str],
+    ) -> _EdgePlan:
+        """Plan the range's sketch rows; fill this cursor's sketch_edge when a state-level question needs hours
+        older than the window (state-level hourly sketches are in memory for the window only; the nation's and
+        the regions' for every hour)."""
+        if level != 2:
+            self._clear_edges()
+            every_hour = {h for u in self._manifest.units for h in u.hours}
+            return _plan_edges(span, every_hour, _EPOCH, use_days=use_days, subtract=True, memory=True)
+        plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
+        if plan.added or plan.subtracted:
             self._load_edge(
                 "serving/load_sketch_edge.sql",
                 lambda: {
                     "metric": index,
-                    "hours": old_hours,
-                    "sketches": self._unit_files("sketch", old_hours),
+                    "hours": plan.added,
+                    "minus_hours": plan.subtracted,
+                    "sketches": self._unit_files("sketch", plan.added + plan.subtracted),
                     "regions": regions,
                     "states": states,
                 },
             )
         else:
             self._clear_edges()
+        return plan
 
     def _clear_edges(self) -> None:
         session = self._cursors.get()
@@ -420,20 +512,14 @@ class ServingStore:
             _execute_script(session.connection, "serving/clear_edges.sql", {})
             session.edges_held = False
 
-    def _hours_before_window(self, runs: _Runs) -> list[datetime]:
-        """The hours of the runs that are older than the hourly window and held by some unit."""
+    def _plan(
+        self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
+    ) -> _EdgePlan:
+        """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
         manifest = self._manifest
-        newest = max((h for u in manifest.units for h in u.hours), default=_EPOCH)
-        window_start = newest + HOUR - self._window
-        held = {h for u in manifest.units for h in u.hours if h < window_start}
-        wanted = []
-        for start, end in (runs.h1, runs.h2):
-            hour = start
-            while hour < end and hour < window_start:
-                if hour in held:
-                    wanted.append(hour)
-                hour += HOUR
-        return wanted
+        held = {h for u in manifest.units for h in u.hours}
+        window_start = max(held, default=_EPOCH) + HOUR - self._window
+        return _plan_edges(span, held, window_start, use_days=use_days, subtract=subtract, memory=memory)
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._db.cursor()

@@ -1,9 +1,11 @@
 -- Answers count, avg, min or max of one metric per map cell, from cells_hour (runs of hours in the recent
 -- window), cells_edge (this cursor's rows of older hours of those runs, read from unit files) and cells_day
--- (whole days), cut by the caller as in stats_query.sql. A cell that spans a state
+-- (whole days), cut by the caller as in stats_query.sql. For count and avg, a partial day may be read as
+-- its whole day minus the hours outside the range: from cells_hour ($m1, $m2 runs) when they are in the
+-- window, or as negative rows of cells_edge when older. A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
--- $h2_end, $d_start, $d_end TIMESTAMP; $regions, $states VARCHAR[].
+-- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $regions, $states VARCHAR[].
 -- Output: rows (cell VARCHAR, lat DOUBLE, lon DOUBLE, value DOUBLE, n BIGINT), ordered by cell.
 WITH picked AS (
     SELECT
@@ -30,6 +32,20 @@ WITH picked AS (
         (len($regions) = 0 OR list_contains($regions, c.region))
         AND (len($states) = 0 OR list_contains($states, c.state))
     UNION ALL
+    -- Hours of a whole day (in the days run) outside the range, subtracted (count and avg only).
+    SELECT
+        c.cell,
+        -c.n AS n,
+        -c.s1 AS s1,
+        c.lo,
+        c.hi
+    FROM cells_hour AS c
+    WHERE
+        c.metric = $metric
+        AND ((c.t >= $m1_start AND c.t < $m1_end) OR (c.t >= $m2_start AND c.t < $m2_end))
+        AND (len($regions) = 0 OR list_contains($regions, c.region))
+        AND (len($states) = 0 OR list_contains($states, c.state))
+    UNION ALL
     SELECT
         c.cell,
         c.n,
@@ -53,6 +69,8 @@ grouped AS (
         max(p.hi) AS hi
     FROM picked AS p
     GROUP BY p.cell
+    -- Hours subtracted from a whole day (negative rows of cells_edge) can empty a cell.
+    HAVING sum(p.n) > 0
 )
 
 SELECT

@@ -1,6 +1,9 @@
 -- Fills cells_edge with one metric's map rows of some hours older than the recent window, read from the
--- units holding them (at most the 23 hours of a range's leading partial day).
--- Parameters: $metric TINYINT; $hours TIMESTAMP[]; $cells VARCHAR[], the units' cells.parquet files.
+-- units holding them. The rows of $hours are added; those of $minus_hours are subtracted (count and sum
+-- negated; min and max are not subtracted, so the caller asks for this only for count and avg): hours of a
+-- partial day outside the range, taken from that whole day's cells, which the question also reads.
+-- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $cells VARCHAR[], the units' cells.parquet
+-- files.
 -- Output: the rows of cells_edge replaced.
 DELETE FROM cells_edge;
 
@@ -11,10 +14,10 @@ SELECT
     c.state,
     c.cell,
     c.metric,
-    sum(c.n) AS n,
-    sum(c.s1) AS s1,
+    sum(CASE WHEN list_contains($minus_hours, c.hour) THEN -c.n ELSE c.n END) AS n,
+    sum(CASE WHEN list_contains($minus_hours, c.hour) THEN -c.s1 ELSE c.s1 END) AS s1,
     min(c.lo) AS lo,
     max(c.hi) AS hi
 FROM read_parquet($cells) AS c
-WHERE c.metric = $metric AND list_contains($hours, c.hour)
+WHERE c.metric = $metric AND (list_contains($hours, c.hour) OR list_contains($minus_hours, c.hour))
 GROUP BY c.metric, c.hour, c.region, c.state, c.cell;

@@ -5,6 +5,16 @@
 -- (empty: no filter; at level 1 one region, at level 2 one state, with or without a region filter).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR (NULL), p50 DOUBLE, p90 DOUBLE, p99 DOUBLE, n BIGINT),
 -- ordered by time.
+WITH grains AS (
+    SELECT q.*
+    FROM quantile_hour AS q
+    WHERE $bucket = 'hour'
+    UNION ALL
+    SELECT q.*
+    FROM quantile_day AS q
+    WHERE $bucket = 'day'
+)
+
 SELECT
     q.t AS time_key,
     NULL AS text_key,
@@ -12,26 +22,9 @@ SELECT
     q.p90,
     q.p99,
     q.n
-FROM quantile_hour AS q
+FROM grains AS q
 WHERE
-    $bucket = 'hour'
-    AND q.metric = $metric
-    AND q.level = $level
-    AND q.t >= $range_start AND q.t < $range_end
-    AND (len($regions) = 0 OR list_contains($regions, q.region))
-    AND (len($states) = 0 OR list_contains($states, q.state))
-UNION ALL
-SELECT
-    q.t AS time_key,
-    NULL AS text_key,
-    q.p50,
-    q.p90,
-    q.p99,
-    q.n
-FROM quantile_day AS q
-WHERE
-    $bucket = 'day'
-    AND q.metric = $metric
+    q.metric = $metric
     AND q.level = $level
     AND q.t >= $range_start AND q.t < $range_end
     AND (len($regions) = 0 OR list_contains($regions, q.region))

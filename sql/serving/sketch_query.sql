@@ -1,54 +1,16 @@
 -- Answers p50, p90 and p99 of one metric from the merged sketches, grouped by time (hour or day), by
 -- region or state, or not at all. The range comes as in stats_query.sql: two runs of hours from
--- sketch_hour and one run of days from sketch_day. The sketch level is the coarsest that holds the
--- filter and the grouping (0 nation, 1 region, 2 state), so a national question merges one pre-merged
--- sketch per hour or day rather than 49.
--- State-level hours older than the recent window come from sketch_edge (this cursor's rows, read from the
--- unit files; empty unless the question needs them).
+-- sketch_hour and one run of days from sketch_day, picked by serving_sketch_rows. The sketch level is the
+-- coarsest that holds the filter and the grouping (0 nation, 1 region, 2 state), so a national question
+-- merges one pre-merged sketch per hour or day rather than 49. Counts subtracted from a whole day (negative
+-- rows of sketch_edge) can leave a bucket empty: those are dropped.
 -- Parameters: $metric TINYINT; $level TINYINT; $group VARCHAR (hour, day, region, state,
--- none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end TIMESTAMP; $regions, $states VARCHAR[].
--- Needs: serving_quantiles (serving/create_serving_macros.sql).
+-- none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start,
+-- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[].
+-- Needs: serving_sketch_rows, serving_quantiles (serving/create_serving_macros.sql).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, p50 DOUBLE, p90 DOUBLE, p99 DOUBLE, n BIGINT).
-WITH picked AS (
-    SELECT
-        k.t,
-        k.region,
-        k.state,
-        k.bucket,
-        k.n
-    FROM sketch_hour AS k
-    WHERE
-        k.level = $level
-        AND k.metric = $metric
-        AND ((k.t >= $h1_start AND k.t < $h1_end) OR (k.t >= $h2_start AND k.t < $h2_end))
-        AND (len($regions) = 0 OR list_contains($regions, k.region))
-        AND (len($states) = 0 OR list_contains($states, k.state))
-    UNION ALL
-    SELECT
-        k.t,
-        k.region,
-        k.state,
-        k.bucket,
-        k.n
-    FROM sketch_edge AS k
-    UNION ALL
-    SELECT
-        k.t,
-        k.region,
-        k.state,
-        k.bucket,
-        k.n
-    FROM sketch_day AS k
-    WHERE
-        k.level = $level
-        AND k.metric = $metric
-        AND k.t >= $d_start AND k.t < $d_end
-        AND (len($regions) = 0 OR list_contains($regions, k.region))
-        AND (len($states) = 0 OR list_contains($states, k.state))
-),
-
 -- serving_quantiles reads this CTE by its name, which the linter does not see, hence the noqa.
-merged AS (  -- noqa: ST03
+WITH merged AS (  -- noqa: ST03
     SELECT
         $metric AS metric,
         $level AS level,
@@ -57,8 +19,13 @@ merged AS (  -- noqa: ST03
         NULL AS state,
         p.bucket,
         sum(p.n) AS n
-    FROM picked AS p
+    FROM
+        serving_sketch_rows(
+            $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
+            $m1_start, $m1_end, $m2_start, $m2_end
+        ) AS p
     GROUP BY ALL
+    HAVING sum(p.n) > 0
 )
 
 SELECT
