@@ -227,7 +227,7 @@ BAD_CALLS = [
     ("band", "breakdown", ("metric_1", "avg"), {"band": [11]}),
     ("band", "breakdown", ("metric_1", "avg"), {"band": "3"}),
     ("band", "timeseries", ("metric_1", "p50"), {"band": 3}),
-    ("band", "breakdown", ("metric_1", "p90"), {"by": "band"}),
+    ("by", "breakdown", ("metric_1", "p90"), {"by": "band"}),
     ("band", "distribution", ("metric_1",), {"band": 2}),
     ("band", "map_cells", ("metric_1", "avg"), {"band": 2}),
     ("bucket", "timeseries", ("metric_1", "avg"), {"bucket": "week"}),

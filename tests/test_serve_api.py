@@ -404,6 +404,7 @@ BAD = [
     ("/api/timeseries", {"metric": "metric_1", "bucket": "week"}, "bucket"),
     ("/api/timeseries", {"metric": "metric_1", "stat": "p90", "band": "2"}, "band"),
     ("/api/breakdown", {"metric": "metric_1", "by": "city"}, "by"),
+    ("/api/breakdown", {"metric": "metric_1", "by": "band", "stat": "p50"}, "by"),
     ("/api/breakdown", {"metric": "metric_1", "limit": "0"}, "limit"),
     ("/api/breakdown", {"metric": "metric_1", "limit": "1001"}, "limit"),
     ("/api/breakdown", {"metric": "metric_1", "compare": "previous"}, "compare"),

@@ -412,8 +412,12 @@ class ServingStore:
         index = metric_index(metric)
         check_choice("stat", stat, STATS)
         regions, states, bands = regions_filter(region), states_filter(state), bands_filter(band)
-        if stat in QUANTILES and (bands or group == "band"):
+        if stat in QUANTILES and bands:
             raise _band_quantile_refusal()
+        if stat in QUANTILES and group == "band":
+            raise QueryNotServed(
+                "by", "quantiles are kept by hour, region and state, not by band; choose by=region or by=state"
+            )
         span = self._span(start, end)
         if span is None:
             return []
