@@ -156,6 +156,25 @@ def test_removing_a_source_removes_exactly_its_contribution(converted) -> None:
     assert served.distribution("metric_1", FIRST, FIRST + timedelta(hours=1))["count"] == 0
 
 
+def test_an_interrupted_store_refreshes_no_more_and_keeps_answering_what_it_had(runner, converted) -> None:
+    warehouse, _, lake = converted
+    served = ServingStore(warehouse)
+    try:
+        before = served.timeseries("metric_1", "count")
+        version = served.version
+        served.interrupt()  # what a stopping server does; nothing is loading, so later refreshes stop
+        more = warehouse.parent / "more"
+        assert invoke(runner, "tick", "--warehouse", warehouse, "--out", more).exit_code == 0
+        assert invoke(runner, "convert", more, lake, "--warehouse", warehouse).exit_code == 0
+        with pytest.raises(duckdb.InterruptException):
+            served.refresh()
+        assert served.version == version
+        assert served.timeseries("metric_1", "count") == before
+    finally:
+        served.close()
+    assert len(_served_counts(warehouse)) == len(before) + 1
+
+
 def test_rebuild_remakes_lost_rollups(runner, converted) -> None:
     warehouse, _, _ = converted
     expected = _served_counts(warehouse)

@@ -127,7 +127,12 @@ class DashboardData:
     def stop(self) -> None:
         self._stop.set()
         if self._poller is not None:
-            self._poller.join(timeout=10)
+            self._poller.join(timeout=1)
+            if self._poller.is_alive():
+                # A long refresh (a rebuilt store) would hold the shutdown, and a thread still in DuckDB when
+                # the interpreter ends aborts the process: interrupt it (it rolls back), then wait for it.
+                self._store.interrupt()
+                self._poller.join()
             self._poller = None
 
     def close(self) -> None:
@@ -141,6 +146,8 @@ class DashboardData:
                     log.info("new data published: version %s", self.version)
                 self._last_poll_error = None
             except Exception as error:  # the poller must survive a publish it met half-way
+                if self._stop.is_set():
+                    return
                 message = f"{type(error).__name__}: {error}"
                 if message != self._last_poll_error:
                     log.warning(

@@ -33,8 +33,8 @@ from datetime import datetime
 from pathlib import Path
 
 from duckwifi.fsutil import fsync_dir, fsync_file
-from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, read_manifest
+from duckwifi.serving.schema import create_serving_schema
 from duckwifi.sql_scripts import execute_script
 from duckwifi.warehouse import Warehouse, work_connection
 
@@ -162,9 +162,7 @@ def _write_tables(warehouse: Warehouse, day: datetime, units: Sequence[Unit], fo
     # One day's rows are a thirtieth of a month's store; a scratch database per day keeps memory at that.
     # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
     with work_connection(warehouse, settings={"enable_external_file_cache": False}) as con:
-        install_macros(con)
-        execute_script(con, "serving/create_tables.sql", {})
-        execute_script(con, "serving/create_serving_macros.sql", {})
+        create_serving_schema(con)
         execute_script(
             con, "serving/replace_hours.sql", {"hours": hours, "stats": files["stats"], "sketches": files["sketch"]}
         )

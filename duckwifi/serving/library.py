@@ -14,6 +14,7 @@ into whole days plus the hours at either end. A question reads the coarsest leve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from duckwifi.serving.catalogue import (
     states_filter,
     whole_hour,
 )
+from duckwifi.serving.schema import create_serving_schema
 from duckwifi.sql_scripts import execute_script as _execute_script
 from duckwifi.sql_scripts import statements as _statements
 from duckwifi.warehouse import Warehouse, memory_limit
@@ -196,11 +198,13 @@ class ServingStore:
         # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
         config = {"memory_limit": memory_limit(SERVING_MEMORY_LIMIT), "enable_external_file_cache": False}
         self._db = duckdb.connect(":memory:", config=config)
-        install_macros(self._db)
-        _execute_script(self._db, "serving/create_tables.sql", {})
-        _execute_script(self._db, "serving/create_serving_macros.sql", {"levels": list(QUANTILES.values())})
+        create_serving_schema(self._db)
         self._refresh_lock = threading.Lock()
         self._cursors = ThreadCursors(self._new_cursor)
+        # The connection a refresh (or a compaction) is working on, and whether the store is closing: a server
+        # that stops mid-refresh interrupts it rather than wait for it (it rolls back).
+        self._working: duckdb.DuckDBPyConnection | None = None
+        self._closing = threading.Event()
         self._manifest = Manifest()
         self._window_hours: set[datetime] = set()
         self._coverage: tuple[datetime, datetime] | None = None
@@ -242,6 +246,14 @@ class ServingStore:
                 self._manifest = manifest
                 return True
         return False
+
+    def interrupt(self) -> None:
+        """Stop a refresh in progress, and any later one; the loaded state stays as it was."""
+        self._closing.set()
+        working = self._working
+        if working is not None:
+            with contextlib.suppress(duckdb.Error):
+                working.interrupt()
 
     def close(self) -> None:
         self._cursors.close()
@@ -606,10 +618,12 @@ class ServingStore:
             )
         steps.append(("drop_window_hours", {"oldest": window_start}))
         con = self._db.cursor()
+        self._working = con
         install_macros(con)
         try:
             con.begin()
             for name, params in steps:
+                _refuse_when_closing(self._closing)
                 _execute_script(con, f"serving/{name}.sql", params)
             first, last = con.execute(queries.load("serving/coverage.sql")).fetchone() or (None, None)
             con.commit()
@@ -617,6 +631,7 @@ class ServingStore:
             con.rollback()
             raise
         finally:
+            self._working = None
             con.close()
         self._window_hours = in_window
         self._coverage = None if first is None or last is None else (first, last)
@@ -631,15 +646,23 @@ class ServingStore:
     def _compact(self) -> None:
         """Sort the tables again, one statement (one table) at a time; a query sees one order or the other."""
         con = self._db.cursor()
+        self._working = con
         try:
             for statement in _statements("serving/compact_tables.sql"):
+                _refuse_when_closing(self._closing)
                 con.execute(statement)
             self._hours_since_compaction = 0
         except duckdb.OutOfMemoryException:
             # Order only speeds queries up; they stay right, and the next refresh tries again.
             log.warning("not enough memory to sort the serving store again (DUCKWIFI_MEMORY_LIMIT); will retry")
         finally:
+            self._working = None
             con.close()
+
+
+def _refuse_when_closing(closing: threading.Event) -> None:
+    if closing.is_set():
+        raise duckdb.InterruptException("the serving store is closing")
 
 
 def _by_day(hours: list[datetime]) -> list[list[datetime]]:
