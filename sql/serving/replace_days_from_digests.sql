@@ -7,6 +7,8 @@
 -- each table (one per day).
 -- Output: rows of stats_hour, sketch_hour (levels 0 and 1), quantile_hour and hour_rows for the days'
 -- hours, and of stats_day, sketch_day, quantile_day, cells_day and cell_centres for the days.
+-- A digest file holds its table's own columns (digest_write.sql), read by name, hence SELECT * and the noqa.
+-- noqa: disable=AM04
 DELETE FROM stats_hour
 WHERE list_contains($days, date_trunc('day', t));
 
@@ -32,102 +34,32 @@ DELETE FROM cells_day
 WHERE list_contains($days, t);
 
 INSERT INTO stats_hour BY NAME
-SELECT
-    s.metric,
-    s.level,
-    s.t,
-    s.region,
-    s.state,
-    s.band,
-    s.n,
-    s.s1,
-    s.s2,
-    s.lo,
-    s.hi
-FROM read_parquet($stats_hour) AS s
-ORDER BY s.metric, s.level, s.t;
+SELECT * FROM read_parquet($stats_hour)
+ORDER BY metric, level, t;
 
 INSERT INTO stats_day BY NAME
-SELECT
-    s.metric,
-    s.level,
-    s.t,
-    s.region,
-    s.state,
-    s.band,
-    s.n,
-    s.s1,
-    s.s2,
-    s.lo,
-    s.hi
-FROM read_parquet($stats_day) AS s
-ORDER BY s.metric, s.level, s.t;
+SELECT * FROM read_parquet($stats_day)
+ORDER BY metric, level, t;
 
 INSERT INTO sketch_hour BY NAME
-SELECT
-    k.metric,
-    k.level,
-    k.t,
-    k.region,
-    k.state,
-    k.bucket,
-    k.n
-FROM read_parquet($sketch_hour) AS k
-ORDER BY k.metric, k.level, k.t;
+SELECT * FROM read_parquet($sketch_hour)
+ORDER BY metric, level, t;
 
 INSERT INTO sketch_day BY NAME
-SELECT
-    k.metric,
-    k.level,
-    k.t,
-    k.region,
-    k.state,
-    k.bucket,
-    k.n
-FROM read_parquet($sketch_day) AS k
-ORDER BY k.metric, k.level, k.t;
+SELECT * FROM read_parquet($sketch_day)
+ORDER BY metric, level, t;
 
 INSERT INTO quantile_hour BY NAME
-SELECT
-    q.metric,
-    q.level,
-    q.t,
-    q.region,
-    q.state,
-    q.n,
-    q.p50,
-    q.p90,
-    q.p99
-FROM read_parquet($quantile_hour) AS q
-ORDER BY q.metric, q.level, q.t;
+SELECT * FROM read_parquet($quantile_hour)
+ORDER BY metric, level, t;
 
 INSERT INTO quantile_day BY NAME
-SELECT
-    q.metric,
-    q.level,
-    q.t,
-    q.region,
-    q.state,
-    q.n,
-    q.p50,
-    q.p90,
-    q.p99
-FROM read_parquet($quantile_day) AS q
-ORDER BY q.metric, q.level, q.t;
+SELECT * FROM read_parquet($quantile_day)
+ORDER BY metric, level, t;
 
 INSERT INTO cells_day BY NAME
-SELECT
-    c.t,
-    c.region,
-    c.state,
-    c.cell,
-    c.metric,
-    c.n,
-    c.s1,
-    c.lo,
-    c.hi
-FROM read_parquet($cells_day) AS c
-ORDER BY c.metric, c.t;
+SELECT * FROM read_parquet($cells_day)
+ORDER BY metric, t;
 
 INSERT OR IGNORE INTO cell_centres
 SELECT DISTINCT
