@@ -7,10 +7,8 @@ hours span three days and whose even hours come as one source per region.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -19,11 +17,19 @@ from hypothesis import strategies as st
 
 from duckwifi.serving import ServingStore
 from duckwifi.serving.catalogue import QUANTILES
-from tests.rollup_lake import SmallLake, build, raw
+from tests.rollup_lake import (
+    SmallLake,
+    assert_distribution_matches_raw,
+    assert_map_matches_raw,
+    build,
+    close_enough,
+    raw,
+    raw_expression,
+    raw_where,
+)
 
 FIRST = datetime(2020, 1, 1, 22)
 HOURS = 28
-RELATIVE_ERROR = 0.02
 STATES_IN_FLEET = ["CA", "TX", "NY", "FL", "DC", "RI", "WY", "MT", "IL", "GA"]
 
 pytestmark = pytest.mark.slow
@@ -43,38 +49,6 @@ def store(lake: SmallLake) -> ServingStore:
 @pytest.fixture(scope="module")
 def raw_con(lake: SmallLake) -> duckdb.DuckDBPyConnection:
     return raw(lake.warehouse)
-
-
-def _raw_expression(metric: str, stat: str) -> str:
-    # Test code: the metric and stat come from the library's allow-lists (drawn below), never from input.
-    if stat == "count":
-        return "count(*)"
-    if stat == "stddev":
-        return f"stddev_samp({metric})"
-    if stat in QUANTILES:
-        return f"quantile_disc({metric}, {QUANTILES[stat]})"
-    return f"{stat}({metric})"
-
-
-def _where(start: datetime, end: datetime, region: list[str], state: list[str], band: list[int]) -> tuple[str, dict]:
-    clauses = ["datetime >= $start", "datetime < $end"]
-    params: dict[str, Any] = {"start": start, "end": end}
-    for name, values in (("region", region), ("state", state), ("band", band)):
-        if values:
-            clauses.append(f"list_contains(${name}s, {name})")
-            params[f"{name}s"] = values
-    return " AND ".join(clauses), params
-
-
-def _close(stat: str, got: float | None, want: Any) -> bool:
-    if want is None or got is None:
-        return got is None and want is None
-    want = float(want)
-    if stat in ("count", "min", "max"):
-        return got == want
-    if stat in QUANTILES:
-        return abs(got - want) <= RELATIVE_ERROR * abs(want) * (1 + 1e-9) + 1e-12
-    return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
 
 
 hours = st.integers(-2, HOURS + 2).map(lambda k: FIRST + timedelta(hours=k))
@@ -100,16 +74,16 @@ def test_timeseries_matches_raw(store, raw_con, metric, stat, span, bucket, regi
     if stat in QUANTILES:
         band = []
     got = store.timeseries(metric, stat, start, end, bucket=bucket, region=region, state=state, band=band)
-    where, params = _where(start, end, region, state, band)
+    where, params = raw_where(start, end, region, state, band)
     want = raw_con.execute(
-        f"SELECT date_trunc('{bucket}', datetime) AS t, {_raw_expression(metric, stat)}, count(*) "
+        f"SELECT date_trunc('{bucket}', datetime) AS t, {raw_expression(metric, stat)}, count(*) "
         f"FROM telemetry WHERE {where} GROUP BY t ORDER BY t",
         params,
     ).fetchall()
     assert [p["time"] for p in got] == [w[0] for w in want]
     assert [p["count"] for p in got] == [w[2] for w in want]
     for point, (_, value, _) in zip(got, want, strict=True):
-        assert _close(stat, point["value"], value), (point, value)
+        assert close_enough(stat, point["value"], value), (point, value)
 
 
 @given(
@@ -128,9 +102,9 @@ def test_breakdown_matches_raw(store, raw_con, metric, stat, span, by, region, s
         if by == "band":
             by = "state"
     got = store.breakdown(metric, stat, by=by, start=start, end=end, region=region, state=state, band=band, limit=1000)
-    where, params = _where(start, end, region, state, band)
+    where, params = raw_where(start, end, region, state, band)
     want = raw_con.execute(
-        f"SELECT CAST({by} AS VARCHAR) AS k, {_raw_expression(metric, stat)}, count(*) "
+        f"SELECT CAST({by} AS VARCHAR) AS k, {raw_expression(metric, stat)}, count(*) "
         f"FROM telemetry WHERE {where} GROUP BY k",
         params,
     ).fetchall()
@@ -138,7 +112,7 @@ def test_breakdown_matches_raw(store, raw_con, metric, stat, span, by, region, s
     by_key = {r["key"]: r for r in got}
     for key, value, count in want:
         assert by_key[key]["count"] == count
-        assert _close(stat, by_key[key]["value"], value), (key, by_key[key], value)
+        assert close_enough(stat, by_key[key]["value"], value), (key, by_key[key], value)
     values = [r["value"] for r in got if r["value"] is not None]
     assert values == sorted(values, reverse=True)
 
@@ -157,46 +131,13 @@ def test_map_matches_raw(store, raw_con, metric, stat, region, state, first, len
     if end < start:
         end = start
     got = store.map_cells(metric, stat, start, end, region=region, state=state)
-    _assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state)
-
-
-def _assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state) -> None:
-    where, params = _where(start, end, region, state, [])
-    want = raw_con.execute(
-        f"SELECT map_cell, {_raw_expression(metric, stat)}, count(*) FROM ("
-        "SELECT *, rollup_cell_id(r, rollup_cell_col(r, longitude)) AS map_cell "
-        f"FROM (SELECT *, rollup_cell_row(latitude) AS r FROM telemetry WHERE {where})"
-        ") GROUP BY map_cell ORDER BY map_cell",
-        params,
-    ).fetchall()
-    assert [c["cell"] for c in got] == [w[0] for w in want]
-    for cell, (_, value, count) in zip(got, want, strict=True):
-        assert cell["count"] == count
-        assert _close(stat, cell["value"], value)
+    assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state)
 
 
 @given(metric=metrics, span=ranges, region=regions, state=states)
 def test_distribution_matches_raw(store, raw_con, metric, span, region, state) -> None:
     start, end = span
-    _assert_distribution_matches_raw(store, raw_con, metric, start, end, region, state)
-
-
-def _assert_distribution_matches_raw(store, raw_con, metric, start, end, region, state) -> None:
-    got = store.distribution(metric, start, end, region=region, state=state)
-    where, params = _where(start, end, region, state, [])
-    want = raw_con.execute(
-        f"SELECT quantile_disc({metric}, 0.5), quantile_disc({metric}, 0.9), quantile_disc({metric}, 0.99), "
-        f"count(*) FROM telemetry WHERE {where}",
-        params,
-    ).fetchone()
-    assert got["count"] == want[3]
-    for name, value in zip(("p50", "p90", "p99"), want[:3], strict=True):
-        assert _close(name, got[name], value), (name, got[name], value)
-    assert sum(b["count"] for b in got["bins"]) == want[3]
-    values = [float(v) for (v,) in raw_con.execute(f"SELECT {metric} FROM telemetry WHERE {where}", params).fetchall()]
-    for b in got["bins"]:
-        assert b["lower"] <= b["upper"]
-        assert b["count"] == sum(1 for v in values if b["lower"] < v <= b["upper"] or v == b["lower"] == 0), b
+    assert_distribution_matches_raw(store, raw_con, metric, start, end, region, state)
 
 
 def test_overview_counts_every_raw_row_per_hour(store, raw_con) -> None:
@@ -305,7 +246,7 @@ def test_map_of_a_partial_recent_day_subtracts_the_other_hours_in_memory(lake: S
         for stat, state in [("count", []), ("avg", []), ("avg", ["CA", "TX"]), ("max", [])]:
             got = wide.map_cells("metric_4", stat, start, end, state=state)
             assert got
-            _assert_map_matches_raw(raw_con, got, "metric_4", stat, start, end, [], state)
+            assert_map_matches_raw(raw_con, got, "metric_4", stat, start, end, [], state)
     wide.close()
 
 
@@ -317,9 +258,9 @@ def test_quantiles_of_a_partial_day_subtract_the_other_hours_in_memory(lake: Sma
     plan = store._prepare_sketch_edge(1, 0, (start, end), True, [], [])
     assert plan.minus[0] == (datetime(2020, 1, 2), start), plan
     for region in ([], ["West"]):
-        _assert_distribution_matches_raw(store, raw_con, "metric_6", start, end, region, [])
+        assert_distribution_matches_raw(store, raw_con, "metric_6", start, end, region, [])
     got = store.breakdown("metric_6", "p90", "region", start, end)
-    where, params = _where(start, end, [], [], [])
+    where, params = raw_where(start, end, [], [], [])
     want = dict(
         raw_con.execute(
             f"SELECT region, quantile_disc(metric_6, 0.9) FROM telemetry WHERE {where} GROUP BY region", params
@@ -327,4 +268,4 @@ def test_quantiles_of_a_partial_day_subtract_the_other_hours_in_memory(lake: Sma
     )
     assert {r["key"] for r in got} == set(want)
     for row in got:
-        assert _close("p90", row["value"], want[row["key"]]), row
+        assert close_enough("p90", row["value"], want[row["key"]]), row

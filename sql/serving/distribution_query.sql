@@ -5,7 +5,8 @@
 -- costs nothing); each bin's edges are its buckets' outer edges, and its count is exact.
 -- Parameters: $metric TINYINT; $level TINYINT; $bins INTEGER; $h1_start, $h1_end, $h2_start, $h2_end,
 -- $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP (hours of whole days subtracted, see
--- _plan_edges in library.py); $regions, $states VARCHAR[].
+-- _plan_edges in library.py); $running_totals BOOLEAN (the days run read from running totals); $regions,
+-- $states VARCHAR[].
 -- Needs: serving_sketch_rows, serving_quantiles (serving/create_serving_macros.sql); rollup_bucket_lower,
 -- rollup_bucket_upper (rollups/create_rollup_macros.sql).
 -- Output: no row when the range holds no rows; else one row (p50 DOUBLE, p90 DOUBLE, p99 DOUBLE, n BIGINT,
@@ -20,11 +21,12 @@ WITH merged AS MATERIALIZED (  -- noqa: ST03
         cast(NULL AS VARCHAR) AS region,
         cast(NULL AS VARCHAR) AS state,
         p.bucket,
-        sum(p.n) AS n
+        -- A BIGINT, not the HUGEINT of a sum, for the quantiles' window sums.
+        cast(sum(p.n) AS BIGINT) AS n
     FROM
         serving_sketch_rows(
             $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
-            $m1_start, $m1_end, $m2_start, $m2_end
+            $running_totals, $m1_start, $m1_end, $m2_start, $m2_end
         ) AS p
     GROUP BY p.bucket
     HAVING sum(p.n) > 0

@@ -1,0 +1,167 @@
+"""A long run of whole days is read from running totals (sketch_through, cells_through): the totals at its
+last day minus those at the day before it. Its answers agree with the raw lake across a day without rows,
+and after the totals are rebuilt from a changed day in the middle of the store.
+
+The lake holds three hours of each of seven days but the fourth, which has none. Hours at 00:00 come as one
+source per region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from duckwifi.serving import ServingStore
+from duckwifi.serving.library import RUNNING_TOTALS_FROM_DAYS, _cut
+from tests.conftest import run_cli
+from tests.rollup_lake import (
+    SmallLake,
+    assert_distribution_matches_raw,
+    assert_map_matches_raw,
+    build,
+    close_enough,
+    raw,
+    raw_where,
+)
+
+FIRST = datetime(2020, 1, 1)
+DAYS = 7
+EMPTY_DAY = 3
+HOURS_OF_A_DAY = (0, 9, 17)
+KEPT = {24 * day + hour for day in range(DAYS) if day != EMPTY_DAY for hour in HOURS_OF_A_DAY}
+DAY = timedelta(days=1)
+
+# Runs of whole days of at least RUNNING_TOTALS_FROM_DAYS days: across the empty day, starting or ending on
+# it, starting on the first day (nothing before it to subtract), and with partial days at both ends.
+LONG_RANGES = [
+    (FIRST, FIRST + DAYS * DAY),
+    (FIRST + DAY, FIRST + 4 * DAY),
+    (FIRST + EMPTY_DAY * DAY, FIRST + 6 * DAY),
+    (FIRST + 4 * DAY, FIRST + DAYS * DAY),
+    (FIRST + timedelta(hours=5), FIRST + 6 * DAY + timedelta(hours=10)),
+    (FIRST + DAY + timedelta(hours=9), FIRST + 5 * DAY + timedelta(hours=17)),
+]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
+    return build(
+        tmp_path_factory.mktemp("running"), devices=200, hours=24 * DAYS, start="2020-01-01 00:00:00", kept=KEPT
+    )
+
+
+@pytest.fixture
+def store(lake: SmallLake) -> Iterator[ServingStore]:
+    # A narrow hourly window: state-level hours of old partial days come from the units' files.
+    served = ServingStore(lake.warehouse, window_hours=6)
+    yield served
+    served.close()
+
+
+def _assert_answers_match_raw(served: ServingStore, raw_con: duckdb.DuckDBPyConnection, start, end) -> None:
+    for metric, stat, by, state in [
+        ("metric_4", "p99", "state", []),
+        ("metric_4", "p50", "region", []),
+        ("metric_9", "p90", "state", ["CA", "TX", "NY"]),
+    ]:
+        got = {r["key"]: r for r in served.breakdown(metric, stat, by, start, end, state=state, limit=1000)}
+        where, params = raw_where(start, end, [], state, [])
+        want = raw_con.execute(
+            f"SELECT {by}, quantile_disc({metric}, {dict(p50=0.5, p90=0.9, p99=0.99)[stat]}), count(*) "
+            f"FROM telemetry WHERE {where} GROUP BY {by}",
+            params,
+        ).fetchall()
+        assert sorted(got) == sorted(k for k, _, _ in want), (start, end, stat, by)
+        for key, value, count in want:
+            assert got[key]["count"] == count
+            assert close_enough(stat, got[key]["value"], value), (start, end, stat, key, got[key], value)
+    for region, state in [([], []), (["West"], []), ([], ["CA", "TX"])]:
+        assert_distribution_matches_raw(served, raw_con, "metric_6", start, end, region, state)
+    for stat, state in [("count", []), ("avg", []), ("avg", ["CA", "TX"]), ("max", [])]:
+        got_cells = served.map_cells("metric_2", stat, start, end, state=state)
+        assert_map_matches_raw(raw_con, got_cells, "metric_2", stat, start, end, [], state)
+    # A series by day is never read from running totals; it must still be right beside them.
+    days = served.timeseries("metric_5", "p90", start, end, bucket="day", state=["CA", "TX"])
+    where, params = raw_where(start, end, [], ["CA", "TX"], [])
+    want_days = raw_con.execute(
+        f"SELECT date_trunc('day', datetime) AS d, quantile_disc(metric_5, 0.9), count(*) FROM telemetry "
+        f"WHERE {where} GROUP BY d ORDER BY d",
+        params,
+    ).fetchall()
+    assert [(p["time"], p["count"]) for p in days] == [(d, n) for d, _, n in want_days]
+
+
+def test_the_ranges_read_running_totals() -> None:
+    for start, end in LONG_RANGES:
+        assert _cut(start, end, use_days=True).long_days(), (start, end)
+    short = (FIRST + DAY, FIRST + (1 + RUNNING_TOTALS_FROM_DAYS) * DAY - timedelta(hours=1))
+    assert not _cut(*short, use_days=True).long_days()
+
+
+@pytest.mark.parametrize(("start", "end"), LONG_RANGES)
+def test_long_runs_of_days_agree_with_the_raw_lake(lake: SmallLake, store: ServingStore, start, end) -> None:
+    with raw(lake.warehouse) as raw_con:
+        _assert_answers_match_raw(store, raw_con, start, end)
+
+
+def test_the_answers_come_from_the_running_totals(lake: SmallLake, store: ServingStore) -> None:
+    """With the day tables' rows gone, long runs are still answered (from the totals); with the totals gone
+    too, they are not: the comparison above can fail."""
+    start, end = LONG_RANGES[0]
+    before = (store.distribution("metric_6", start, end), store.map_cells("metric_2", "avg", start, end))
+    store._db.execute("DELETE FROM sketch_day; DELETE FROM cells_day")
+    assert (store.distribution("metric_6", start, end), store.map_cells("metric_2", "avg", start, end)) == before
+    store._db.execute("DELETE FROM sketch_through; DELETE FROM cells_through")
+    assert store.distribution("metric_6", start, end)["count"] == 0
+    assert store.map_cells("metric_2", "avg", start, end) == []
+
+
+hours = st.integers(0, 24 * DAYS).map(lambda k: FIRST + timedelta(hours=k))
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None)
+@given(span=st.tuples(hours, hours).map(sorted))
+def test_any_range_agrees_with_the_raw_lake(lake: SmallLake, span: list[datetime]) -> None:
+    start, end = span
+    with ServingStore(lake.warehouse, window_hours=6) as served, raw(lake.warehouse) as raw_con:
+        _assert_answers_match_raw(served, raw_con, start, end)
+
+
+def _sources_of_day(lake: SmallLake, day: int) -> list[Path]:
+    stamp = (FIRST + day * DAY).strftime("%Y-%m-%d")
+    return sorted(p for p in lake.src.glob("*.csv") if stamp in p.name)
+
+
+def test_totals_follow_a_changed_day_in_the_middle(lake: SmallLake, store: ServingStore, tmp_path: Path) -> None:
+    """Forgetting one source of day 1, then every source of day 2, then converting them again: each refresh
+    rebuilds the totals from the changed day on, and every long run still agrees with the raw lake."""
+    one_source = _sources_of_day(lake, 1)[0]
+    whole_day = _sources_of_day(lake, 2)
+    assert whole_day
+    steps = [[one_source], whole_day]
+    for forgotten in steps:
+        for source in forgotten:
+            result = run_cli("forget", source, "--warehouse", lake.warehouse)
+            assert result.returncode == 0, result.stderr
+        assert store.refresh()
+        with raw(lake.warehouse) as raw_con:
+            for start, end in LONG_RANGES[:3]:
+                _assert_answers_match_raw(store, raw_con, start, end)
+    result = run_cli("convert", lake.src, lake.lake, "--warehouse", lake.warehouse)
+    assert result.returncode == 0, result.stderr
+    assert store.refresh()
+    with raw(lake.warehouse) as raw_con:
+        for start, end in LONG_RANGES:
+            _assert_answers_match_raw(store, raw_con, start, end)
+    # The same as a store loaded afresh.
+    with ServingStore(lake.warehouse, window_hours=6) as fresh:
+        for start, end in LONG_RANGES:
+            assert store.distribution("metric_6", start, end) == fresh.distribution("metric_6", start, end)
+            assert store.map_cells("metric_2", "avg", start, end) == fresh.map_cells("metric_2", "avg", start, end)
