@@ -269,6 +269,23 @@ def test_breakdown_compare_previous(client, sql):
     assert all(r["previous"] is None and r["change"] is None for r in first)
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/breakdown", {"compare": "previous", "from": "0001-01-01T00:00:00", "to": "0001-01-02T00:00:00"}),
+        ("/api/map", {"compare": "previous", "from": "0001-01-01T00:00:00", "to": "2020-01-01T02:00:00"}),
+        ("/api/devices/1", {"to": "0001-01-01T00:00:00"}),
+    ],
+)
+def test_ranges_reaching_before_the_first_datetime_are_cut_there(client, path, params):
+    """The previous range (or a device's default day) of a range near year 1 would start before the first
+    hour a datetime holds: it is cut there instead of failing with a server error."""
+    response = client.get(path, params={"metric": "metric_1", **params})
+    assert response.status_code in (200, 404), response.text
+    if path == "/api/breakdown":
+        assert response.json() == {"rows": []}
+
+
 # -- map ---------------------------------------------------------------------------------------------------
 
 

@@ -47,6 +47,7 @@ from duckwifi.api.params import (
     Range,
     compare_range,
     data_query,
+    earlier,
     format_hour,
     time_range,
 )
@@ -257,12 +258,12 @@ def _device_range(devices: DeviceReader, asked: Range) -> tuple[datetime, dateti
     if asked.start is not None and asked.end is not None:
         return asked.start, asked.end
     if asked.end is not None:
-        return asked.end - DEVICE_DEFAULT_SPAN, asked.end
+        return earlier(asked.end, DEVICE_DEFAULT_SPAN), asked.end
     newest = devices.newest_hour()
     end = newest + HOUR if newest is not None else datetime(1970, 1, 1)
     if asked.start is not None:
         return asked.start, max(end, asked.start)
-    return end - DEVICE_DEFAULT_SPAN, end
+    return earlier(end, DEVICE_DEFAULT_SPAN), end
 
 
 @api.get("/incidents", response_model=models.Incidents, responses=_data_response(models.Incidents))

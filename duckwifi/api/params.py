@@ -92,10 +92,16 @@ class Range:
     end: datetime | None
 
     def previous(self) -> Range:
-        """The equally long range just before this one (both ends must be set)."""
+        """The equally long range just before this one (both ends must be set), cut at the first hour a
+        datetime holds (0001-01-01), before which there is no data."""
         assert self.start is not None
         assert self.end is not None
-        return Range(self.start - (self.end - self.start), self.start)
+        return Range(earlier(self.start, self.end - self.start), self.start)
+
+
+def earlier(moment: datetime, span: timedelta) -> datetime:
+    """``moment - span``, or datetime.min when that is before it (rather than an OverflowError)."""
+    return moment - span if moment - datetime.min >= span else datetime.min
 
 
 def time_range(from_: FromParam = None, to: ToParam = None) -> Range:
