@@ -201,6 +201,9 @@ def _progress(total: int, label: str) -> Progress | None:
         TimeRemainingColumn(),
         console=stderr,
         transient=True,
+        # Data lines go to the real stdout even while the bar is live (rich would route them to its console).
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
 
 
@@ -331,6 +334,15 @@ def convert(
             if progress is not None and task is not None:
                 progress.advance(task)
 
+        def published(converted: Converted) -> None:
+            # As each source lands, so that a run stopped midway (Ctrl-C) has reported what it published.
+            line = _conversion_line(converted)
+            if progress is not None and sys.stdout.isatty():
+                # The bar is live on this terminal too: print above it rather than through it.
+                progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            else:
+                typer.echo(line)
+
         with _maybe(progress):
             report = convert_folder(
                 target,
@@ -340,10 +352,9 @@ def convert(
                 min_age_s=min_age,
                 max_bad_rows=max_bad_rows,
                 on_file=advance,
+                on_converted=published,
                 stage_sources=stage_sources,
             )
-    for converted in report.converted:
-        typer.echo(_conversion_line(converted))
     for rejection in report.rejected:
         _say(f"duckwifi: {rejection}")
     if report.moved_from is not None:

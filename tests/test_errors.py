@@ -229,6 +229,32 @@ def test_ctrl_c_during_convert_is_interrupted_130_and_the_ledger_matches_the_lak
         )
 
 
+@pytest.mark.faults
+def test_ctrl_c_after_some_files_landed_has_reported_each_of_them(tmp_path: Path) -> None:
+    """Each converted file's line is printed as it lands, so a script reading stdout learns of every file an
+    interrupted run published; the one caught mid-publish (if any) is finished by the next run."""
+    wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert run_cli("init", "--warehouse", wh, "--devices", 20_000).returncode == 0
+    assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", "8").returncode == 0
+    proc = popen_cli("convert", src, lake, "--warehouse", wh)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.count("\t") == 1, first
+    stdout, stderr = _interrupt(proc)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    reported = {line.split("\t")[0] for line in (first + stdout).splitlines()}
+    with duckdb.connect(str(wh / "state.duckdb"), read_only=True) as con:
+        recorded = {source for (source,) in con.execute("SELECT source FROM conversions").fetchall()}
+    published_hours = {p.parent.name for p in lake.glob("date=*/hour=*/")}
+    assert reported <= recorded
+    assert len(published_hours) - len(reported) in (0, 1), (published_hours, reported)
+    again = run_cli("convert", src, lake, "--warehouse", wh)
+    assert again.returncode == 0, again.stderr
+    assert not reported & {line.split("\t")[0] for line in again.stdout.splitlines()}
+    with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM telemetry").fetchone() == (8 * 20_000,)
+
+
 # --- A damaged devices file ------------------------------------------------------------------------------
 
 

@@ -399,6 +399,36 @@ def test_readers_views_count_listed_units_only(converted) -> None:
         assert con.execute("SELECT sum(metric_5) / count(*) FROM telemetry").fetchone() == view_avg
 
 
+def test_readers_views_answer_while_convert_writes_units(tmp_path: Path) -> None:
+    """A query of the rollup views during a convert never opens a unit table still being written (DuckDB reads
+    the schema of the first file a glob lists): tables are written under hidden names and renamed when whole."""
+    wh, ticks, src, lake = tmp_path / "wh", tmp_path / "ticks", tmp_path / "csv", tmp_path / "lake"
+    assert run_cli("init", "--warehouse", wh, "--devices", 3000, "--seed", 5).returncode == 0
+    assert run_cli("tick", "--warehouse", wh, "--out", ticks, "--hours", 10).returncode == 0
+    src.mkdir()
+    hours = sorted(ticks.glob("*.csv"))
+    for csv in hours[:1]:
+        (src / csv.name).write_bytes(csv.read_bytes())
+    assert run_cli("convert", src, lake, "--warehouse", wh).returncode == 0
+    for csv in hours[1:]:
+        (src / csv.name).write_bytes(csv.read_bytes())
+    converting = popen_cli("convert", src, lake, "--warehouse", wh)
+    answers, failures = [], []
+    while converting.poll() is None:
+        try:
+            with duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True) as con:
+                row = con.execute("SELECT sum(rows) FROM rollup_sketch WHERE metric = 'metric_5'").fetchone()
+                answers.append(row[0] if row is not None else None)
+        except duckdb.Error as error:
+            failures.append(str(error))
+    assert converting.wait() == 0
+    assert failures == []
+    assert len(answers) > 5
+    # Every answer is a whole number of published hours: sources appear all or nothing.
+    assert {int(a) % 3000 for a in answers if a is not None} == {0}
+    assert not list((wh / "rollups" / "units").glob("*/.*.partial"))
+
+
 def test_forget_withdraws_the_sources_rollups_with_its_lake_files(runner, converted) -> None:
     warehouse, src, _lake = converted
     hour0 = (src / "telemetry_2020-01-01_00.csv").resolve()

@@ -127,12 +127,15 @@ def convert(
     min_age_s: float = 0.0,
     max_bad_rows: int = 0,
     on_file: Callable[[Path], None] | None = None,
+    on_converted: Callable[[Converted], None] | None = None,
     stage_sources: SourceStagerFactory | None = None,
 ) -> ConvertReport:
     """Convert every new CSV file in ``src`` into ``lake``; the caller holds the warehouse's "convert" lock.
 
     Staging runs wherever ``stage_sources`` runs it (here by default; on Dask workers for ``--workers``, see
     duckwifi.distributed); checking, recording and publishing always run here, as each staging completes.
+    ``on_converted`` hears of each source as soon as its files are published (in the order stagings complete),
+    so a run stopped midway has reported every source it published.
     """
     sources = list_sources(src)
     check_lake_folder(warehouse, lake.resolve(), src)
@@ -152,7 +155,7 @@ def convert(
         (stage_sources or stage_sources_here(warehouse))(lake, reader) as stager,
     ):
         newest_mtime_ns = time.time_ns() - int(min_age_s * 1e9) if min_age_s > 0 else None
-        run = _Run(ledger, reader, entries, report, replace_changed, max_bad_rows, newest_mtime_ns)
+        run = _Run(ledger, reader, entries, report, replace_changed, max_bad_rows, newest_mtime_ns, on_converted)
         for source in sources:
             try:
                 job = run.plan(source)
@@ -189,7 +192,9 @@ class _Run:
         replace_changed: bool,
         max_bad_rows: int,
         newest_mtime_ns: int | None,
+        on_converted: Callable[[Converted], None] | None = None,
     ) -> None:
+        self.on_converted = on_converted
         self.ledger = ledger
         self.reader = reader
         self.entries = entries
@@ -273,6 +278,8 @@ class _Run:
             return
         converted, entry = finish_source(self.ledger, self.reader, job, outcome, owner_of=self.owner_of)
         self.report.converted.append(converted)
+        if self.on_converted is not None:
+            self.on_converted(converted)
         self.owner_of.update(dict.fromkeys(entry.outputs, str(job.source)))
         self.entries[str(job.source)] = entry
         self.by_content[entry.sha256] = str(job.source)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.rollups.store import TABLES, Unit, write_unit_info
+from duckwifi.rollups.store import TABLES, Unit, complete_tables, partial_table_path, write_unit_info
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -57,10 +57,11 @@ def stage_source(
         for table in TABLES:
             con.execute(
                 queries.load(f"rollups/write_{table}.sql"),
-                {"files": paths, "target": str(unit_dir / f"{table}.parquet")},
+                {"files": paths, "target": str(partial_table_path(unit_dir, table))},
             )
     finally:
         con.execute(queries.load("rollups/set_parquet_metadata_cache.sql"), {"enabled": cached_before})
+    complete_tables(unit_dir)
     row = con.execute(queries.load("rollups/describe_unit.sql"), {"stats": str(unit_dir / "stats.parquet")}).fetchone()
     rows, hours = (int(row[0]), tuple(row[1])) if row is not None else (0, ())
     unit = Unit(unit_dir.name, source, sha256, rows, hours)

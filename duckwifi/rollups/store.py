@@ -7,6 +7,7 @@ Layout under ``warehouse/rollups/``::
     units/<unit>/sketch.parquet
     units/<unit>/cells.parquet
     units/<unit>/unit.json         written last: the unit is complete and durable
+    units/<unit>/.<table>.parquet.partial   a table being written, renamed to <table>.parquet when whole
     digests/<day>-<key>/           a cache of a day's derived serving rows (duckwifi/rollups/digests.py)
 
 A unit is written under a name never used before (``<source key>-<random>``), so nothing a reader may be
@@ -130,6 +131,20 @@ def new_unit_dir(warehouse: Warehouse, source_key: str) -> Path:
     return warehouse.rollups_dir / UNITS_DIR / f"{source_key}-{uuid.uuid4().hex[:12]}"
 
 
+def partial_table_path(folder: Path, table: str) -> Path:
+    """Where a unit's table is written: a name the readers' views (``units/*/<table>.parquet``) never match,
+    so a query of them never opens a file still being written (DuckDB reads the first file a glob lists)."""
+    return folder / f".{table}.parquet.partial"
+
+
+def complete_tables(folder: Path) -> None:
+    """Give a unit's written tables their final names, each file durable first."""
+    for table in TABLES:
+        partial = partial_table_path(folder, table)
+        fsync_file(partial)
+        os.replace(partial, folder / f"{table}.parquet")
+
+
 def write_unit_info(folder: Path, unit: Unit) -> None:
     """The unit's description, written last: its presence means every file is complete and durable."""
     for table in TABLES:
@@ -190,7 +205,7 @@ def publish(
         listed = {u.unit for u in manifest.units}
         for unit in current.units:
             if unit.unit not in listed:
-                shutil.rmtree(warehouse.rollups_dir / UNITS_DIR / unit.unit, ignore_errors=True)
+                _remove_unit_dir(warehouse.rollups_dir / UNITS_DIR / unit.unit)
     else:
         remove_unlisted_units(warehouse, manifest)
     return manifest
@@ -212,7 +227,23 @@ def remove_unlisted_units(warehouse: Warehouse, manifest: Manifest) -> None:
     if units_dir.is_dir():
         for entry in units_dir.iterdir():
             if entry.name not in listed:
-                shutil.rmtree(entry, ignore_errors=True)
+                _remove_unit_dir(entry)
+    # Folders moved aside by a run killed before it deleted them.
+    for leftover in warehouse.rollups_dir.glob(".removed-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _remove_unit_dir(folder: Path) -> None:
+    """Move the folder out of ``units/`` in one rename, then delete it: the readers' views list the files of
+    ``units/`` and read the first one's schema, so a file must not vanish from under them file by file."""
+    doomed = folder.parent.parent / f".removed-{folder.name}"
+    try:
+        os.replace(folder, doomed)
+    except FileNotFoundError:
+        return
+    except OSError:
+        doomed = folder
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _write_manifest(warehouse: Warehouse, manifest: Manifest) -> None:
