@@ -132,6 +132,45 @@ def test_overview_and_health(client):
     assert body["seconds_since_publish"] >= 0
 
 
+def test_health_is_stale_while_the_store_cannot_be_followed(tmp_path):
+    """A manifest the server cannot read leaves it serving the version it has: health says so (stale, and
+    why), and the age stays that of the version served; a readable publish makes it ok again."""
+    import time
+
+    from duckwifi.api.data import DashboardData
+    from tests.conftest import run_cli
+
+    wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert run_cli("init", "--warehouse", wh, "--devices", 200).returncode == 0
+    assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", 2).returncode == 0
+    assert run_cli("convert", src, lake, "--warehouse", wh).returncode == 0
+    data = DashboardData(Warehouse(wh), poll_interval_s=0.05)
+    manifest = wh / "rollups" / "manifest.json"
+    good = manifest.read_text()
+    try:
+        data.start()
+        served = data.health()
+        assert served.status == "ok"
+        assert served.problem is None
+        time.sleep(0.3)
+        manifest.write_text("{")
+        deadline = time.monotonic() + 10
+        while data.health().status == "ok" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stale = data.health()
+        assert stale.status == "stale"
+        assert stale.problem
+        assert stale.version == served.version
+        assert stale.seconds_since_publish >= served.seconds_since_publish + 0.3
+        manifest.write_text(good)
+        deadline = time.monotonic() + 10
+        while data.health().status == "stale" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert data.health().status == "ok"
+    finally:
+        data.close()
+
+
 # -- time series -------------------------------------------------------------------------------------------
 
 

@@ -188,7 +188,13 @@ class DashboardData:
 
     def health(self) -> models.Health:
         seconds = self._store.seconds_since_publish()
-        return models.Health(version=self.version, seconds_since_publish=None if seconds is None else round(seconds, 3))
+        problem = self._last_poll_error
+        return models.Health(
+            status="ok" if problem is None else "stale",
+            version=self.version,
+            seconds_since_publish=None if seconds is None else round(seconds, 3),
+            problem=problem,
+        )
 
     def timeseries(self, query: DataQuery, bucket: str) -> models.Timeseries:
         points = _asked(

@@ -145,9 +145,16 @@ class Incidents(_Answer):
 
 
 class Health(_Answer):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "stale"] = Field(
+        "ok",
+        description="stale: the server could not follow the store's newest publish (see problem) and still "
+        "serves version",
+    )
     version: str
-    seconds_since_publish: float | None = Field(description="null when nothing is published")
+    seconds_since_publish: float | None = Field(
+        description="seconds since the publish of the version served; null when nothing is published"
+    )
+    problem: str | None = Field(None, description="why the server is stale; null when it is not")
 
 
 _DEVICE_FIELDS: dict[str, Any] = {

@@ -213,6 +213,8 @@ class ServingStore:
         self._working: duckdb.DuckDBPyConnection | None = None
         self._closing = threading.Event()
         self._manifest = Manifest()
+        # When the loaded version's manifest was written (its mtime), for the health check's age.
+        self._published_at: float | None = None
         self._window_hours: set[datetime] = set()
         self._coverage: tuple[datetime, datetime] | None = None
         self._hours_since_compaction = 0
@@ -230,17 +232,17 @@ class ServingStore:
         return self._manifest.lake
 
     def seconds_since_publish(self) -> float | None:
-        """Seconds since the manifest was last replaced, or None when nothing is published."""
-        try:
-            mtime = manifest_path(self._warehouse).stat().st_mtime
-        except FileNotFoundError:
+        """Seconds since the manifest of the loaded version was published, or None when nothing is."""
+        if self._published_at is None:
             return None
-        return max(0.0, datetime.now().timestamp() - mtime)
+        return max(0.0, datetime.now().timestamp() - self._published_at)
 
     def refresh(self) -> bool:
         """Follow the manifest: load what changed since the last load; True when the version changed."""
         with self._refresh_lock:
             for attempt in range(_LOAD_ATTEMPTS):
+                # Read before the manifest: a publish in between makes the age look older, never newer.
+                published_at = _modified_at(manifest_path(self._warehouse))
                 manifest = read_manifest(self._warehouse)
                 if manifest.version == self._manifest.version:
                     return False
@@ -251,6 +253,7 @@ class ServingStore:
                         raise
                     continue
                 self._manifest = manifest
+                self._published_at = published_at
                 return True
         return False
 
@@ -677,6 +680,13 @@ class ServingStore:
         finally:
             self._working = None
             con.close()
+
+
+def _modified_at(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _refuse_when_closing(closing: threading.Event) -> None:
