@@ -187,6 +187,28 @@ def test_rebuild_remakes_lost_rollups(runner, converted) -> None:
     assert _served_counts(warehouse) == expected
 
 
+@pytest.mark.faults
+def test_a_rebuild_stopped_by_ctrl_c_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    import signal
+
+    wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert run_cli("init", "--warehouse", wh, "--devices", 20_000, "--seed", 3).returncode == 0
+    assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", 8).returncode == 0
+    assert run_cli("convert", src, lake, "--warehouse", wh).returncode == 0
+    units = wh / "rollups" / "units"
+    before = sorted(p.name for p in units.iterdir())
+    manifest = (wh / "rollups" / "manifest.json").read_bytes()
+    rebuilding = popen_cli("rollup", "--rebuild", "--warehouse", wh)
+    deadline = time.monotonic() + 60
+    while len(list(units.iterdir())) <= len(before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rebuilding.send_signal(signal.SIGINT)
+    _, stderr = rebuilding.communicate(timeout=60)
+    assert rebuilding.returncode == ExitCode.INTERRUPTED, stderr
+    assert sorted(p.name for p in units.iterdir()) == before
+    assert (wh / "rollups" / "manifest.json").read_bytes() == manifest
+
+
 def test_rebuild_mends_a_damaged_manifest_as_its_message_says(runner, converted) -> None:
     warehouse, _, _ = converted
     expected = _served_counts(warehouse)

@@ -8,6 +8,7 @@ new one. The caller holds the warehouse's "convert" lock.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,20 +44,24 @@ def rebuild(warehouse: Warehouse) -> RebuildReport:
     with connect(warehouse, read_only=True) as con:
         entries = read_ledger(con, lake)
     units: list[Unit] = []
-    with work_connection(warehouse) as reader:
-        for source, entry in sorted(entries.items()):
-            # A source still 'publishing' is finished, rollups included, by the next convert.
-            if entry.status != "done":
-                continue
-            unit = stage_source(
-                reader,
-                [lake / o for o in entry.outputs],
-                new_unit_dir(warehouse, source_key(Path(source))),
-                source=source,
-                sha256=entry.sha256,
-            )
-            if unit is not None:
-                units.append(unit)
+    written: list[Path] = []
+    try:
+        with work_connection(warehouse) as reader:
+            for source, entry in sorted(entries.items()):
+                # A source still 'publishing' is finished, rollups included, by the next convert.
+                if entry.status != "done":
+                    continue
+                written.append(new_unit_dir(warehouse, source_key(Path(source))))
+                unit = stage_source(
+                    reader, [lake / o for o in entry.outputs], written[-1], source=source, sha256=entry.sha256
+                )
+                if unit is not None:
+                    units.append(unit)
+    except BaseException:
+        # Stopped (Ctrl-C, a full disk) before the swap: the store is as it was, without this run's units.
+        for folder in written:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     manifest = publish(warehouse, units, lake=lake, replace_all=True)
     # Every unit is new, so every digest is stale: drop them all and write the complete days' again.
     write_digests(warehouse, rewrite=True)
