@@ -377,10 +377,12 @@ def convert(
         )
     for copy, original in report.same_content:
         _say(f"duckwifi: {copy}: already converted (same content as {original})")
+    for moved, old_path in report.moved:
+        _say(f"duckwifi: {moved}: already converted as {old_path}, which is gone; its record follows it")
     for changed in report.changed:
         _say(f"duckwifi: changed since it was converted: {changed} (use --replace-changed)")
     rows = sum(c.rows for c in report.converted)
-    skipped = len(report.unchanged) + len(report.same_content)
+    skipped = len(report.unchanged) + len(report.same_content) + len(report.moved)
     stderr.print(
         f"converted {len(report.converted)} file(s), {rows:,} rows; {skipped} already converted; "
         f"{len(report.rejected)} rejected; {len(report.changed)} changed"

@@ -14,6 +14,9 @@ import duckdb
 import pytest
 
 from duckwifi.errors import ExitCode
+from duckwifi.rollups.store import read_manifest
+from duckwifi.serving import ServingStore
+from duckwifi.warehouse import Warehouse
 from tests.conftest import converted_sources, invoke
 
 
@@ -53,14 +56,22 @@ def test_moving_the_converted_csv_folder_does_not_double_the_lake(runner, wareho
     moved = convert(runner, archived, lake, warehouse_dir)
     assert moved.exit_code == 0, moved.output
     assert moved.stdout == ""
-    assert "already converted (same content as " in moved.stderr
-    assert str(csv_dir / "telemetry_2020-01-01_00.csv") in moved.stderr
+    old_path, new_path = csv_dir / "telemetry_2020-01-01_00.csv", archived / "telemetry_2020-01-01_00.csv"
+    assert f"{new_path}: already converted as {old_path}, which is gone; its record follows it" in moved.stderr
+    assert "2 already converted" in moved.stderr
     assert view_counts(warehouse_dir) == (1000, 1000)
     # The ledger followed the files: the next run takes the cheap path and says nothing about content.
     again = convert(runner, archived, lake, warehouse_dir)
     assert "2 already converted" in again.stderr
     assert "same content" not in again.stderr
+    assert "already converted as" not in again.stderr
     assert "converted_files: 2" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    # So did the rollups: forgetting the file by its new path withdraws its rows from the dashboard too.
+    sources = {u.source for u in read_manifest(Warehouse(warehouse_dir)).units}
+    assert sources == {str(p) for p in archived.glob("*.csv")}
+    assert invoke(runner, "forget", new_path, "--warehouse", warehouse_dir).exit_code == 0
+    with ServingStore(warehouse_dir) as served:
+        assert served.overview()["rows"] == 500
 
 
 def test_a_renamed_copy_in_a_new_folder_is_skipped(runner, warehouse_dir, csv_dir, tmp_path) -> None:

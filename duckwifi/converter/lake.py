@@ -97,6 +97,8 @@ class ConvertReport:
     changed: list[Path] = field(default_factory=list)
     # Files skipped because a converted source has the same content: (file, that source).
     same_content: list[tuple[Path, Path]] = field(default_factory=list)
+    # Converted files found under a new path (their old one is gone): (new path, old path).
+    moved: list[tuple[Path, Path]] = field(default_factory=list)
     recovered: int = 0
     # Files skipped by --min-age: modified too recently, perhaps still being copied.
     too_new: list[Path] = field(default_factory=list)
@@ -301,11 +303,14 @@ class _Run:
             self.report.missing_outputs[source] = missing
 
     def _skip_same_content(self, source: Path, twin: str, mtime_ns: int) -> None:
-        """A file already converted under another path: a copy is skipped; a moved file takes over the record."""
-        self.report.same_content.append((source, Path(twin)))
+        """A file already converted under another path: a copy is skipped; a moved file takes over the record
+        (and its rollup unit, issue 12)."""
         if Path(twin).exists():
+            self.report.same_content.append((source, Path(twin)))
             return
+        self.report.moved.append((source, Path(twin)))
         self.ledger.move(twin, source, mtime_ns)
+        rollup_hooks.move_source(self.ledger.warehouse, twin, str(source))  # rollups (issue 12)
         entry = self.entries.pop(twin)
         self.entries[str(source)] = LedgerEntry(
             entry.byte_count, mtime_ns, entry.sha256, entry.status, entry.outputs, entry.retired

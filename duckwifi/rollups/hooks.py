@@ -61,6 +61,15 @@ def publish(warehouse: Warehouse, lake: Path, source: Path, unit: store.Unit | N
         store.publish(warehouse, [unit], lake=lake, only_replaced=True)
 
 
+def move_source(warehouse: Warehouse, old: str, new: str) -> None:
+    """The ledger's record of a converted file followed it to a new path: so does its unit."""
+    try:
+        store.move_source(warehouse, old, new)
+    except RollupsDamaged:
+        # `duckwifi rollup --rebuild` remakes the store from the ledger, new path included.
+        log.warning("the rollup manifest is damaged; run `duckwifi rollup --rebuild`")
+
+
 def remove_unpublished(warehouse: Warehouse) -> None:
     """Delete the unit folders the manifest does not list; only while nothing is being staged. A damaged
     manifest is left for `duckwifi rollup --rebuild`, and so are the folders."""

@@ -20,6 +20,7 @@ Only a writer holding the warehouse's "convert" lock writes units or the manifes
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -209,6 +210,16 @@ def publish(
     else:
         remove_unlisted_units(warehouse, manifest)
     return manifest
+
+
+def move_source(warehouse: Warehouse, old: str, new: str) -> Manifest:
+    """A converted file moved: its unit is listed under its new path (its files stay as they are), so that
+    ``forget`` or a replacement of the new path withdraws it."""
+    current = read_manifest(warehouse)
+    moved = [dataclasses.replace(u, source=new) for u in current.units if u.source == old]
+    if not moved:
+        return current
+    return publish(warehouse, moved, remove_sources=[old], only_replaced=True)
 
 
 def remove_sources(warehouse: Warehouse, sources: Iterable[str]) -> Manifest:
