@@ -257,6 +257,23 @@ def test_a_repeated_filter_means_any_of_and_unknown_parameters_are_ignored(clien
     assert plain.json() == get(client, "/api/timeseries", metric="metric_1")
 
 
+@pytest.mark.parametrize(
+    ("path", "repeated"),
+    [
+        ("/api/timeseries", [("metric", "metric_1"), ("metric", "metric_2")]),
+        ("/api/breakdown", [("metric", "metric_1"), ("by", "state"), ("by", "region")]),
+        ("/api/map", [("metric", "metric_1"), ("from", "2020-01-01T00:00:00"), ("from", "2020-01-01T01:00:00")]),
+        ("/api/distribution", [("metric", "metric_1"), ("bins", "10"), ("bins", "20")]),
+    ],
+)
+def test_a_one_valued_parameter_given_twice_is_refused(client, path, repeated):
+    """Only the filters mean "any of"; a second metric or range end would silently win, so it is a 422."""
+    response = client.get(path, params=repeated)
+    assert response.status_code == 422, response.text
+    name = repeated[-1][0]
+    assert response.json()["detail"][0]["loc"] == ["query", name]
+
+
 # -- breakdown ---------------------------------------------------------------------------------------------
 
 

@@ -49,6 +49,7 @@ from duckwifi.api.params import (
     data_query,
     earlier,
     format_hour,
+    one_value_each,
     time_range,
 )
 from duckwifi.errors import LakeUnreadable
@@ -96,7 +97,7 @@ def require_token(request: Request) -> None:
         )
 
 
-api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+api = APIRouter(prefix="/api", dependencies=[Depends(require_token), Depends(one_value_each)])
 _VALIDATION = {422: {"description": "a bad parameter; the body names it (detail[].loc)"}}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from duckwifi.serving.catalogue import BREAKDOWN_DIMENSIONS, BUCKETS, MAX_LIMIT, METRICS, REGIONS, STATE_REGIONS, STATS
@@ -47,6 +47,19 @@ def refuse(parameter: str, message: str, value: object = None) -> RequestValidat
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}]
     )
+
+
+# The query parameters that take one value; region, state and band may be repeated (any of them).
+SINGLE_VALUED = ("metric", "stat", "from", "to", "bucket", "by", "limit", "compare", "bins")
+
+
+def one_value_each(request: Request) -> None:
+    """A 422 for a one-valued parameter given twice (``metric=metric_1&metric=metric_2``), which would otherwise
+    silently answer for the last."""
+    for name in SINGLE_VALUED:
+        values = request.query_params.getlist(name)
+        if len(values) > 1:
+            raise refuse(name, f"{name} takes one value, not {len(values)}", values)
 
 
 def parse_hour(parameter: str, text: str | None) -> datetime | None:
