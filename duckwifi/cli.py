@@ -220,7 +220,7 @@ def _existing(warehouse: Path) -> Warehouse:
     """The warehouse, refused before any lock file is made when it does not exist (a mistyped --warehouse)."""
     target = Warehouse(warehouse)
     if not target.exists():
-        raise WarehouseMissing(f"no warehouse at {target.root}; run `duckwifi init` (or `duckwifi tick`) first")
+        raise WarehouseMissing.at(target.root)
     return target
 
 
@@ -418,7 +418,7 @@ def sql(
         raise BadArgument(f"--output {output} must name a file in an existing folder")
     target = Warehouse(warehouse)
     if not target.exists():
-        raise WarehouseMissing(f"no warehouse at {target.root}; run `duckwifi init` (or `duckwifi tick`) first")
+        raise WarehouseMissing.at(target.root)
     prepared = adhoc.prepare_query(target, query)
     try:
         if chosen is OutputFormat.parquet and output is not None:
@@ -671,7 +671,7 @@ def serve(
 
     if not warehouse.is_dir():
         # A warehouse folder with nothing converted yet serves empty answers; a folder that is not there is a typo.
-        raise WarehouseMissing(f"no warehouse at {warehouse}; run `duckwifi init` (or `duckwifi tick`) first")
+        raise WarehouseMissing.at(warehouse)
     run_server(Warehouse(warehouse), options, on_ready=ready)
     stderr.print("stopped")
 

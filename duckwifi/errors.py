@@ -54,6 +54,11 @@ class BadArgument(DuckwifiError):
 class WarehouseMissing(DuckwifiError):
     exit_code = ExitCode.NOT_INITIALIZED
 
+    @classmethod
+    def at(cls, root: object, first: str = "`duckwifi init` (or `duckwifi tick`)") -> WarehouseMissing:
+        """The one wording of "no warehouse here", with what to run ``first``."""
+        return cls(f"no warehouse at {root}; run {first} first")
+
 
 class WarehouseExists(DuckwifiError):
     exit_code = ExitCode.ALREADY_INITIALIZED

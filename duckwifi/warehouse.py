@@ -189,7 +189,7 @@ def connect(
     """Open ``state.duckdb`` for a short piece of work, waiting out another duckwifi process's brief hold."""
     timeout_s = open_timeout_s() if timeout_s is None else timeout_s
     if not warehouse.exists() and not create:
-        raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi init` (or `duckwifi tick`) first")
+        raise WarehouseMissing.at(warehouse.root)
     if create:
         warehouse.ensure_folder()
     database = _state_file(warehouse, create=create)

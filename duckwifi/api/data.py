@@ -202,7 +202,7 @@ class DashboardData:
                 query.metric, query.stat, query.range.start, query.range.end, bucket=bucket, **query.filters()
             )
         )
-        # Validated as one structure (in pydantic's core), not as a Python model per point: a map has thousands.
+        # Validated as one structure (in pydantic's core), not as a Python model per point.
         return models.Timeseries.model_validate({"points": [{**p, "time": format_hour(p["time"])} for p in points]})
 
     def breakdown(self, query: DataQuery, by: str, limit: int, previous: Range | None) -> models.Breakdown:

@@ -49,7 +49,7 @@ class ServeOptions:
 def resolve_lake(warehouse: Warehouse, asked: Path | None) -> Path | None:
     """The warehouse's lake (from ``lake.json``), checked readable; None before the first convert."""
     if not warehouse.root.is_dir():
-        raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi tick` and `duckwifi convert` first")
+        raise WarehouseMissing.at(warehouse.root, "`duckwifi tick` and `duckwifi convert`")
     try:
         lake = registered_lake(warehouse)
     except WarehouseCorrupt as error:

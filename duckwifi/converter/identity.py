@@ -223,7 +223,7 @@ __all__ = ["MARKER_NAME", "LakeClaim", "claim_lake", "refuse_partition_folders"]
 def owned_lake(warehouse: Warehouse) -> Path | None:
     """The warehouse's one lake as its state records it (None before the first convert), for check and forget."""
     if not warehouse.exists():
-        raise WarehouseMissing(f"no warehouse at {warehouse.root}; run `duckwifi convert` (or `duckwifi tick`) first")
+        raise WarehouseMissing.at(warehouse.root, "`duckwifi convert` (or `duckwifi tick`)")
     identity = _read_identity(warehouse)
     if identity.lake is not None:
         lake = Path(identity.lake)
