@@ -74,9 +74,6 @@ SERVING_MEMORY_LIMIT = "4GB"
 DEFAULT_COMPACT_AFTER_HOURS = 24
 # A reader that finds a unit's file deleted under it (a newer publish replaced it) reads the manifest again.
 _LOAD_ATTEMPTS = 3
-# A run of whole days at least this long is read from running totals (two days of rows, sketch_through and
-# cells_through) rather than merged day by day; a shorter one reads fewer rows from the days' own tables.
-RUNNING_TOTALS_FROM_DAYS = 3
 _EPOCH = datetime(1970, 1, 1)
 _EMPTY_RUN = (_EPOCH, _EPOCH)
 
@@ -98,10 +95,6 @@ class _Runs:
             "d_start": self.days[0],
             "d_end": self.days[1],
         }
-
-    def long_days(self) -> bool:
-        """True when the days run is long enough to be read from running totals."""
-        return self.days[1] - self.days[0] >= RUNNING_TOTALS_FROM_DAYS * DAY
 
     def hour_starts(self) -> list[datetime]:
         return [run[0] for run in (self.h1, self.h2) if run[0] < run[1]]
@@ -357,7 +350,6 @@ class ServingStore:
                 "stat": stat,
                 "regions": regions,
                 "states": states,
-                "running_totals": subtract and runs.long_days(),
                 **runs.params(),
                 **plan.minus_params(),
             },
@@ -387,7 +379,6 @@ class ServingStore:
         level = 2 if states else 1 if regions else 0
         plan = self._prepare_sketch_edge(index, level, span, True, regions, states)
         params = {"metric": index, "level": level, "regions": regions, "states": states, "bins": bins}
-        params["running_totals"] = plan.runs.long_days()
         rows = self._run("serving/distribution_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
         if not rows:
             return empty
@@ -466,7 +457,6 @@ class ServingStore:
             else:
                 plan = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
-                params["running_totals"] = group != "day" and plan.runs.long_days()
                 rows = self._run("serving/sketch_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
@@ -635,9 +625,6 @@ class ServingStore:
                     },
                 )
             )
-        if days:
-            # Every running total from the first changed day on: only the newest day, when new hours arrive.
-            steps.append(("rebuild_running_totals", {"first_day": min(days)}))
         steps.append(("drop_window_hours", {"oldest": window_start}))
         con = self._db.cursor()
         self._working = con

@@ -5,19 +5,9 @@
 -- window, or as negative rows of cells_edge when older. A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
--- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $running_totals BOOLEAN (the
--- days run read from cells_through, for count and avg only); $regions, $states VARCHAR[].
+-- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $regions, $states VARCHAR[].
 -- Output: rows (cell VARCHAR, lat DOUBLE, lon DOUBLE, value DOUBLE, n BIGINT), ordered by cell.
-WITH totals_days AS (
-    -- The two days whose running totals a run of whole days reads (none without $running_totals).
-    SELECT
-        max(date_trunc('day', h.t)) FILTER (WHERE h.t >= $d_start AND h.t < $d_end) AS last_in,
-        max(date_trunc('day', h.t)) FILTER (WHERE h.t < $d_start) AS last_before
-    FROM hour_rows AS h
-    WHERE $running_totals
-),
-
-picked AS (
+WITH picked AS (
     SELECT
         c.cell,
         c.n,
@@ -64,37 +54,8 @@ picked AS (
         c.hi
     FROM cells_day AS c
     WHERE
-        NOT $running_totals
-        AND c.metric = $metric
+        c.metric = $metric
         AND c.t >= $d_start AND c.t < $d_end
-        AND (len($regions) = 0 OR list_contains($regions, c.region))
-        AND (len($states) = 0 OR list_contains($states, c.state))
-    UNION ALL
-    -- Or (count and avg only) the running totals at the run's last day with rows, minus those at the last day
-    -- before the run (rebuild_running_totals.sql). They keep no min or max.
-    SELECT
-        c.cell,
-        c.n,
-        c.s1,
-        NULL AS lo,
-        NULL AS hi
-    FROM cells_through AS c
-    INNER JOIN totals_days AS d ON c.t = d.last_in
-    WHERE
-        c.metric = $metric
-        AND (len($regions) = 0 OR list_contains($regions, c.region))
-        AND (len($states) = 0 OR list_contains($states, c.state))
-    UNION ALL
-    SELECT
-        c.cell,
-        -c.n AS n,
-        -c.s1 AS s1,
-        NULL AS lo,
-        NULL AS hi
-    FROM cells_through AS c
-    INNER JOIN totals_days AS d ON c.t = d.last_before
-    WHERE
-        c.metric = $metric
         AND (len($regions) = 0 OR list_contains($regions, c.region))
         AND (len($states) = 0 OR list_contains($states, c.state))
 ),

@@ -21,10 +21,6 @@ CREATE OR REPLACE TABLE sketch_day AS
 SELECT * FROM sketch_day
 ORDER BY metric, level, t;
 
-CREATE OR REPLACE TABLE sketch_through AS
-SELECT * FROM sketch_through
-ORDER BY metric, level, t;
-
 CREATE OR REPLACE TABLE quantile_hour AS
 SELECT * FROM quantile_hour
 ORDER BY metric, level, t;
@@ -39,8 +35,4 @@ ORDER BY metric, t;
 
 CREATE OR REPLACE TABLE cells_day AS
 SELECT * FROM cells_day
-ORDER BY metric, t;
-
-CREATE OR REPLACE TABLE cells_through AS
-SELECT * FROM cells_through
 ORDER BY metric, t;

@@ -52,34 +52,23 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
     GROUP BY r.metric, r.level, r.t, r.region, r.state;
 
 -- serving_sketch_rows: the sketch rows that one question about one metric merges, read at one level: the
--- runs of hours from sketch_hour; the run of whole days (the caller cuts [start, end) so that they cover
--- each hour once) from sketch_day, or, with asked_running_totals, as the running totals of sketch_through at
--- the run's last day with rows minus those at the last day before it (rebuild_running_totals.sql); this
--- cursor's sketch_edge (state-level hours older than the recent window, read from unit files; its counts are
--- negative for hours subtracted from a whole day); and the hours of the $m1 and $m2 runs of sketch_hour,
--- negated: hours of a whole day outside the range. The one place where a question picks its sketch rows
--- (sketch_query.sql, distribution_query.sql).
+-- runs of hours from sketch_hour, the run of whole days from sketch_day (the caller cuts [start, end) so
+-- that they cover each hour once), and this cursor's sketch_edge (state-level hours older than the recent
+-- window, read from unit files; its counts are negative for hours subtracted from a whole day), and the
+-- hours of the $m1 and $m2 runs of sketch_hour, negated: hours of a whole day outside the range. The one
+-- place where a question picks its sketch rows (sketch_query.sql, distribution_query.sql).
 -- Output: table macro serving_sketch_rows(asked_metric, asked_level, asked_regions, asked_states,
--- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end,
--- asked_running_totals, asked_m1_start, asked_m1_end, asked_m2_start, asked_m2_end), the arguments as in
--- sketch_query.sql, with rows (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
+-- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end, asked_m1_start,
+-- asked_m1_end, asked_m2_start, asked_m2_end), the arguments as in sketch_query.sql, with rows
+-- (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
 CREATE OR REPLACE MACRO serving_sketch_rows(
     ASKED_METRIC, ASKED_LEVEL, ASKED_REGIONS, ASKED_STATES,
     ASKED_H1_START, ASKED_H1_END, ASKED_H2_START, ASKED_H2_END, ASKED_D_START, ASKED_D_END,
-    ASKED_RUNNING_TOTALS, ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END
+    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END
 ) AS TABLE
     -- The asked_* names are the macro's parameters, not columns, hence the noqa.
     -- noqa: disable=RF03
-    WITH totals_days AS (
-        -- The two days whose running totals a run of whole days reads (none without asked_running_totals).
-        SELECT
-            max(date_trunc('day', h.t)) FILTER (WHERE h.t >= asked_d_start AND h.t < asked_d_end) AS last_in,
-            max(date_trunc('day', h.t)) FILTER (WHERE h.t < asked_d_start) AS last_before
-        FROM hour_rows AS h
-        WHERE asked_running_totals
-    ),
-
-    grains AS (
+    WITH grains AS (
         SELECT k.*
         FROM sketch_hour AS k
         WHERE
@@ -88,15 +77,7 @@ CREATE OR REPLACE MACRO serving_sketch_rows(
         UNION ALL
         SELECT k.*
         FROM sketch_day AS k
-        WHERE NOT asked_running_totals AND k.t >= asked_d_start AND k.t < asked_d_end
-        UNION ALL
-        SELECT k.*
-        FROM sketch_through AS k
-        INNER JOIN totals_days AS d ON k.t = d.last_in
-        UNION ALL
-        SELECT k.* REPLACE (-k.n AS n)
-        FROM sketch_through AS k
-        INNER JOIN totals_days AS d ON k.t = d.last_before
+        WHERE k.t >= asked_d_start AND k.t < asked_d_end
         UNION ALL
         -- Hours of a whole day (in the days run) outside the range, subtracted.
         SELECT k.* REPLACE (-k.n AS n)

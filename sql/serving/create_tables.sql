@@ -3,8 +3,8 @@
 -- Tables are kept sorted by metric, level and time (compact_tables.sql restores the order after
 -- refreshes), so a query on one metric and level skips the other row groups.
 -- Parameters: none.
--- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, sketch_through, quantile_hour, quantile_day,
--- cells_hour, cells_day, cells_through, cell_centres, hour_rows (empty).
+-- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, quantile_hour, quantile_day, cells_hour,
+-- cells_day, cell_centres, hour_rows (empty).
 -- Statistics are pre-merged at six levels, so a question reads only the rows of the coarsest grain that
 -- holds its filters and grouping: 0 the nation, 1 a region, 2 a state, and 3, 4, 5 the same split by band.
 -- A key column the level does not split by is NULL.
@@ -57,18 +57,6 @@ CREATE TABLE sketch_day (
     n BIGINT NOT NULL
 );
 
--- Running totals of sketch_day (see rebuild_running_totals.sql): the counts of every day up to and
--- including t, so that a long run of whole days merges two days of rows. Same columns as sketch_day.
-CREATE TABLE sketch_through (
-    level TINYINT NOT NULL,
-    t TIMESTAMP NOT NULL,
-    region VARCHAR,
-    state VARCHAR,
-    metric TINYINT NOT NULL,
-    bucket SMALLINT NOT NULL,
-    n BIGINT NOT NULL
-);
-
 -- Map sums are DECIMAL(18, 4), eight bytes rather than sixteen in the largest tables: a cell's sum over a
 -- day is at most 20M devices x 24 hours x 99999.9999, below 1e14, and sums stay exact in any order.
 CREATE TABLE cells_hour (
@@ -93,18 +81,6 @@ CREATE TABLE cells_day (
     s1 DECIMAL(18, 4) NOT NULL,
     lo DECIMAL(9, 4) NOT NULL,
     hi DECIMAL(9, 4) NOT NULL
-);
-
--- Running totals of cells_day's counts and sums (see rebuild_running_totals.sql). The sums of years of days
--- outgrow DECIMAL(18, 4).
-CREATE TABLE cells_through (
-    t TIMESTAMP NOT NULL,
-    region VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    cell VARCHAR NOT NULL,
-    metric TINYINT NOT NULL,
-    n BIGINT NOT NULL,
-    s1 DECIMAL(38, 4) NOT NULL
 );
 
 -- p50, p90 and p99 of every hour and day at the three sketch levels, computed once when the hour or day

@@ -1,6 +1,6 @@
-"""A long run of whole days is read from running totals (sketch_through, cells_through): the totals at its
-last day minus those at the day before it. Its answers agree with the raw lake across a day without rows,
-and after the totals are rebuilt from a changed day in the middle of the store.
+"""Ranges of many days agree with the raw lake: across a day without rows, starting or ending on it, and after
+a source of a day in the middle of the store is forgotten and converted again (each refresh re-merges only
+the days that changed).
 
 The lake holds three hours of each of seven days but the fourth, which has none. Hours at 00:00 come as one
 source per region.
@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duckwifi.serving import ServingStore
-from duckwifi.serving.library import RUNNING_TOTALS_FROM_DAYS, _cut
 from tests.conftest import run_cli
 from tests.rollup_lake import (
     SmallLake,
@@ -37,8 +36,8 @@ HOURS_OF_A_DAY = (0, 9, 17)
 KEPT = {24 * day + hour for day in range(DAYS) if day != EMPTY_DAY for hour in HOURS_OF_A_DAY}
 DAY = timedelta(days=1)
 
-# Runs of whole days of at least RUNNING_TOTALS_FROM_DAYS days: across the empty day, starting or ending on
-# it, starting on the first day (nothing before it to subtract), and with partial days at both ends.
+# Runs of several whole days: across the empty day, starting or ending on it, starting on the first day, and
+# with partial days at both ends.
 LONG_RANGES = [
     (FIRST, FIRST + DAYS * DAY),
     (FIRST + DAY, FIRST + 4 * DAY),
@@ -51,9 +50,7 @@ LONG_RANGES = [
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
-    return build(
-        tmp_path_factory.mktemp("running"), devices=200, hours=24 * DAYS, start="2020-01-01 00:00:00", kept=KEPT
-    )
+    return build(tmp_path_factory.mktemp("long"), devices=200, hours=24 * DAYS, start="2020-01-01 00:00:00", kept=KEPT)
 
 
 @pytest.fixture
@@ -86,7 +83,7 @@ def _assert_answers_match_raw(served: ServingStore, raw_con: duckdb.DuckDBPyConn
     for stat, state in [("count", []), ("avg", []), ("avg", ["CA", "TX"]), ("max", [])]:
         got_cells = served.map_cells("metric_2", stat, start, end, state=state)
         assert_map_matches_raw(raw_con, got_cells, "metric_2", stat, start, end, [], state)
-    # A series by day is never read from running totals; it must still be right beside them.
+    # A series by day merges each day's own sketches.
     days = served.timeseries("metric_5", "p90", start, end, bucket="day", state=["CA", "TX"])
     where, params = raw_where(start, end, [], ["CA", "TX"], [])
     want_days = raw_con.execute(
@@ -97,29 +94,10 @@ def _assert_answers_match_raw(served: ServingStore, raw_con: duckdb.DuckDBPyConn
     assert [(p["time"], p["count"]) for p in days] == [(d, n) for d, _, n in want_days]
 
 
-def test_the_ranges_read_running_totals() -> None:
-    for start, end in LONG_RANGES:
-        assert _cut(start, end, use_days=True).long_days(), (start, end)
-    short = (FIRST + DAY, FIRST + (1 + RUNNING_TOTALS_FROM_DAYS) * DAY - timedelta(hours=1))
-    assert not _cut(*short, use_days=True).long_days()
-
-
 @pytest.mark.parametrize(("start", "end"), LONG_RANGES)
 def test_long_runs_of_days_agree_with_the_raw_lake(lake: SmallLake, store: ServingStore, start, end) -> None:
     with raw(lake.warehouse) as raw_con:
         _assert_answers_match_raw(store, raw_con, start, end)
-
-
-def test_the_answers_come_from_the_running_totals(lake: SmallLake, store: ServingStore) -> None:
-    """With the day tables' rows gone, long runs are still answered (from the totals); with the totals gone
-    too, they are not: the comparison above can fail."""
-    start, end = LONG_RANGES[0]
-    before = (store.distribution("metric_6", start, end), store.map_cells("metric_2", "avg", start, end))
-    store._db.execute("DELETE FROM sketch_day; DELETE FROM cells_day")
-    assert (store.distribution("metric_6", start, end), store.map_cells("metric_2", "avg", start, end)) == before
-    store._db.execute("DELETE FROM sketch_through; DELETE FROM cells_through")
-    assert store.distribution("metric_6", start, end)["count"] == 0
-    assert store.map_cells("metric_2", "avg", start, end) == []
 
 
 hours = st.integers(0, 24 * DAYS).map(lambda k: FIRST + timedelta(hours=k))
@@ -139,9 +117,9 @@ def _sources_of_day(lake: SmallLake, day: int) -> list[Path]:
     return sorted(p for p in lake.src.glob("*.csv") if stamp in p.name)
 
 
-def test_totals_follow_a_changed_day_in_the_middle(lake: SmallLake, store: ServingStore, tmp_path: Path) -> None:
-    """Forgetting one source of day 1, then every source of day 2, then converting them again: each refresh
-    rebuilds the totals from the changed day on, and every long run still agrees with the raw lake."""
+def test_a_changed_day_in_the_middle_is_followed(lake: SmallLake, store: ServingStore) -> None:
+    """Forgetting one source of day 1, then every source of day 2, then converting them again: after each
+    refresh every long range still agrees with the raw lake, and with a store loaded afresh."""
     one_source = _sources_of_day(lake, 1)[0]
     whole_day = _sources_of_day(lake, 2)
     assert whole_day
