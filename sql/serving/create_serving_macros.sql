@@ -13,8 +13,13 @@
 -- t, region, state, bucket, n with at most one row per key and bucket; it returns one row per (metric,
 -- level, t, region, state): n (the rows), p50, p90, p99.
 CREATE OR REPLACE TABLE serving_quantile_levels AS
-SELECT cast($levels AS DOUBLE[]) AS levels;
+SELECT
+    cast($levels AS DOUBLE[])[1] AS q50,
+    cast($levels AS DOUBLE[])[2] AS q90,
+    cast($levels AS DOUBLE[])[3] AS q99;
 
+-- The levels join after the window, as three numbers: carried through the window's sort as a list on every
+-- row, they made a question's ranking about 13% slower.
 CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
     WITH ranked AS (
         SELECT
@@ -24,7 +29,6 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
             k.region,
             k.state,
             k.bucket,
-            l.levels AS q,
             sum(k.n) OVER (
                 PARTITION BY k.metric, k.level, k.t, k.region, k.state
                 ORDER BY k.bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
@@ -32,7 +36,6 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
             sum(k.n) OVER (PARTITION BY k.metric, k.level, k.t, k.region, k.state) AS total
         -- source_table is the macro's parameter, not a column, hence the noqa.
         FROM query_table(source_table) AS k  -- noqa: RF02, RF03
-        CROSS JOIN serving_quantile_levels AS l
     )
 
     SELECT
@@ -42,13 +45,14 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
         r.region,
         r.state,
         cast(any_value(r.total) AS BIGINT) AS n,
-        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * r.q[1]), 1)))
+        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * l.q50), 1)))
             AS p50,
-        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * r.q[2]), 1)))
+        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * l.q90), 1)))
             AS p90,
-        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * r.q[3]), 1)))
+        rollup_bucket_value(min(r.bucket) FILTER (WHERE r.running >= greatest(ceil(r.total * l.q99), 1)))
             AS p99
     FROM ranked AS r
+    CROSS JOIN serving_quantile_levels AS l
     GROUP BY r.metric, r.level, r.t, r.region, r.state;
 
 -- serving_sketch_rows: the sketch rows that one question about one metric merges, read at one level: the
