@@ -601,7 +601,8 @@ def status(warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
     typer.echo("\n".join(printable(line) for line in lines))
 
 
-_HOUR_FORMATS = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+# The API's form (``2020-01-01T00:00:00``) too, so a time copied from the dashboard works here.
+_HOUR_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 
 
 @app.command()
@@ -621,6 +622,9 @@ def incidents(
     ] = None,
 ) -> None:
     """Print the incidents planned from the seed that overlap [--from, --to), as CSV."""
+    for option, moment in (("--from", first), ("--to", last)):
+        if moment is not None and moment != moment.replace(minute=0, second=0, microsecond=0):
+            raise BadArgument(f"{option} {moment:%Y-%m-%d %H:%M:%S} is not a whole hour; incidents are planned by hour")
     target = Warehouse(warehouse)
     info = read_generator_info(target)
     first = first or info.start_hour

@@ -369,6 +369,19 @@ def test_incidents_are_planned_from_the_seed_and_listed(runner, tmp_path: Path) 
     assert lines[0] == "incident_id,scope,kind,severity,start_hour,end_hour,state,area,cell,sector,latitude,longitude"
     assert len(lines) == 1 + len(week)
     assert lines[1].split(",")[4] == f"{week[0].start_hour:%Y-%m-%d %H:%M:%S}"
+    # The API's form of an hour works too, an empty range is a header alone (as the API answers it), and a
+    # time that is not a whole hour is refused, as the API refuses it.
+    api_form = run_cli(
+        "incidents", "--warehouse", warehouse.root, "--from", "2020-01-01T00:00:00", "--to", "2020-01-08"
+    )
+    assert api_form.stdout == printed.stdout
+    empty = run_cli("incidents", "--warehouse", warehouse.root, "--from", "2020-01-02", "--to", "2020-01-02")
+    assert (empty.returncode, empty.stdout.splitlines()) == (0, lines[:1])
+    half = run_cli("incidents", "--warehouse", warehouse.root, "--from", "2020-01-01 00:30:00")
+    assert half.returncode == 2
+    assert half.stderr.strip() == (
+        "duckwifi: error: --from 2020-01-01 00:30:00 is not a whole hour; incidents are planned by hour"
+    )
 
 
 def test_a_scheduled_incident_is_visible_where_it_was_planted(runner, tmp_path: Path) -> None:

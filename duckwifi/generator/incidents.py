@@ -126,8 +126,11 @@ def load(work: duckdb.DuckDBPyConnection, incidents: Sequence[Incident]) -> None
 
 
 def list_incidents(warehouse: Warehouse, first_hour: datetime, last_hour: datetime) -> list[Incident]:
-    """The warehouse's incidents overlapping [first_hour, last_hour); none for a uniform warehouse."""
-    if last_hour <= first_hour:
+    """The warehouse's incidents overlapping [first_hour, last_hour); none for a uniform warehouse or an empty
+    range (first_hour == last_hour, as the API answers it)."""
+    if last_hour == first_hour:
+        return []
+    if last_hour < first_hour:
         raise BadArgument(
             f"--to ({last_hour:%Y-%m-%d %H:%M:%S}) must come after --from ({first_hour:%Y-%m-%d %H:%M:%S})"
         )
