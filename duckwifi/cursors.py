@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
 
 @dataclass
 class ThreadCursor:
-    """A thread's cursor and what that thread left in it (temporary tables it filled)."""
+    """A thread's cursor and what that thread left in it: for each temporary table it filled (by the statement
+    that filled it), the key of what it holds, so that the next question needing the same rows reuses them."""
 
     connection: duckdb.DuckDBPyConnection
-    edges_held: bool = False
+    filled: dict[str, object] = field(default_factory=dict)
 
 
 class ThreadCursors:

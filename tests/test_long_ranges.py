@@ -8,6 +8,7 @@ source per region.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -143,3 +144,26 @@ def test_a_changed_day_in_the_middle_is_followed(lake: SmallLake, store: Serving
         for start, end in LONG_RANGES:
             assert store.distribution("metric_6", start, end) == fresh.distribution("metric_6", start, end)
             assert store.map_cells("metric_2", "avg", start, end) == fresh.map_cells("metric_2", "avg", start, end)
+
+
+def test_the_next_question_over_the_same_range_reads_no_unit_file(lake: SmallLake, tmp_path: Path) -> None:
+    """Hours older than the window come from the units' files into the cursor's edge table: the next question
+    on the metric over the same range (another quantile or state filter, a distribution beside a breakdown)
+    reads no file; another metric, or another range, reads its own hours."""
+    copy = tmp_path / "wh"
+    shutil.copytree(lake.warehouse, copy)
+    start, end = FIRST + timedelta(hours=5), FIRST + 6 * DAY
+    with ServingStore(copy, window_hours=6) as served, ServingStore(lake.warehouse, window_hours=6) as reference:
+        assert served._plan((start, end), use_days=True, subtract=True, memory=True).reads_edges
+        first = ("metric_4", "p99", "state", start, end)
+        assert served.breakdown(*first) == reference.breakdown(*first)
+        for table in (copy / "rollups" / "units").glob("*/sketch.parquet"):
+            table.unlink()
+        again = ("metric_4", "p50", "state", start, end)
+        assert served.breakdown(*again, state=["CA", "TX"]) == reference.breakdown(*again, state=["CA", "TX"])
+        assert served.distribution("metric_4", start, end, state="NY") == reference.distribution(
+            "metric_4", start, end, state="NY"
+        )
+        for other_metric_or_range in [("metric_5", start, end), ("metric_4", start + timedelta(hours=5), end)]:
+            with pytest.raises(duckdb.IOException):
+                served.distribution(*other_metric_or_range, state="NY")

@@ -255,7 +255,7 @@ def test_quantiles_of_a_partial_day_subtract_the_other_hours_in_memory(lake: Sma
     day minus three hours, and its answers still agree with the raw lake."""
     start, end = datetime(2020, 1, 2, 3), datetime(2020, 1, 3, 2)
     # The store's other minus path (level 2) is covered above; here the nation and a region.
-    plan = store._prepare_sketch_edge(1, 0, (start, end), True, [], [])
+    plan = store._prepare_sketch_edge(1, 0, (start, end), True)
     assert plan.minus[0] == (datetime(2020, 1, 2), start), plan
     for region in ([], ["West"]):
         assert_distribution_matches_raw(store, raw_con, "metric_6", start, end, region, [])

@@ -129,6 +129,15 @@ class _EdgePlan:
         (m1_start, m1_end), (m2_start, m2_end) = self.minus
         return {"m1_start": m1_start, "m1_end": m1_end, "m2_start": m2_start, "m2_end": m2_end}
 
+    @property
+    def reads_edges(self) -> bool:
+        """Whether the question reads hours older than the window from the units' files (a cursor's edge table)."""
+        return bool(self.added or self.subtracted)
+
+    def edge_key(self, version: str, metric: int) -> tuple[object, ...]:
+        """What an edge table loaded for this plan holds: one metric's rows of these hours of this store."""
+        return (version, metric, tuple(self.added), tuple(self.subtracted))
+
 
 def _plan_edges(
     span: tuple[datetime, datetime],
@@ -330,10 +339,11 @@ class ServingStore:
         subtract = stat in ("count", "avg")
         plan = self._plan(span, use_days=True, subtract=subtract, memory=subtract)
         runs = plan.runs
-        if plan.added or plan.subtracted:
+        if plan.reads_edges:
             # Partial days older than the hourly window: their hours come from the units' files.
             self._load_edge(
                 "serving/load_cells_edge.sql",
+                plan.edge_key(self.version, index),
                 lambda: {
                     "metric": index,
                     "hours": plan.added,
@@ -341,8 +351,6 @@ class ServingStore:
                     "cells": self._unit_files("cells", plan.added + plan.subtracted),
                 },
             )
-        else:
-            self._clear_edges()
         rows = self._run(
             "serving/cells_query.sql",
             {
@@ -350,6 +358,7 @@ class ServingStore:
                 "stat": stat,
                 "regions": regions,
                 "states": states,
+                "edges": plan.reads_edges,
                 **runs.params(),
                 **plan.minus_params(),
             },
@@ -377,8 +386,9 @@ class ServingStore:
         if span is None:
             return empty
         level = 2 if states else 1 if regions else 0
-        plan = self._prepare_sketch_edge(index, level, span, True, regions, states)
+        plan = self._prepare_sketch_edge(index, level, span, True)
         params = {"metric": index, "level": level, "regions": regions, "states": states, "bins": bins}
+        params["edges"] = plan.reads_edges
         rows = self._run("serving/distribution_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
         if not rows:
             return empty
@@ -455,8 +465,9 @@ class ServingStore:
                 }
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
-                plan = self._prepare_sketch_edge(index, geography, span, group != "hour", regions, states)
+                plan = self._prepare_sketch_edge(index, geography, span, group != "hour")
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
+                params["edges"] = plan.reads_edges
                 rows = self._run("serving/sketch_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
@@ -480,13 +491,18 @@ class ServingStore:
             return None
         return first, last
 
-    def _load_edge(self, statement: str, params: Callable[[], dict[str, Any]]) -> None:
-        """Read old hours from unit files; a unit replaced since the last refresh is gone, so refresh and retry."""
+    def _load_edge(self, statement: str, key: tuple[object, ...], params: Callable[[], dict[str, Any]]) -> None:
+        """Read one metric's old hours from unit files into this cursor's edge table, unless it holds them already
+        (the next question on the metric over the same range reuses them); a unit replaced since the last
+        refresh is gone, so refresh and retry."""
+        session = self._cursors.get()
+        if session.filled.get(statement) == key:
+            return
         for attempt in range(_LOAD_ATTEMPTS):
             try:
-                session = self._cursors.get()
+                session.filled.pop(statement, None)
                 _execute_script(session.connection, statement, params())
-                session.edges_held = True
+                session.filled[statement] = key
                 return
             except duckdb.IOException:
                 if attempt + 1 == _LOAD_ATTEMPTS:
@@ -499,43 +515,27 @@ class ServingStore:
         return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
 
     def _prepare_sketch_edge(
-        self,
-        index: int,
-        level: int,
-        span: tuple[datetime, datetime],
-        use_days: bool,
-        regions: list[str],
-        states: list[str],
+        self, index: int, level: int, span: tuple[datetime, datetime], use_days: bool
     ) -> _EdgePlan:
         """Plan the range's sketch rows; fill this cursor's sketch_edge when a state-level question needs hours
         older than the window (state-level hourly sketches are in memory for the window only; the nation's and
         the regions' for every hour)."""
         if level != 2:
-            self._clear_edges()
             every_hour = {h for u in self._manifest.units for h in u.hours}
             return _plan_edges(span, every_hour, _EPOCH, use_days=use_days, subtract=True, memory=True)
         plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
-        if plan.added or plan.subtracted:
+        if plan.reads_edges:
             self._load_edge(
                 "serving/load_sketch_edge.sql",
+                plan.edge_key(self.version, index),
                 lambda: {
                     "metric": index,
                     "hours": plan.added,
                     "minus_hours": plan.subtracted,
                     "sketches": self._unit_files("sketch", plan.added + plan.subtracted),
-                    "regions": regions,
-                    "states": states,
                 },
             )
-        else:
-            self._clear_edges()
         return plan
-
-    def _clear_edges(self) -> None:
-        session = self._cursors.get()
-        if session.edges_held:
-            _execute_script(session.connection, "serving/clear_edges.sql", {})
-            session.edges_held = False
 
     def _plan(
         self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False

@@ -5,7 +5,8 @@
 -- window, or as negative rows of cells_edge when older. A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
--- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $regions, $states VARCHAR[].
+-- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $regions, $states VARCHAR[];
+-- $edges BOOLEAN (read the cursor's cells_edge, loaded for this range).
 -- Output: rows (cell VARCHAR, lat DOUBLE, lon DOUBLE, value DOUBLE, n BIGINT), ordered by cell.
 WITH picked AS (
     SELECT
@@ -29,7 +30,9 @@ WITH picked AS (
         c.hi
     FROM cells_edge AS c
     WHERE
-        (len($regions) = 0 OR list_contains($regions, c.region))
+        $edges
+        AND c.metric = $metric
+        AND (len($regions) = 0 OR list_contains($regions, c.region))
         AND (len($states) = 0 OR list_contains($states, c.state))
     UNION ALL
     -- Hours of a whole day (in the days run) outside the range, subtracted (count and avg only).

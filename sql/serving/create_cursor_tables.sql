@@ -19,6 +19,7 @@ CREATE OR REPLACE TEMP TABLE sketch_edge (
     t TIMESTAMP NOT NULL,
     region VARCHAR NOT NULL,
     state VARCHAR NOT NULL,
+    metric TINYINT NOT NULL,
     bucket SMALLINT NOT NULL,
     n BIGINT NOT NULL
 );

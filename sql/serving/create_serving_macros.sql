@@ -60,15 +60,16 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
 -- that they cover each hour once), and this cursor's sketch_edge (state-level hours older than the recent
 -- window, read from unit files; its counts are negative for hours subtracted from a whole day), and the
 -- hours of the $m1 and $m2 runs of sketch_hour, negated: hours of a whole day outside the range. The one
--- place where a question picks its sketch rows (sketch_query.sql, distribution_query.sql).
+-- place where a question picks its sketch rows (sketch_query.sql, distribution_query.sql). sketch_edge is
+-- read only with asked_edges: the cursor keeps it for the next question on the metric over the same range.
 -- Output: table macro serving_sketch_rows(asked_metric, asked_level, asked_regions, asked_states,
 -- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end, asked_m1_start,
--- asked_m1_end, asked_m2_start, asked_m2_end), the arguments as in sketch_query.sql, with rows
+-- asked_m1_end, asked_m2_start, asked_m2_end, asked_edges), the arguments as in sketch_query.sql, with rows
 -- (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
 CREATE OR REPLACE MACRO serving_sketch_rows(
     ASKED_METRIC, ASKED_LEVEL, ASKED_REGIONS, ASKED_STATES,
     ASKED_H1_START, ASKED_H1_END, ASKED_H2_START, ASKED_H2_END, ASKED_D_START, ASKED_D_END,
-    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END
+    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END, ASKED_EDGES
 ) AS TABLE
     -- The asked_* names are the macro's parameters, not columns, hence the noqa.
     -- noqa: disable=RF03
@@ -110,5 +111,10 @@ CREATE OR REPLACE MACRO serving_sketch_rows(
         k.state,
         k.bucket,
         k.n
-    FROM sketch_edge AS k;
+    FROM sketch_edge AS k
+    WHERE
+        asked_edges
+        AND k.metric = asked_metric
+        AND (len(asked_regions) = 0 OR list_contains(asked_regions, k.region))
+        AND (len(asked_states) = 0 OR list_contains(asked_states, k.state));
 -- noqa: enable=RF03

@@ -5,7 +5,8 @@
 -- costs nothing); each bin's edges are its buckets' outer edges, and its count is exact.
 -- Parameters: $metric TINYINT; $level TINYINT; $bins INTEGER; $h1_start, $h1_end, $h2_start, $h2_end,
 -- $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP (hours of whole days subtracted, see
--- _plan_edges in library.py); $regions, $states VARCHAR[].
+-- _plan_edges in library.py); $regions, $states VARCHAR[]; $edges BOOLEAN (read the cursor's sketch_edge,
+-- loaded for this range).
 -- Needs: serving_sketch_rows, serving_quantiles (serving/create_serving_macros.sql); rollup_bucket_lower,
 -- rollup_bucket_upper (rollups/create_rollup_macros.sql).
 -- Output: no row when the range holds no rows; else one row (p50 DOUBLE, p90 DOUBLE, p99 DOUBLE, n BIGINT,
@@ -25,7 +26,7 @@ WITH merged AS MATERIALIZED (  -- noqa: ST03
     FROM
         serving_sketch_rows(
             $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
-            $m1_start, $m1_end, $m2_start, $m2_end
+            $m1_start, $m1_end, $m2_start, $m2_end, $edges
         ) AS p
     GROUP BY p.bucket
     HAVING sum(p.n) > 0

@@ -1,7 +1,8 @@
--- Fills cells_edge with one metric's map rows of some hours older than the recent window, read from the
--- units holding them. The rows of $hours are added; those of $minus_hours are subtracted (count and sum
--- negated; min and max are not subtracted, so the caller asks for this only for count and avg): hours of a
--- partial day outside the range, taken from that whole day's cells, which the question also reads.
+-- Fills cells_edge with one metric's map rows of some hours older than the recent window, read from the units
+-- holding them (kept for the cursor's next map of the metric over the same range, as load_sketch_edge.sql).
+-- The rows of $hours are added; those of $minus_hours are subtracted (count and sum negated; min and max are
+-- not subtracted, so the caller asks for this only for count and avg): hours of a partial day outside the
+-- range, taken from that whole day's cells, which the question also reads.
 -- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $cells VARCHAR[], the units' cells.parquet
 -- files.
 -- Output: the rows of cells_edge replaced.

@@ -6,7 +6,8 @@
 -- rows of sketch_edge) can leave a bucket empty: those are dropped.
 -- Parameters: $metric TINYINT; $level TINYINT; $group VARCHAR (hour, day, region, state,
 -- none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start,
--- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[].
+-- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[]; $edges
+-- BOOLEAN (read the cursor's sketch_edge, loaded for this range).
 -- Needs: serving_sketch_rows, serving_quantiles (serving/create_serving_macros.sql).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, p50 DOUBLE, p90 DOUBLE, p99 DOUBLE, n BIGINT).
 -- serving_quantiles reads this CTE by its name, which the linter does not see, hence the noqa.
@@ -23,7 +24,7 @@ WITH merged AS (  -- noqa: ST03
     FROM
         serving_sketch_rows(
             $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
-            $m1_start, $m1_end, $m2_start, $m2_end
+            $m1_start, $m1_end, $m2_start, $m2_end, $edges
         ) AS p
     GROUP BY ALL
     HAVING sum(p.n) > 0
