@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -341,16 +340,7 @@ class ServingStore:
         runs = plan.runs
         if plan.reads_edges:
             # Partial days older than the hourly window: their hours come from the units' files.
-            self._load_edge(
-                "serving/load_cells_edge.sql",
-                plan.edge_key(self.version, index),
-                lambda: {
-                    "metric": index,
-                    "hours": plan.added,
-                    "minus_hours": plan.subtracted,
-                    "cells": self._unit_files("cells", plan.added + plan.subtracted),
-                },
-            )
+            self._load_edge("cells", plan, index)
         rows = self._run(
             "serving/cells_query.sql",
             {
@@ -491,17 +481,26 @@ class ServingStore:
             return None
         return first, last
 
-    def _load_edge(self, statement: str, key: tuple[object, ...], params: Callable[[], dict[str, Any]]) -> None:
-        """Read one metric's old hours from unit files into this cursor's edge table, unless it holds them already
-        (the next question on the metric over the same range reuses them); a unit replaced since the last
-        refresh is gone, so refresh and retry."""
+    def _load_edge(self, table: str, plan: _EdgePlan, index: int) -> None:
+        """Read one metric's hours older than the window (``plan.added``, and ``plan.subtracted`` negated) from the
+        units' ``table`` files into this cursor's edge table (serving/load_<table>_edge.sql), unless it holds them
+        already (the next question on the metric over the same range reuses them); a unit replaced since the
+        last refresh is gone, so refresh and retry."""
         session = self._cursors.get()
-        if session.filled.get(statement) == key:
-            return
+        statement = f"serving/load_{table}_edge.sql"
         for attempt in range(_LOAD_ATTEMPTS):
+            key = plan.edge_key(self.version, index)
+            if session.filled.get(statement) == key:
+                return
             try:
                 session.filled.pop(statement, None)
-                _execute_script(session.connection, statement, params())
+                params = {
+                    "metric": index,
+                    "hours": plan.added,
+                    "minus_hours": plan.subtracted,
+                    "files": self._unit_files(table, plan.added + plan.subtracted),
+                }
+                _execute_script(session.connection, statement, params)
                 session.filled[statement] = key
                 return
             except duckdb.IOException:
@@ -525,16 +524,7 @@ class ServingStore:
             return _plan_edges(span, every_hour, _EPOCH, use_days=use_days, subtract=True, memory=True)
         plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
         if plan.reads_edges:
-            self._load_edge(
-                "serving/load_sketch_edge.sql",
-                plan.edge_key(self.version, index),
-                lambda: {
-                    "metric": index,
-                    "hours": plan.added,
-                    "minus_hours": plan.subtracted,
-                    "sketches": self._unit_files("sketch", plan.added + plan.subtracted),
-                },
-            )
+            self._load_edge("sketch", plan, index)
         return plan
 
     def _plan(

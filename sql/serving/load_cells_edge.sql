@@ -3,7 +3,7 @@
 -- The rows of $hours are added; those of $minus_hours are subtracted (count and sum negated; min and max are
 -- not subtracted, so the caller asks for this only for count and avg): hours of a partial day outside the
 -- range, taken from that whole day's cells, which the question also reads.
--- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $cells VARCHAR[], the units' cells.parquet
+-- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $files VARCHAR[], the units' cells.parquet
 -- files.
 -- Output: the rows of cells_edge replaced.
 DELETE FROM cells_edge;
@@ -19,6 +19,6 @@ SELECT
     sum(CASE WHEN list_contains($minus_hours, c.hour) THEN -c.s1 ELSE c.s1 END) AS s1,
     min(c.lo) AS lo,
     max(c.hi) AS hi
-FROM read_parquet($cells) AS c
+FROM read_parquet($files) AS c
 WHERE c.metric = $metric AND (list_contains($hours, c.hour) OR list_contains($minus_hours, c.hour))
 GROUP BY c.metric, c.hour, c.region, c.state, c.cell;

@@ -6,7 +6,7 @@
 -- filter or quantile, a distribution beside a breakdown: one page of the dashboard) reads no file. One
 -- metric, because a cursor per server thread holds its own: twelve hours of every metric would be 2 million
 -- rows (237 MB with the map's) per thread.
--- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $sketches VARCHAR[], the units'
+-- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $files VARCHAR[], the units'
 -- sketch.parquet files.
 -- Output: the rows of sketch_edge replaced.
 DELETE FROM sketch_edge;
@@ -19,7 +19,7 @@ SELECT
     k.metric,
     k.bucket,
     sum(CASE WHEN list_contains($minus_hours, k.hour) THEN -k.n ELSE k.n END) AS n
-FROM read_parquet($sketches) AS k
+FROM read_parquet($files) AS k
 WHERE
     k.metric = $metric
     AND (list_contains($hours, k.hour) OR list_contains($minus_hours, k.hour))
