@@ -198,10 +198,10 @@ def map_cells(
     key = {"e": "map", "compare": previous is not None, "arrow": arrow, **query.key()}
 
     def produce() -> Encoded:
-        answer = data.map_cells(query, previous)
+        cells = data.map_cells(query, previous)
         if arrow:
-            return encoding.arrow_answer(encoding.arrow_table(answer.cells, _cells_schema(previous is not None)))
-        return encoding.json_answer(answer, exclude_unset=True)
+            return encoding.arrow_answer(encoding.arrow_rows(cells, _cells_schema(previous is not None)))
+        return encoding.json_rows_answer("cells", cells)
 
     return encoding.respond(request, data.cache, data.version, key, produce)
 

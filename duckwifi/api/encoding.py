@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
@@ -71,11 +72,22 @@ def json_answer(model: BaseModel, *, exclude_unset: bool = False) -> Encoded:
     return compressed(model.model_dump_json(exclude_unset=exclude_unset).encode(), JSON)
 
 
+def json_rows_answer(name: str, rows: list[dict[str, Any]]) -> Encoded:
+    """``{name: rows}`` as JSON, for rows made without a model each (a map); NaN and infinities become null,
+    as pydantic writes them."""
+    return compressed(orjson.dumps({name: rows}), JSON)
+
+
 def arrow_answer(table: pa.Table) -> Encoded:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return compressed(sink.getvalue().to_pybytes(), ARROW_STREAM)
+
+
+def arrow_rows(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """A table of ``schema``'s columns from plain rows."""
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def arrow_table(rows: Sequence[BaseModel], schema: pa.Schema) -> pa.Table:
