@@ -43,6 +43,8 @@ def test_serve_load_benchmark_with_a_convert_during_the_load(tmp_path):
         "2",
         "--seconds",
         "8",
+        "--think-ms",
+        "20",
         "--convert-during",
         lake.csv,
         lake.lake,
@@ -53,6 +55,7 @@ def test_serve_load_benchmark_with_a_convert_during_the_load(tmp_path):
     ).stdout
     assert "| timeseries |" in printed
     result = json.loads((out / "serve_load.json").read_text())["smoke"]
+    assert result["think_ms"] == 20
     assert result["errors"] == 0
     assert result["partial_answers"] == 0
     assert result["version_after"] != result["version_before"]
