@@ -76,14 +76,14 @@ class Resources:
     settings: ServeSettings
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return request.app.state.resources
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def require_token(request: Request) -> None:
+async def require_token(request: Request) -> None:
     """Bearer authentication on /api/* when the server has a token (constant-time comparison)."""
     token = request.app.state.resources.settings.token
     if token is None:

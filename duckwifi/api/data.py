@@ -57,6 +57,7 @@ class AnswerCache:
         self._budget = budget_bytes
         self._entries: OrderedDict[tuple[str, str], Encoded] = OrderedDict()
         self._bytes = 0
+        self._version: str | None = None
         self._lock = threading.Lock()
 
     def get(self, version: str, request: str) -> Encoded | None:
@@ -74,9 +75,12 @@ class AnswerCache:
             old = self._entries.pop((version, request), None)
             if old is not None:
                 self._bytes -= _size(old)
-            # An answer of an older version will never be asked for again.
-            for key in [k for k in self._entries if k[0] != version]:
-                self._bytes -= _size(self._entries.pop(key))
+            if version != self._version:
+                # An answer of an older version will never be asked for again. Looked for only when the
+                # version moves: a scan of every entry on each put was 5% of a loaded server's GIL time.
+                for key in [k for k in self._entries if k[0] != version]:
+                    self._bytes -= _size(self._entries.pop(key))
+                self._version = version
             while self._bytes + size > self._budget and self._entries:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= _size(evicted)

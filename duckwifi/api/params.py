@@ -39,7 +39,8 @@ class Compare(str, enum.Enum):
 
 
 def format_hour(value: datetime) -> str:
-    return value.strftime(HOUR_FORMAT)
+    """``YYYY-MM-DDTHH:MM:SS``; isoformat writes it several times faster than strftime (a 720-point series)."""
+    return value.isoformat(timespec="seconds")
 
 
 def refuse(parameter: str, message: str, value: object = None) -> RequestValidationError:
@@ -53,7 +54,7 @@ def refuse(parameter: str, message: str, value: object = None) -> RequestValidat
 SINGLE_VALUED = ("metric", "stat", "from", "to", "bucket", "by", "limit", "compare", "bins")
 
 
-def one_value_each(request: Request) -> None:
+async def one_value_each(request: Request) -> None:
     """A 422 for a one-valued parameter given twice (``metric=metric_1&metric=metric_2``), which would otherwise
     silently answer for the last."""
     for name in SINGLE_VALUED:
@@ -117,10 +118,17 @@ def earlier(moment: datetime, span: timedelta) -> datetime:
     return moment - span if moment - datetime.min >= span else datetime.min
 
 
-def time_range(from_: FromParam = None, to: ToParam = None) -> Range:
+def parse_range(from_: str | None, to: str | None) -> Range:
     start, end = parse_hour("from", from_), parse_hour("to", to)
     check_order(start, end)
     return Range(start, end)
+
+
+# The dependencies below are coroutines, though they never wait: FastAPI runs a plain function dependency in a
+# worker thread, and that hop cost more than the parsing (about a tenth of the server's GIL time under load).
+async def time_range(from_: FromParam = None, to: ToParam = None) -> Range:
+    """The from and to parameters, checked."""
+    return parse_range(from_, to)
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ class DataQuery:
         }
 
 
-def data_query(
+async def data_query(
     metric: Annotated[Metric, Query(description="the metric; required")],  # type: ignore[valid-type]
     stat: Annotated[Stat, Query(description="the statistic; stddev is the sample's")] = Stat.avg,  # type: ignore[valid-type]
     from_: FromParam = None,
@@ -163,7 +171,7 @@ def data_query(
     return DataQuery(
         metric=metric.value,
         stat=stat.value,
-        range=time_range(from_, to),
+        range=parse_range(from_, to),
         region=sorted({r.value for r in region or []}),
         state=sorted({s.value for s in state or []}),
         band=sorted(set(band or [])),
