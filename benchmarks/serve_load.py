@@ -124,18 +124,27 @@ class _Connection:
         return http.client.HTTPConnection(*self._address, timeout=30)
 
     def get(self, path: str) -> tuple[float, int, bytes]:
-        """(seconds, status, body); status 0 when the request failed."""
+        """(seconds, status, body); status 0 when the request failed.
+
+        A connection left idle longer than the server's keep-alive (uvicorn's 5 s, which a think time can
+        exceed) is closed by the server; as a browser does, the request is sent again once on a new one.
+        """
         started = time.perf_counter()
-        try:
-            self._connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
-            response = self._connection.getresponse()
-            body = response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            self._connection.close()
-            self._connection = self._open()
-            status, body = 0, b""
-        return time.perf_counter() - started, status, body
+        for attempt in range(2):
+            try:
+                self._connection.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                response = self._connection.getresponse()
+                return time.perf_counter() - started, response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._connection.close()
+                self._connection = self._open()
+                if attempt == 1:
+                    break
+            except (OSError, http.client.HTTPException):
+                self._connection.close()
+                self._connection = self._open()
+                break
+        return time.perf_counter() - started, 0, b""
 
     def close(self) -> None:
         self._connection.close()
