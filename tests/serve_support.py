@@ -58,8 +58,10 @@ class ServerProcess:
     url: str
     stderr_lines: list[str] = field(default_factory=list)
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, *, method: str = "GET"
+    ) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {}, method=method)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()

@@ -93,6 +93,26 @@ def test_a_non_loopback_host_needs_a_token_or_no_auth(served_lake):
     assert result.returncode == 2
 
 
+def test_head_answers_as_get_without_a_body(served_lake):
+    """Monitors and `curl -I` ask with HEAD, which every general-purpose server must answer (RFC 9110)."""
+    server = start_server("--warehouse", served_lake.warehouse)
+    try:
+        for path in ["/api/health", "/api/meta", "/api/timeseries?metric=metric_2", "/"]:
+            get_status, get_headers, get_body = server.get(path)
+            assert get_status == 200, path
+            status, headers, body = server.get(path, method="HEAD")
+            assert (status, body) == (200, b""), path
+            assert headers["content-type"] == get_headers["content-type"]
+            if path != "/api/health":  # its seconds_since_publish moves between the two requests
+                assert int(headers["content-length"]) == len(get_body), path
+        assert server.get("/api/timeseries?metric=nope", method="HEAD")[0] == 422
+        assert server.get("/api/nothing-here", method="HEAD")[0] == 404
+        assert server.get("/api/health", method="POST")[0] == 405
+    finally:
+        assert server.stop() == 0
+    assert "HEAD /api/health 200" in server.stderr
+
+
 def test_serve_with_a_token_over_http(served_lake):
     server = start_server("--warehouse", served_lake.warehouse, "--token", "s3cret", "--lake", served_lake.lake)
     try:

@@ -359,6 +359,20 @@ def static(request: Request, name: str) -> Response:
 # -- the application ----------------------------------------------------------------------------------------
 
 
+class HeadAsGet:
+    """HEAD is answered as GET: RFC 9110 asks every general-purpose server for both, and monitors and
+    ``curl -I`` use it. The server (uvicorn) sends no body for a HEAD request, from its own scope, which this
+    leaves as it is; the headers, Content-Length included, are the GET's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
+
+
 class RequestLog:
     """One line per request on the ``duckwifi.serve`` logger: client, method, path, status, bytes, time."""
 
@@ -454,6 +468,7 @@ def create_app(
     app.include_router(page)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(LakeUnreadable, _lake_unreadable)
+    app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
