@@ -30,6 +30,24 @@ def test_device_lookup_benchmark(served_lake, tmp_path):
     assert result["files_read"]["served"] < result["files_read"]["without state pruning"]
 
 
+def test_device_lookup_benchmark_on_24_replicated_hours(served_lake, tmp_path):
+    _bench(
+        "benchmarks.device_lookup",
+        "--warehouse",
+        served_lake.warehouse,
+        "--lookups",
+        "5",
+        "--replicate-newest-hour",
+        "--out",
+        tmp_path,
+    )
+    result = json.loads((tmp_path / f"device_lookup_{DEVICES}.json").read_text())
+    # Every one of the 24 linked hour folders gives the device its row of the newest hour.
+    assert result["rows_per_lookup"] == 24
+    assert "telemetry view (baseline)" not in result["timings"]
+    assert not list(served_lake.lake.parent.glob(".device-lookup-*"))
+
+
 @pytest.mark.slow
 def test_serve_load_benchmark_with_a_convert_during_the_load(tmp_path):
     lake = build_lake(tmp_path, hours=2, devices=200)
