@@ -54,9 +54,11 @@ from duckwifi.generator.fleet import (
 )
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
+from duckwifi.queries import GLOB_CHARACTERS
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# Messages hold paths, and a path may hold brackets: never read them as Rich markup.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _say(message: str) -> None:
@@ -153,6 +155,11 @@ def _warehouse_path(value: str | Path) -> Path:
     # Parsed from the raw text: Path("") would already read as ".", the current folder.
     if not str(value).strip():
         raise typer.BadParameter("the path is blank")
+    # DuckDB reads "?" in a database path as the start of options, and the rollup views glob below the
+    # warehouse: such a folder would fail half-way through a command, after it had written.
+    found = sorted(set(str(value)) & GLOB_CHARACTERS)
+    if found:
+        raise typer.BadParameter(f"{value} holds {' '.join(found)}, which DuckDB reads as a pattern; rename it")
     return Path(value)
 
 

@@ -448,3 +448,30 @@ def test_a_signal_while_duckwifi_starts_is_interrupted_not_a_traceback(tmp_path:
     assert proc.returncode in (ExitCode.INTERRUPTED, ExitCode.NOT_INITIALIZED), stderr
     assert "Traceback" not in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+# --- Paths that are not plain text to DuckDB or to the terminal ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["w?q", "wb[x]", "a*b"])
+def test_a_warehouse_path_duckdb_would_read_as_a_pattern_is_refused_before_any_work(tmp_path, name):
+    warehouse = tmp_path / name
+    for command in (["init", "--devices", "10"], ["status"], ["check"], ["rollup", "--rebuild"]):
+        result = run_cli(*command, "--warehouse", warehouse)
+        assert result.returncode == ExitCode.USAGE, (command, result.stderr)
+        assert "which DuckDB reads as a pattern" in _one_error_line(result.stderr)
+    assert not list(tmp_path.iterdir())
+
+
+def test_paths_with_brackets_are_printed_as_they_are(tmp_path):
+    """The terminal's console reads no markup: a folder named like a Rich tag is printed, not obeyed."""
+    warehouse = tmp_path / "wh"
+    csv = tmp_path / "csv[/b]"
+    assert run_cli("init", "--warehouse", warehouse, "--devices", "20").returncode == 0
+    assert run_cli("tick", "--warehouse", warehouse, "--out", csv).returncode == 0
+    assert run_cli("convert", "--warehouse", warehouse, csv, tmp_path / "lake").returncode == 0
+    source = next(csv.glob("*.csv"))
+    forgot = run_cli("forget", "--warehouse", warehouse, source)
+    assert forgot.returncode == 0, forgot.stderr
+    assert "Traceback" not in forgot.stderr
+    assert f"forgot {source}:" in forgot.stderr
