@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from duckwifi.contract import METRIC_COLUMNS
+from duckwifi.contract import FIRST_HOUR, LAST_HOUR, METRIC_COLUMNS
 from duckwifi.errors import ExitCode
 from duckwifi.generator import realistic
 from duckwifi.generator.catalogue import (
@@ -377,6 +377,19 @@ def test_incidents_are_planned_from_the_seed_and_listed(runner, tmp_path: Path) 
     assert api_form.stdout == printed.stdout
     empty = run_cli("incidents", "--warehouse", warehouse.root, "--from", "2020-01-02", "--to", "2020-01-02")
     assert (empty.returncode, empty.stdout.splitlines()) == (0, lines[:1])
+    # Only the clock's century (1969-2068) can hold data: a range reaching beyond it lists what lies inside,
+    # without planning the years outside (1900-9999 took 22 GB and was killed).
+    week_after_first = FIRST_HOUR + timedelta(days=7)
+    assert list_incidents(warehouse, datetime(1900, 1, 1), week_after_first) == list_incidents(
+        warehouse, FIRST_HOUR, week_after_first
+    )
+    week_before_end = LAST_HOUR - timedelta(days=7)
+    assert list_incidents(warehouse, week_before_end, datetime(9999, 1, 1)) == list_incidents(
+        warehouse, week_before_end, LAST_HOUR + timedelta(hours=1)
+    )
+    assert list_incidents(warehouse, datetime(2100, 1, 1), datetime(9999, 1, 1)) == []
+    beyond = run_cli("incidents", "--warehouse", warehouse.root, "--from", "2100-01-01", "--to", "9999-01-01")
+    assert (beyond.returncode, beyond.stdout.splitlines()) == (0, lines[:1])
     half = run_cli("incidents", "--warehouse", warehouse.root, "--from", "2020-01-01 00:30:00")
     assert half.returncode == 2
     assert half.stderr.strip() == (

@@ -11,13 +11,13 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, astuple, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import duckdb
 
 from duckwifi import queries
-from duckwifi.contract import DATETIME_FORMAT
+from duckwifi.contract import DATETIME_FORMAT, FIRST_HOUR, LAST_HOUR
 from duckwifi.errors import BadArgument, WarehouseCorrupt, WarehouseMissing, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.warehouse import DAMAGED_HINT, Warehouse, work_connection
@@ -134,6 +134,11 @@ def list_incidents(warehouse: Warehouse, first_hour: datetime, last_hour: dateti
         raise BadArgument(
             f"--to ({last_hour:%Y-%m-%d %H:%M:%S}) must come after --from ({first_hour:%Y-%m-%d %H:%M:%S})"
         )
+    # Only the clock's century can hold an hour of data; planning incidents beyond it took memory by the
+    # year (22 GB for 1900-9999) for hours that can never be written.
+    first_hour, last_hour = max(first_hour, FIRST_HOUR), min(last_hour, LAST_HOUR + timedelta(hours=1))
+    if last_hour <= first_hour:
+        return []
     info = read_generator_info(warehouse)
     if info.profile != "realistic":
         return []
