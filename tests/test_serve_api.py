@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 import shutil
+import time
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -461,6 +462,42 @@ def test_device_rows_in_a_range_and_404_and_422(client):
         response = client.get(f"/api/devices/{bad}")
         assert response.status_code == 422, bad
         assert response.json()["detail"][0]["loc"] == ["path", "site"]
+
+
+def test_device_rows_follow_the_warehouses_lake_after_the_server_started(tmp_path):
+    """A server started before the first convert finds the lake that convert makes, and one moved and converted
+    into again is followed to its new place, as the rollup endpoints follow their store."""
+    from tests.conftest import run_cli
+
+    wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert run_cli("init", "--warehouse", wh, "--devices", 50).returncode == 0
+    app = open_app(wh, None)
+    span = {"from": "2020-01-01T00:00:00", "to": "2020-01-01T03:00:00"}
+    with TestClient(app) as client:
+        assert client.get("/api/devices/5", params=span).status_code == 404
+        before = client.get("/api/health").json()["version"]
+        assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", 2).returncode == 0
+        assert run_cli("convert", src, lake, "--warehouse", wh).returncode == 0
+        _wait_for_version_after(client, before)
+        rows = get(client, "/api/devices/5", **span)["rows"]
+        assert [r["datetime"] for r in rows] == ["2020-01-01T00:00:00", "2020-01-01T01:00:00"]
+
+        moved = tmp_path / "lake_moved"
+        lake.rename(moved)
+        before = client.get("/api/health").json()["version"]
+        assert run_cli("tick", "--warehouse", wh, "--out", src).returncode == 0
+        assert run_cli("convert", src, moved, "--warehouse", wh).returncode == 0
+        _wait_for_version_after(client, before)
+        rows = get(client, "/api/devices/5", **span)["rows"]
+        assert len(rows) == 3
+        assert client.get("/api/health").json()["status"] == "ok"
+
+
+def _wait_for_version_after(client: TestClient, before: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get("/api/health").json()["version"] == before:
+        assert time.monotonic() < deadline, "the server did not follow the convert"
+        time.sleep(0.1)
 
 
 # -- bad input ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duckwifi.api import encoding, models
 from duckwifi.api.data import DashboardData, Encoded
-from duckwifi.api.devices import DeviceReader
+from duckwifi.api.devices import DeviceReader, warehouse_lake
 from duckwifi.api.generator_log import generator_info, list_incidents, metric_labels
 from duckwifi.api.outlines import state_outlines
 from duckwifi.api.params import (
@@ -487,5 +487,5 @@ def open_app(warehouse_root: Path, lake: Path | None, settings: ServeSettings | 
 
     warehouse = Warehouse(warehouse_root)
     data = DashboardData(warehouse)
-    devices = DeviceReader(lake, warehouse.devices_parquet)
+    devices = DeviceReader(warehouse_lake(warehouse, lake), warehouse.devices_parquet)
     return create_app(data, devices, settings, **kwargs)

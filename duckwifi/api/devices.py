@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +22,39 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.cursors import ThreadCursors
-from duckwifi.errors import LakeUnreadable
+from duckwifi.errors import LakeUnreadable, WarehouseCorrupt
 from duckwifi.serving.catalogue import STATE_REGIONS
-from duckwifi.warehouse import memory_limit
+from duckwifi.warehouse import Warehouse, memory_limit, registered_lake
 
 HOUR = timedelta(hours=1)
 _DATE_FOLDER = "%d-%m-%y"
 _STATE_CACHE_SIZE = 65_536
 
 
-class DeviceReader:
-    """Reads devices' rows from ``lake``; safe to call from many threads (one DuckDB cursor each)."""
+# A lake, or how to find it now: a server follows the warehouse's lake.json, since the first convert (after
+# the server started) and a convert into a moved lake both change it.
+LakeSource = Path | None | Callable[[], Path | None]
 
-    def __init__(self, lake: Path | None, devices_parquet: Path | None) -> None:
-        self.lake = lake
+
+def warehouse_lake(warehouse: Warehouse, at_start: Path | None) -> Callable[[], Path | None]:
+    """How a server finds the warehouse's lake at each look-up: ``lake.json`` as it is now (the first convert
+    may come after the server started, and a convert into a moved lake re-points it), else the lake found at
+    start."""
+
+    def find() -> Path | None:
+        try:
+            return registered_lake(warehouse) or at_start
+        except WarehouseCorrupt as error:
+            raise LakeUnreadable(str(error)) from None
+
+    return find
+
+
+class DeviceReader:
+    """Reads devices' rows from the lake; safe to call from many threads (one DuckDB cursor each)."""
+
+    def __init__(self, lake: LakeSource, devices_parquet: Path | None) -> None:
+        self._find_lake: Callable[[], Path | None] = lake if callable(lake) else (lambda: lake)
         self._devices = devices_parquet
         # Raw rows cost far more CPU than rollup answers. One look-up at a time, on one DuckDB thread, keeps
         # a burst of them to one core, so the rollup endpoints always have the other.
@@ -51,13 +71,18 @@ class DeviceReader:
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self._cursors.get().connection
 
+    @property
+    def lake(self) -> Path | None:
+        return self._find_lake()
+
     def hour_folders(self) -> dict[datetime, Path]:
         """Every ``date=dd-mm-yy/hour=H`` folder of the lake, by the hour it holds."""
-        if self.lake is None:
+        lake = self.lake
+        if lake is None:
             return {}
         found: dict[datetime, Path] = {}
         try:
-            for date_folder in self.lake.iterdir():
+            for date_folder in lake.iterdir():
                 key, _, value = date_folder.name.partition("=")
                 if key != "date" or not date_folder.is_dir():
                     continue
@@ -70,7 +95,7 @@ class DeviceReader:
                     if hour_key == "hour" and hour_value.isdigit() and int(hour_value) < 24:
                         found[day + int(hour_value) * HOUR] = hour_folder
         except OSError as error:
-            raise LakeUnreadable(f"cannot read the lake {self.lake}: {error}") from None
+            raise LakeUnreadable(f"cannot read the lake {lake}: {error}") from None
         return found
 
     def newest_hour(self) -> datetime | None:

@@ -25,7 +25,7 @@ import uvicorn
 
 from duckwifi.api.app import ServeSettings, create_app
 from duckwifi.api.data import DashboardData
-from duckwifi.api.devices import DeviceReader
+from duckwifi.api.devices import DeviceReader, warehouse_lake
 from duckwifi.errors import BadArgument, LakeUnreadable, PortInUse, WarehouseCorrupt, WarehouseMissing
 from duckwifi.warehouse import Warehouse, registered_lake
 
@@ -159,7 +159,7 @@ def serve(warehouse: Warehouse, options: ServeOptions, *, on_ready: Callable[[st
         started = time.monotonic()
         data = DashboardData(warehouse)
         log.info("loaded in %.1f s", time.monotonic() - started)
-        devices = DeviceReader(lake, warehouse.devices_parquet)
+        devices = DeviceReader(warehouse_lake(warehouse, lake), warehouse.devices_parquet)
         settings = ServeSettings(token=options.token, cors_origins=list(options.cors_origins))
         app = create_app(data, devices, settings)
         if data.newest_hour() is None and devices.newest_hour() is not None:
