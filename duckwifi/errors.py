@@ -301,14 +301,15 @@ _CONVERSION = re.compile(r'Error when converting column "([^"]+)"\. (Could not c
 _COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
-def translate_reader_error(error: Exception, source: Path) -> DuckwifiError:
-    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason.
+def translate_reader_error(error: Exception, source: Path, *, writing: Path) -> DuckwifiError:
+    """Turn DuckDB's CSV reader error for ``source`` into a rejection naming the line and the reason; a full
+    disk is not the source's fault, and names ``writing``, where the rows were going.
 
     DuckDB's CSV reader gives one exception type (a ConversionException or InvalidInputException) for every
     kind of bad input, and the line and column only in its text: naming the reason needs its wording. This is
     the one place duckwifi reads it; whether a file is rejected at all never depends on it."""
     if is_disk_full(error):
-        return translate(error, target=str(source))
+        return translate(error, target=str(writing))
     message = str(error)
     line_match = _CSV_LINE.search(message)
     line = int(line_match[1]) if line_match else None

@@ -131,6 +131,8 @@ def test_convert_on_a_full_disk_fails_clearly_and_the_lake_stays_exact(
     result = run_cli("convert", src, lake, "--warehouse", fleet)
     assert result.returncode == ExitCode.DISK_FULL, result.stderr
     assert "disk full" in result.stderr
+    # The full disk is the lake's, not the source's (which is only read).
+    assert f"disk full while writing {lake}" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(lake.rglob("*.partial"))
     with duckdb.connect(str(fleet / "state.duckdb"), read_only=True) as con:

@@ -141,12 +141,12 @@ def stage(
             },
         ).fetchone()
     except duckdb.Error as error:
-        raise explain_rejection(warehouse, source, error) from None
+        raise explain_rejection(warehouse, source, error, writing=staging) from None
     return int(result[0]) if result is not None else 0
 
 
-def explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error) -> DuckwifiError:
-    rejection = translate_reader_error(error, source)
+def explain_rejection(warehouse: Warehouse, source: Path, error: duckdb.Error, *, writing: Path) -> DuckwifiError:
+    rejection = translate_reader_error(error, source, writing=writing)
     if not isinstance(rejection, InputRejected) or rejection.line is not None:
         return rejection
     # A rule of checked_telemetry failed inside the parallel COPY; find its line in file order.
