@@ -37,9 +37,13 @@ def view_statements(warehouse: Warehouse, lake: Path | None) -> list[str]:
         statements.append(
             queries.with_path_literals(queries.load("readers/create_devices_view.sql"), devices_parquet=devices)
         )
-    # read_parquet refuses a glob that matches nothing, so the telemetry view waits for the lake's first file.
+    # read_parquet refuses a glob that matches nothing: until the lake's first file (and after every source
+    # is forgotten) telemetry is an empty view of the same columns.
     if lake is not None and holds_parquet(lake):
         statements.append(queries.with_path_literals(queries.load("readers/create_telemetry_view.sql"), lake=lake))
+    else:
+        statements.append(queries.load("readers/create_empty_telemetry_view.sql"))
+    statements.append(queries.load("readers/create_telemetry_between_macro.sql"))
     # The rollup views glob the units' files, so they too wait for the first unit the manifest lists.
     rollups = warehouse.rollups_dir.resolve()
     if (rollups / MANIFEST_NAME).is_file() and read_manifest(warehouse).units:

@@ -182,3 +182,20 @@ def test_a_wal_left_by_a_killed_read_write_reader_is_set_aside_by_the_next_comma
         check=False,
     )
     assert probe.stdout.strip() == str(DEVICES), probe.stderr
+
+
+def test_telemetry_stays_an_empty_view_of_the_same_columns_when_every_source_is_forgotten(runner, converted) -> None:
+    wh, csv, lake = converted
+    sql = ["sql", "--warehouse", str(wh)]
+    columns = run_cli(*sql, "DESCRIBE SELECT * FROM telemetry").stdout
+    source = next(csv.glob("*.csv"))
+    assert invoke(runner, "forget", "--warehouse", wh, source).exit_code == 0
+    empty = run_cli(*sql, "SELECT count(*) AS n FROM telemetry")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.splitlines() == ["n", "0"]
+    assert run_cli(*sql, "DESCRIBE SELECT * FROM telemetry").stdout == columns
+    between = run_cli(*sql, "SELECT count(*) AS n FROM telemetry_between('2020-01-01', '2020-01-02')")
+    assert between.stdout.splitlines() == ["n", "0"]
+    # The next convert brings the lake's view back.
+    assert invoke(runner, "convert", csv, lake, "--warehouse", wh).exit_code == 0
+    assert run_cli(*sql, "SELECT count(*) AS n FROM telemetry").stdout.splitlines() == ["n", str(DEVICES)]

@@ -1,5 +1,5 @@
--- Creates the telemetry view over the whole lake, and telemetry_between, its time-range macro that reads
--- only the hour partitions of the range.
+-- Creates the telemetry view over the whole lake (telemetry_between, its time-range macro, is in
+-- create_telemetry_between_macro.sql).
 -- Partition types are given, never inferred: DuckDB would read the date folder 01-01-20 as a DATE.
 -- day and hour_start are computed from the partition folders alone, so a filter on either is evaluated
 -- against folder names and prunes whole files (a filter on datetime, a column inside the files, opens
@@ -7,8 +7,7 @@
 -- Parameters: $lake, the lake's absolute path. A view body cannot hold a bind parameter, so Python
 -- splices it in as a literal through queries.quote_path.
 -- Output: view telemetry with the CSV contract's columns (datetime a TIMESTAMP), then date, hour, day
--- and hour_start; table macro telemetry_between(range_start, range_end), the rows with range_start <=
--- datetime < range_end.
+-- and hour_start.
 CREATE OR REPLACE VIEW telemetry AS
 SELECT
     t.datetime,
@@ -49,15 +48,3 @@ FROM read_parquet(
     hive_partitioning = TRUE,
     hive_types = { 'date': 'VARCHAR', 'hour': 'INTEGER', 'region': 'VARCHAR', 'state': 'VARCHAR' }
 ) AS t;
-
--- The hour_start bounds prune the partitions; the datetime bounds keep the answer exact should a row's
--- datetime ever fall inside its hour rather than on it. The linter reads the macro's parameters as
--- columns, hence the noqa.
-CREATE OR REPLACE MACRO telemetry_between(range_start, range_end) AS TABLE  -- noqa: CP05
-    SELECT tl.*  -- noqa: AM04
-    FROM telemetry AS tl
-    WHERE
-        tl.hour_start >= date_trunc('hour', range_start::TIMESTAMP)  -- noqa: RF03
-        AND tl.hour_start < range_end::TIMESTAMP  -- noqa: RF03
-        AND tl.datetime >= range_start::TIMESTAMP  -- noqa: RF03
-        AND tl.datetime < range_end::TIMESTAMP;  -- noqa: RF03
