@@ -487,8 +487,10 @@ def forget(
     target = _existing(warehouse)
     with exclusive(target, "convert"):
         forgotten = forget_source(target, source)
-    typer.echo(forgotten.source)
-    stderr.print(f"forgot {forgotten.source}: removed {len(forgotten.outputs)} lake file(s)")
+    # Escaped as convert prints it: a newline in a file name must not make two records of one.
+    shown = printable(str(forgotten.source))
+    typer.echo(shown)
+    stderr.print(f"forgot {shown}: removed {len(forgotten.outputs)} lake file(s)")
 
 
 @app.command(short_help="Compare the lake with the ledger; --repair fixes it.")

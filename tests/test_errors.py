@@ -475,3 +475,17 @@ def test_paths_with_brackets_are_printed_as_they_are(tmp_path):
     assert forgot.returncode == 0, forgot.stderr
     assert "Traceback" not in forgot.stderr
     assert f"forgot {source}:" in forgot.stderr
+
+
+def test_forget_prints_a_path_with_a_newline_as_one_escaped_line(tmp_path):
+    warehouse, csv = tmp_path / "wh", tmp_path / "new\nline"
+    assert run_cli("init", "--warehouse", warehouse, "--devices", "20").returncode == 0
+    assert run_cli("tick", "--warehouse", warehouse, "--out", csv).returncode == 0
+    converted = run_cli("convert", "--warehouse", warehouse, csv, tmp_path / "lake")
+    assert converted.returncode == 0, converted.stderr
+    forgot = run_cli("forget", "--warehouse", warehouse, next(csv.glob("*.csv")))
+    assert forgot.returncode == 0, forgot.stderr
+    assert len(forgot.stdout.splitlines()) == 1
+    # The same escaped form convert printed for it.
+    assert forgot.stdout.rstrip("\n") == converted.stdout.split("\t")[0]
+    assert len(forgot.stderr.splitlines()) == 1
