@@ -124,6 +124,16 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 shapes = page.evaluate("document.getElementById('timeseries').layout.shapes.length")
                 assert shapes == page.locator("#incidents tbody tr").count()
 
+                # A count metric (reboots: nearly every row 0) has a bin of exact zeros with no width: it is
+                # drawn as wide as the narrowest other bin, not as a spike of 10^17 rows per unit.
+                page.select_option("#metric", "metric_10")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 5", timeout=60_000)
+                widths = page.evaluate("Array.from(document.getElementById('distribution').data[0].width)")
+                heights = plotted(page, "distribution")
+                assert heights
+                assert min(widths) > 0
+                assert max(heights) < 1e9, max(heights)
+
                 # The API's docs page, too, draws from files served by duckwifi itself.
                 page.goto(server.url + "docs")
                 page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=60_000)

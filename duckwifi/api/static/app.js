@@ -267,7 +267,12 @@
       xaxis: { range: [-125.5, -66], visible: false, fixedrange: false },
       // Degrees of longitude are shorter than degrees of latitude by cos(latitude), about 0.77 at 39 N.
       yaxis: { range: [24, 50], visible: false, scaleanchor: "x", scaleratio: 1.3 },
-      annotations: cells.length ? [] : [{ text: "no cells in this range", showarrow: false, x: -95, y: 37 }],
+      annotations: cells.length ? [] : [{
+        // In change mode the range may have cells that the equally long period before it lacks.
+        text: change && answer.cells.length ? "no data in the period before this range to compare with"
+          : "no cells in this range",
+        showarrow: false, x: -95, y: 37,
+      }],
     }, PLOT_CONFIG);
   }
 
@@ -329,11 +334,16 @@
       xref: "x", yref: "paper", x: answer[q], y: 1 - i * 0.08, text: `${q} ${answer[q].toFixed(2)}`,
       showarrow: false, xanchor: "left", font: { size: 11 },
     }));
+    // Bins differ in width (the sketch's buckets are logarithmic), so height is rows per unit of the metric.
+    // The bin of exact zeros has no width: it is drawn, and divided, as wide as the narrowest other bin (a
+    // count metric's zeros otherwise made a bar of 10^17 rows per unit that flattened every other).
+    const widths = answer.bins.map((b) => b.upper - b.lower);
+    const narrowest = Math.min(1, ...widths.filter((w) => w > 0));
+    const shown = widths.map((w) => (w > 0 ? w : narrowest));
     Plotly.react("distribution", [{
       type: "bar", name: metricLabel(metric), x: answer.bins.map((b) => (b.lower + b.upper) / 2),
-      width: answer.bins.map((b) => b.upper - b.lower),
-      // Bins differ in width (the sketch's buckets are logarithmic), so height is rows per unit of the metric.
-      y: answer.bins.map((b) => b.count / Math.max(b.upper - b.lower, 1e-12)),
+      width: shown,
+      y: answer.bins.map((b, i) => b.count / shown[i]),
       customdata: answer.bins.map((b) => [b.lower, b.upper, b.count]),
       hovertemplate: "%{customdata[0]:.3f} to %{customdata[1]:.3f}<br>%{customdata[2]:,} rows<extra></extra>",
       marker: { color: "#64748b" },
