@@ -54,7 +54,7 @@ from duckwifi.generator.fleet import (
 )
 from duckwifi.generator.hours import HourWritten, write_hours
 from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
-from duckwifi.queries import GLOB_CHARACTERS
+from duckwifi.queries import refuse_glob_characters
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
 
 # Messages hold paths, and a path may hold brackets: never read them as Rich markup.
@@ -157,9 +157,10 @@ def _warehouse_path(value: str | Path) -> Path:
         raise typer.BadParameter("the path is blank")
     # DuckDB reads "?" in a database path as the start of options, and the rollup views glob below the
     # warehouse: such a folder would fail half-way through a command, after it had written.
-    found = sorted(set(str(value)) & GLOB_CHARACTERS)
-    if found:
-        raise typer.BadParameter(f"{value} holds {' '.join(found)}, which DuckDB reads as a pattern; rename it")
+    try:
+        refuse_glob_characters(value, "the folder")
+    except BadArgument as error:
+        raise typer.BadParameter(str(error)) from None
     return Path(value)
 
 

@@ -459,7 +459,7 @@ def test_a_warehouse_path_duckdb_would_read_as_a_pattern_is_refused_before_any_w
     for command in (["init", "--devices", "10"], ["status"], ["check"], ["rollup", "--rebuild"]):
         result = run_cli(*command, "--warehouse", warehouse)
         assert result.returncode == ExitCode.USAGE, (command, result.stderr)
-        assert "which DuckDB reads as a pattern" in _one_error_line(result.stderr)
+        assert "which DuckDB reads as a file pattern" in _one_error_line(result.stderr)
     assert not list(tmp_path.iterdir())
 
 
