@@ -475,6 +475,10 @@ def test_device_rows_follow_the_warehouses_lake_after_the_server_started(tmp_pat
     span = {"from": "2020-01-01T00:00:00", "to": "2020-01-01T03:00:00"}
     with TestClient(app) as client:
         assert client.get("/api/devices/5", params=span).status_code == 404
+        # Without a range, the newest 24 hours do not exist yet: the 404 says so, not a range from 1969.
+        nothing = client.get("/api/devices/5")
+        assert nothing.status_code == 404
+        assert nothing.json()["detail"] == "site 5 has no rows: the lake holds no data yet"
         before = client.get("/api/health").json()["version"]
         assert run_cli("tick", "--warehouse", wh, "--out", src, "--hours", 2).returncode == 0
         assert run_cli("convert", src, lake, "--warehouse", wh).returncode == 0

@@ -242,7 +242,10 @@ def device(
     asked: Annotated[Range, Depends(time_range)],
 ) -> Response:
     """One device's raw rows from the lake, by time; the range defaults to the newest 24 hours."""
-    start, end = _device_range(res.devices, asked)
+    span = _device_range(res.devices, asked)
+    if span is None:
+        raise HTTPException(404, f"site {site} has no rows: the lake holds no data yet")
+    start, end = span
     key = {"e": "device", "site": site, "from": format_hour(start), "to": format_hour(end)}
     data = res.data
 
@@ -255,13 +258,16 @@ def device(
     return encoding.respond(request, data.cache, data.version, key, produce)
 
 
-def _device_range(devices: DeviceReader, asked: Range) -> tuple[datetime, datetime]:
+def _device_range(devices: DeviceReader, asked: Range) -> tuple[datetime, datetime] | None:
+    """The asked range, defaulted to the newest 24 hours; None when it needs the newest hour and there is none."""
     if asked.start is not None and asked.end is not None:
         return asked.start, asked.end
     if asked.end is not None:
         return earlier(asked.end, DEVICE_DEFAULT_SPAN), asked.end
     newest = devices.newest_hour()
-    end = newest + HOUR if newest is not None else datetime(1970, 1, 1)
+    if newest is None:
+        return None
+    end = newest + HOUR
     if asked.start is not None:
         return asked.start, max(end, asked.start)
     return earlier(end, DEVICE_DEFAULT_SPAN), end
