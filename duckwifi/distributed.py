@@ -167,7 +167,9 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
             try:
                 client = stack.enter_context(dask.Client(address, timeout=CONNECT_TIMEOUT_S))
             except ValueError as error:
-                raise BadArgument(f"--scheduler {address!r} is not a scheduler address: {error}") from None
+                raise BadArgument(
+                    f"the scheduler {address!r} (--scheduler or {SCHEDULER_ENV}) is not a scheduler address: {error}"
+                ) from None
             except (OSError, TimeoutError) as error:
                 raise SchedulerUnreachable(
                     f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S:g} s "

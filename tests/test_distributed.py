@@ -220,6 +220,14 @@ def test_workers_and_a_scheduler_together_are_a_usage_error(tmp_path: Path) -> N
     assert not (tmp_path / "lake").exists()
 
 
+def test_a_malformed_scheduler_address_names_both_places_it_can_come_from(tmp_path: Path) -> None:
+    done = run_cli("tick", "--out", tmp_path / "csv", env={"DUCKWIFI_SCHEDULER": "nonsense://x"})
+    assert done.returncode == ExitCode.USAGE
+    assert done.stderr.count("\n") == 1
+    assert "'nonsense://x'" in done.stderr
+    assert "--scheduler or DUCKWIFI_SCHEDULER" in done.stderr
+
+
 def test_without_the_extra_workers_names_what_to_install(tmp_path: Path) -> None:
     # Dask is not the project's: hiding it from the import system is how "not installed" looks.
     code = (
