@@ -43,6 +43,11 @@ CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, str]] = {
         1,
         "unexpected 'metric_21'",
     ),
+    "seven columns missing": (
+        _bytes(lambda t: t.replace(",metric_14,metric_15,metric_16,metric_17,metric_18,metric_19,metric_20", "", 1)),
+        1,
+        "missing metric_14, metric_15, metric_16, metric_17, metric_18 and 2 more",
+    ),
     "renamed (swapped) columns": (
         _bytes(lambda t: t.replace("latitude,longitude", "longitude,latitude", 1)),
         1,

@@ -81,12 +81,18 @@ def _describe_header(header: bytes) -> str:
     extra = [c for c in found if c not in expected]
     parts = []
     if missing:
-        parts.append("missing " + ", ".join(missing[:5]))
+        parts.append("missing " + _first_few(missing))
     if extra:
-        parts.append("unexpected " + ", ".join(repr(c) for c in extra[:5]))
+        parts.append("unexpected " + _first_few([repr(c) for c in extra]))
     if not parts:
         parts.append("columns out of order")
     return "header does not match the contract: " + "; ".join(parts)
+
+
+def _first_few(names: list[str], shown: int = 5) -> str:
+    """The first ``shown`` names, and how many more there are: a wrong file can miss the whole header."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def sha256_of(source: Path) -> str:
