@@ -357,9 +357,14 @@ def read_status(warehouse: Warehouse) -> Status:
         metrics = read_metric_catalogue(con)
     files, rows = converted if converted is not None else (0, 0)
     # A rejection is listed until a fixed version converts, or until its file is gone: nothing is left to fix.
-    rejections = [rejection for rejection in rejections if Path(rejection.source).exists()]
+    rejections = [rejection for rejection in rejections if _still_there(Path(rejection.source))]
     hours = HoursWritten(*written) if written is not None else HoursWritten(0, 0, 0, None)
     return Status(warehouse.root, generator, int(files), int(rows or 0), rejections, hours, metrics)
+
+
+def _still_there(source: Path) -> bool:
+    """The rejected file, or a broken link in its place (rejected for being one), is still in the folder."""
+    return source.exists() or source.is_symlink()
 
 
 def read_metric_catalogue(con: duckdb.DuckDBPyConnection) -> list[CataloguedMetric]:

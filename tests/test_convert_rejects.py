@@ -185,3 +185,20 @@ def test_a_rejection_whose_file_is_gone_leaves_status(
     assert "rejected_files: 1" in status
     assert "bad.csv" not in status
     assert f"rejected: {(src / 'worse.csv').resolve()}: line 1: empty file" in status
+
+
+def test_a_broken_link_is_rejected_by_its_own_name_not_skipped(
+    runner, warehouse_dir: Path, one_hour: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(one_hour / "telemetry_2020-01-01_00.csv", src / "good.csv")
+    (src / "gone.csv").symlink_to(tmp_path / "elsewhere" / "gone.csv")
+    result = invoke(runner, "convert", src, tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == ExitCode.REJECTED, result.output
+    link = (src / "gone.csv").absolute()
+    assert f"{link}: a link to {tmp_path / 'elsewhere' / 'gone.csv'}, which does not exist" in result.stderr
+    assert converted_sources(result.stdout) == [str((src / "good.csv").resolve())]
+    assert f"rejected: {link}" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout
+    (src / "gone.csv").unlink()
+    assert "rejected_files: 0" in invoke(runner, "status", "--warehouse", warehouse_dir).stdout

@@ -113,11 +113,14 @@ SOURCE_PATTERNS = ("*.csv", "*.csv.gz")
 
 def list_sources(src: Path) -> list[Path]:
     """The ``*.csv`` and ``*.csv.gz`` files directly in ``src``, sorted; hidden files (such as a tick's
-    temporaries) excluded."""
+    temporaries) excluded. A link is followed to its file; a broken link is listed under its own name, so that
+    convert rejects it rather than skip it in silence."""
     if not src.is_dir():
         raise BadArgument(f"source folder {src} does not exist or is not a folder")
-    found = {p for pattern in SOURCE_PATTERNS for p in src.glob(pattern)}
-    return sorted(p.resolve() for p in found if p.is_file() and not p.name.startswith("."))
+    found = {p for pattern in SOURCE_PATTERNS for p in src.glob(pattern) if not p.name.startswith(".")}
+    files = {p.resolve() for p in found if p.is_file()}
+    broken_links = {p.absolute() for p in found if p.is_symlink() and not p.exists()}
+    return sorted(files | broken_links)
 
 
 def convert(
@@ -220,6 +223,8 @@ class _Run:
         """The staging ``source`` needs, or None when it is skipped (unchanged, too new, same content...)."""
         entry = self.entries.get(str(source))
         report = self.report
+        if source.is_symlink() and not source.exists():
+            raise InputRejected(source, f"a link to {os.readlink(source)}, which does not exist")
         stat = source.stat()
         if self.newest_mtime_ns is not None and stat.st_mtime_ns > self.newest_mtime_ns:
             report.too_new.append(source)
