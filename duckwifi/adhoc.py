@@ -54,6 +54,12 @@ def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     if statement.type == duckdb.StatementType.EXPLAIN:
         check_is_query(con, _explained(sql))
         return
+    if statement.type == duckdb.StatementType.MULTI:
+        # DuckDB runs a PIVOT whose values it must first look up as two statements, the first a CREATE TYPE.
+        raise StatementRefused(
+            "refused a statement that DuckDB runs as several (a PIVOT without its values does): "
+            "list the values, as in PIVOT ... ON band IN (1, 2, 3)"
+        )
     if statement.type not in _QUERY_TYPES:
         raise StatementRefused(
             f"refused a statement of kind {statement.type.name}: duckwifi sql runs queries only (SELECT, EXPLAIN)"

@@ -95,6 +95,16 @@ def test_a_statement_that_writes_is_refused_before_it_runs(runner, converted, tm
     assert not (tmp_path / "other.duckdb").exists()
 
 
+def test_a_pivot_runs_with_its_values_listed_and_says_so_without_them(runner, converted) -> None:
+    listed = "PIVOT (SELECT state, band, metric_1 FROM telemetry) ON band IN (1, 2) USING count(*) GROUP BY state"
+    result = invoke(runner, "sql", "-w", converted, "--format", "csv", listed)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "state,1,2"
+    unlisted = invoke(runner, "sql", "-w", converted, "PIVOT telemetry ON band USING count(*) GROUP BY state")
+    assert unlisted.exit_code == ExitCode.STATEMENT_REFUSED
+    assert "list the values, as in PIVOT ... ON band IN (1, 2, 3)" in unlisted.stderr
+
+
 @pytest.mark.parametrize(
     ("query", "code"),
     [("SELECT 1; SELECT 2", ExitCode.USAGE), ("SELEC 1", ExitCode.USAGE), ("SELECT * FROM nowhere", ExitCode.USAGE)],
