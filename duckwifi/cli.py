@@ -122,7 +122,7 @@ class _OneLineErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineErrors,
     name="duckwifi",
-    help="Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake.",
+    help="Wifi-modem telemetry on DuckDB: dummy CSVs, a Parquet lake with rollups, the dashboard.",
     invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -144,7 +144,7 @@ def _root(
         typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
     ] = False,
 ) -> None:
-    """Hourly wifi-modem telemetry on DuckDB: generate dummy CSVs, convert CSVs to a Parquet lake."""
+    """Wifi-modem telemetry on DuckDB: dummy CSVs, a Parquet lake with rollups, the dashboard."""
     if context.invoked_subcommand is None:
         # No command: the help, on stderr, as a usage error (a script that forgot its command must not pass).
         typer.echo(context.get_help(), err=True)
