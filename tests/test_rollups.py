@@ -556,7 +556,7 @@ def test_an_old_partial_day_is_read_by_subtraction_only_when_fewer_hours_are_rea
     from duckwifi.serving.library import _plan_edges
 
     day = datetime(2020, 1, 2)
-    old_held = {FIRST + timedelta(hours=h) for h in range(48)}  # Jan 1 and Jan 2, both older than the window
+    old_held = tuple(FIRST + timedelta(hours=h) for h in range(48))  # Jan 1 and Jan 2, both older than the window
     window_start = datetime(2020, 1, 3)
     # Starting at 01:00: the whole day minus one hour rather than 23 hours.
     plan = _plan_edges(

@@ -21,6 +21,7 @@ Only a writer holding the warehouse's "convert" lock writes units or the manifes
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -86,11 +87,17 @@ class Manifest:
     lake: str | None = None
     units: tuple[Unit, ...] = field(default_factory=tuple)
 
-    @property
+    # A manifest never changes once read, and the server asks for these on every question: computed once.
+    @functools.cached_property
     def version(self) -> str:
         """Changes whenever the set of published units changes (unit names are never reused)."""
         digest = hashlib.sha256("\n".join(sorted(u.unit for u in self.units)).encode()).hexdigest()[:12]
         return f"{self.generation}-{digest}"
+
+    @functools.cached_property
+    def hours(self) -> tuple[datetime, ...]:
+        """Every hour some unit holds, in order."""
+        return tuple(sorted({h for u in self.units for h in u.hours}))
 
     def by_source(self) -> dict[str, Unit]:
         return {u.source: u for u in self.units}

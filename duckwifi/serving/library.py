@@ -14,9 +14,11 @@ into whole days plus the hours at either end. A question reads the coarsest leve
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,7 +142,7 @@ class _EdgePlan:
 
 def _plan_edges(
     span: tuple[datetime, datetime],
-    held_hours: set[datetime],
+    held_hours: Sequence[datetime],
     window_start: datetime,
     *,
     use_days: bool,
@@ -152,20 +154,20 @@ def _plan_edges(
     the window (its hours are read from unit files), or, with ``memory``, wholly inside it (its hours are in
     memory).
 
-    ``held_hours`` are the hours some unit holds. Only counts and sums subtract, so ``subtract`` is for sketches
-    and for the map's count and avg, never for min or max.
+    ``held_hours`` are the hours some unit holds, in order. Only counts and sums subtract, so ``subtract`` is for
+    sketches and for the map's count and avg, never for min or max.
     """
     start, end = span
     runs = _cut(start, end, use_days=use_days)
-    old_held = sorted(h for h in held_hours if h < window_start)
+
+    def held(a: datetime, b: datetime) -> Sequence[datetime]:
+        return held_hours[bisect.bisect_left(held_hours, a) : bisect.bisect_left(held_hours, b)]
+
     subtracted: list[datetime] = []
     minus = (_EMPTY_RUN, _EMPTY_RUN)
     if use_days and subtract:
 
-        def held(a: datetime, b: datetime) -> list[datetime]:
-            return sorted(h for h in held_hours if a <= h < b)
-
-        def cheaper(day: datetime, inside: list[datetime], outside: list[datetime]) -> bool:
+        def cheaper(day: datetime, inside: Sequence[datetime], outside: Sequence[datetime]) -> bool:
             whole_day_read = day + DAY <= window_start or (memory and day >= window_start)
             return whole_day_read and len(outside) < len(inside)
 
@@ -173,7 +175,7 @@ def _plan_edges(
         wider_start, wider_end = start, end
         if start != first and end != last and first == last:
             # One day cut at both ends.
-            if cheaper(first, held(start, end), held(first, start) + held(end, first + DAY)):
+            if cheaper(first, held(start, end), [*held(first, start), *held(end, first + DAY)]):
                 wider_start, wider_end = first, first + DAY
         else:
             if start != first and cheaper(first, held(start, first + DAY), held(first, start)):
@@ -183,10 +185,10 @@ def _plan_edges(
         if (wider_start, wider_end) != (start, end):
             runs = _cut(wider_start, wider_end, use_days=True)
             outside = [(wider_start, start), (end, wider_end)]
-            subtracted = [h for a, b in outside for h in held(a, b) if h < window_start]
+            subtracted = [h for a, b in outside for h in held(a, min(b, window_start))]
             in_memory = [run if run[0] >= window_start else _EMPTY_RUN for run in outside]
             minus = (in_memory[0], in_memory[1])
-    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in old_held if run_start <= h < run_end]
+    added = [h for run_start, run_end in (runs.h1, runs.h2) for h in held(run_start, min(run_end, window_start))]
     return _EdgePlan(runs, added, subtracted, minus)
 
 
@@ -520,8 +522,7 @@ class ServingStore:
         older than the window (state-level hourly sketches are in memory for the window only; the nation's and
         the regions' for every hour)."""
         if level != 2:
-            every_hour = {h for u in self._manifest.units for h in u.hours}
-            return _plan_edges(span, every_hour, _EPOCH, use_days=use_days, subtract=True, memory=True)
+            return _plan_edges(span, self._manifest.hours, _EPOCH, use_days=use_days, subtract=True, memory=True)
         plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
         if plan.reads_edges:
             self._load_edge("sketch", plan, index)
@@ -531,9 +532,8 @@ class ServingStore:
         self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
     ) -> _EdgePlan:
         """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
-        manifest = self._manifest
-        held = {h for u in manifest.units for h in u.hours}
-        window_start = max(held, default=_EPOCH) + HOUR - self._window
+        held = self._manifest.hours
+        window_start = (held[-1] if held else _EPOCH) + HOUR - self._window
         return _plan_edges(span, held, window_start, use_days=use_days, subtract=subtract, memory=memory)
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
