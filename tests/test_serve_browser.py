@@ -76,6 +76,10 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 # The state outlines: at least one line per state.
                 assert map_traces.nth(1).locator("path.js-line").count() >= 49
 
+                # The time axis spans the range asked (the newest 24 hours), whatever hours hold data.
+                x_range = "document.getElementById('timeseries').layout.xaxis.range"
+                assert page.evaluate(x_range) == ["2020-01-01 02:00", "2020-01-02 01:00"]
+
                 # The metrics are labelled from the realistic catalogue, /api/meta's metric_labels.
                 assert page.locator("#metric option[value='metric_12']").text_content() == "cpu (%)"
                 assert page.input_value("#metric") == "metric_1"
@@ -133,6 +137,13 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 assert heights
                 assert min(widths) > 0
                 assert max(heights) < 1e9, max(heights)
+
+                # Over 30 days by day, the axis spans the 30 days (two of them hold data), not a day of
+                # milliseconds around the points.
+                page.select_option("#range", "30d")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 6", timeout=60_000)
+                assert plotted(page, "timeseries")
+                assert page.evaluate(x_range) == ["2019-12-04 00:00", "2020-01-02 00:00"]
 
                 # The API's docs page, too, draws from files served by duckwifi itself.
                 page.goto(server.url + "docs")

@@ -208,7 +208,11 @@
       line: { color: "#2563eb", width: 2 }, marker: { size: 4 },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 },
-      xaxis: { type: "date", title: { text: "hour (UTC)" } }, yaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
+      // The axis spans the range asked, from its first bucket to its last: the data's place in it shows, and a
+      // lone point does not get an axis of milliseconds.
+      xaxis: { type: "date", title: { text: "hour (UTC)" },
+        range: [label(range.from), label(formatHour(parseHour(range.to) - (range.bucket === "day" ? DAY_MS : HOUR_MS)))] },
+      yaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
       shapes,
     }, PLOT_CONFIG);
   }
