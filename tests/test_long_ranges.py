@@ -38,7 +38,7 @@ KEPT = {24 * day + hour for day in range(DAYS) if day != EMPTY_DAY for hour in H
 DAY = timedelta(days=1)
 
 # Runs of several whole days: across the empty day, starting or ending on it, starting on the first day, and
-# with partial days at both ends.
+# with partial days at both ends; and ranges without data.
 LONG_RANGES = [
     (FIRST, FIRST + DAYS * DAY),
     (FIRST + DAY, FIRST + 4 * DAY),
@@ -46,6 +46,9 @@ LONG_RANGES = [
     (FIRST + 4 * DAY, FIRST + DAYS * DAY),
     (FIRST + timedelta(hours=5), FIRST + 6 * DAY + timedelta(hours=10)),
     (FIRST + DAY + timedelta(hours=9), FIRST + 5 * DAY + timedelta(hours=17)),
+    # No hour of the store: the empty day, and the hours between two kept ones.
+    (FIRST + EMPTY_DAY * DAY, FIRST + (EMPTY_DAY + 1) * DAY),
+    (FIRST + timedelta(hours=1), FIRST + timedelta(hours=9)),
 ]
 
 

@@ -468,7 +468,7 @@ class ServingStore:
         return self._run("serving/stats_query.sql", {**params, "bands": bands, **runs.params()})
 
     def _span(self, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
-        """The asked range, defaulted to the data's; None when it is empty."""
+        """The asked range, defaulted to the data's; None when it is empty or holds no data."""
         first = whole_hour("start", start)
         last = whole_hour("end", end)
         if first is not None and last is not None and first > last:
@@ -480,6 +480,12 @@ class ServingStore:
             first = covered[0] if first is None else first
             last = covered[1] + HOUR if last is None else last
         if first >= last:
+            return None
+        # A range holding no hour of the store (the earlier period of a young store's comparison) is answered
+        # here, without planning a question over nothing.
+        held = self._manifest.hours
+        nearest = bisect.bisect_left(held, first)
+        if nearest == len(held) or held[nearest] >= last:
             return None
         return first, last
 
