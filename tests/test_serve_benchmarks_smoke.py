@@ -23,6 +23,18 @@ def _bench(*args: object) -> subprocess.CompletedProcess:
     return result
 
 
+def test_map_encoding_benchmark(served_lake, capsys):
+    from benchmarks import serve_encoding
+
+    serve_encoding.main(["--warehouse", str(served_lake.warehouse), "--repeat", "1"])
+    result = json.loads(capsys.readouterr().out)
+    for answer in result.values():
+        assert answer["cells"] > 0
+        assert answer["json"]["gzip_bytes"] < answer["json"]["bytes"]
+        assert answer["json"]["stdlib_gzip_bytes"] < answer["json"]["bytes"]
+        assert answer["arrow"]["bytes"] > 0
+
+
 def test_device_lookup_benchmark(served_lake, tmp_path):
     _bench("benchmarks.device_lookup", "--warehouse", served_lake.warehouse, "--lookups", "5", "--out", tmp_path)
     result = json.loads((tmp_path / f"device_lookup_{DEVICES}.json").read_text())
