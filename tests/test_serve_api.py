@@ -343,6 +343,32 @@ def test_ranges_reaching_before_the_first_datetime_are_cut_there(client, path, p
         assert response.json() == {"rows": []}
 
 
+LAST_HOUR_OF_9999 = "9999-12-31T23:00:00"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": LAST_HOUR_OF_9999},
+        {"from": "9999-12-31T22:00:00", "to": LAST_HOUR_OF_9999},
+        {"stat": "p50", "to": LAST_HOUR_OF_9999},
+        {"bucket": "day", "from": "9999-12-31T22:00:00", "to": LAST_HOUR_OF_9999},
+        {"compare": "previous", "from": "1000-01-01T00:00:00", "to": LAST_HOUR_OF_9999},
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/timeseries", "/api/breakdown", "/api/map", "/api/distribution"])
+def test_ranges_reaching_the_last_hours_a_datetime_holds_answer(client, path, params):
+    """A range ending in year 9999 is planned over the days that hold data: planning a day past it failed."""
+    if path == "/api/map" and params.get("stat") == "p50":
+        params = {**params, "stat": "max"}  # the map keeps no quantiles
+    response = client.get(path, params={"metric": "metric_1", **params})
+    assert response.status_code == 200, response.text
+    if path == "/api/breakdown" and params.get("to") == LAST_HOUR_OF_9999 and "from" not in params:
+        stat = params.get("stat", "avg")
+        every_row = client.get(path, params={"metric": "metric_1", "stat": stat}).json()
+        assert response.json() == every_row
+
+
 # -- map ---------------------------------------------------------------------------------------------------
 
 

@@ -487,7 +487,9 @@ class ServingStore:
         nearest = bisect.bisect_left(held, first)
         if nearest == len(held) or held[nearest] >= last:
             return None
-        return first, last
+        # Cut to the whole days around the data, which changes no answer: the plan then never steps a day past
+        # a range that ends in year 9999, and an earlier start still begins on a whole day.
+        return max(first, _floor_day(held[0])), min(last, _floor_day(held[-1]) + DAY)
 
     def _load_edge(self, table: str, plan: _EdgePlan, index: int) -> None:
         """Read one metric's hours older than the window (``plan.added``, and ``plan.subtracted`` negated) from the
