@@ -494,18 +494,19 @@ def forget(
     stderr.print(f"forgot {shown}: removed {len(forgotten.outputs)} lake file(s)")
 
 
-@app.command(short_help="Compare the lake with the ledger; --repair fixes it.")
+@app.command(short_help="Compare the lake and its rollups with the ledger; --repair fixes them.")
 def check(
     warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
     repair: Annotated[
         bool,
         typer.Option(
             "--repair",
-            help="Re-convert sources with missing or damaged files from their unchanged CSV; remove orphan files.",
+            help="Re-convert sources with missing or damaged files from their unchanged CSV, rebuild damaged "
+            "rollups from the lake, remove orphan files.",
         ),
     ] = False,
 ) -> None:
-    """Compare the lake with the ledger: prints one line per missing, damaged or orphan file."""
+    """Compare the lake and its rollups with the ledger: prints one line per missing, damaged or orphan file."""
     target = _existing(warehouse)
     with exclusive(target, "convert"):
         report = check_lake(target, repair=repair)
@@ -513,6 +514,9 @@ def check(
         typer.echo(str(problem))
     for source in report.repaired:
         stderr.print(f"repaired: re-converted {source}")
+    for source in report.rebuilt_rollups:
+        what = f"the rollups of {source} from its lake files" if source else "the rollup store from the lake"
+        stderr.print(f"repaired: rebuilt {what}")
     for orphan in report.removed_orphans:
         stderr.print(f"repaired: removed orphan {orphan}")
     for source, reason in report.unrepairable.items():
@@ -532,7 +536,9 @@ def check(
     if report.unrepairable:
         raise RepairIncomplete(f"{len(report.unrepairable)} source(s) could not be repaired")
     if report.problems and not repair:
-        raise CheckFoundProblems(f"{len(report.problems)} problem(s) in the lake; `duckwifi check --repair` fixes them")
+        raise CheckFoundProblems(
+            f"{len(report.problems)} problem(s) in the lake or its rollups; `duckwifi check --repair` fixes them"
+        )
 
 
 @app.command(short_help="Rebuild the serving store from the lake.")

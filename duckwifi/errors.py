@@ -27,7 +27,7 @@ class ExitCode(IntEnum):
     SOURCE_CHANGED = 9  # convert found converted files that changed since, and --replace-changed was not given
     FOREIGN_LAKE = 10  # the lake's marker names another warehouse, or a warehouse this one is a copy of
     SECOND_LAKE = 11  # the warehouse already has another lake
-    CHECK_FOUND_PROBLEMS = 12  # `check` found missing, damaged or orphan lake files
+    CHECK_FOUND_PROBLEMS = 12  # `check` found missing, damaged or orphan lake files, or damaged rollups
     REPAIR_INCOMPLETE = 13  # `check --repair` could not repair everything (a source CSV is gone or changed)
     STATEMENT_REFUSED = 14  # `duckwifi sql` refused a statement that writes
     READ_ONLY = 15  # the warehouse, the lake or an output folder is on a read-only filesystem

@@ -162,7 +162,7 @@ def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
         if type(translated) is DuckwifiError and isinstance(error, duckdb.InvalidInputException | duckdb.IOException):
             # A view reads a file's footer when it is defined: devices.parquet, or a lake file.
             raise WarehouseCorrupt(
-                f"{translated}; that file looks damaged (`duckwifi check` lists damaged lake files)"
+                f"{translated}; that file looks damaged (`duckwifi check` lists damaged lake and rollup files)"
             ) from None
         raise translated from None
     return con

@@ -589,3 +589,56 @@ def test_an_old_partial_day_is_read_by_subtraction_only_when_fewer_hours_are_rea
     )
     assert plan.subtracted == [day, day + timedelta(hours=1), day + timedelta(hours=22), day + timedelta(hours=23)]
     assert plan.runs.days == (day, day + timedelta(days=1))
+
+
+def _unit_rows(path: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect() as con:
+        return con.execute("SELECT * FROM read_parquet($f) ORDER BY ALL", {"f": str(path)}).fetchall()
+
+
+def test_check_finds_a_damaged_unit_and_repair_rebuilds_it_from_the_lake(runner, converted) -> None:
+    """A truncated unit file: serve cannot load the store (one line, exit 17, naming check), check names the
+    file, and check --repair rebuilds the source's unit from its lake files, with the rows it had."""
+    warehouse, src, _lake = converted
+    target = Warehouse(warehouse)
+    source = str((src / "telemetry_2020-01-01_00.csv").resolve())
+    unit = rollup_store.read_manifest(target).by_source()[source]
+    before = {table: _unit_rows(unit.path(target.rollups_dir, table)) for table in rollup_store.TABLES}
+    damaged = unit.path(target.rollups_dir, "stats")
+    damaged.write_bytes(damaged.read_bytes()[:200])
+
+    with pytest.raises(RollupsDamaged, match="duckwifi check --repair"):
+        ServingStore(warehouse)
+    served = run_cli("serve", "--warehouse", warehouse, "--port", "0", timeout=60)
+    assert served.returncode == ExitCode.LAKE_UNREADABLE, served.stderr
+    assert [line for line in served.stderr.splitlines() if "error" in line] == served.stderr.splitlines()[-1:]
+    assert "`duckwifi check` names it" in served.stderr
+
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert found.stdout.splitlines() == [
+        f"rollup: {damaged.relative_to(warehouse)} (from {source}): not a complete Parquet file (no magic bytes)"
+    ]
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert f"repaired: rebuilt the rollups of {source} from its lake files" in repaired.stderr
+    rebuilt = rollup_store.read_manifest(target).by_source()[source]
+    assert rebuilt.unit != unit.unit
+    assert {table: _unit_rows(rebuilt.path(target.rollups_dir, table)) for table in rollup_store.TABLES} == before
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
+def test_check_finds_a_damaged_manifest_and_repair_rebuilds_the_store(runner, converted) -> None:
+    warehouse, _src, _lake = converted
+    target = Warehouse(warehouse)
+    sources = set(rollup_store.read_manifest(target).by_source())
+    rollup_store.manifest_path(target).write_text("{")
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert found.stdout.startswith("rollup: rollups/manifest.json: cannot read")
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert "repaired: rebuilt the rollup store from the lake" in repaired.stderr
+    assert set(rollup_store.read_manifest(target).by_source()) == sources
+    assert _served_counts(warehouse) == _raw_counts(warehouse)

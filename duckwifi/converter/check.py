@@ -1,6 +1,7 @@
-"""``duckwifi check [--repair]``: the lake's fsck. Every ledger output against the files on disk, and every
-``*.parquet`` file in the lake against the ledger; ``--repair`` re-converts affected sources from their CSV
-(when it is still there with the same SHA-256) and removes orphans."""
+"""``duckwifi check [--repair]``: the lake's fsck. Every ledger output against the files on disk, every
+``*.parquet`` file in the lake against the ledger, and every rollup unit's files; ``--repair`` re-converts
+sources with damaged lake files from their CSV (when it is still there with the same SHA-256), rebuilds damaged
+rollup units from their source's lake files, and removes orphans."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from duckwifi.converter.lake import convert_file
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
 from duckwifi.converter.publishing import recover, remove_files
 from duckwifi.converter.staging import STAGING_DIR, contract_reader, sha256_of
-from duckwifi.errors import InputRejected
+from duckwifi.errors import InputRejected, RollupsDamaged
 from duckwifi.fsutil import fsync_dir
+from duckwifi.rollups.rebuild import rebuild, rebuild_sources
+from duckwifi.rollups.store import TABLES, manifest_path, read_manifest
 from duckwifi.warehouse import Warehouse, connect, work_connection
 
 _PARQUET_MAGIC = b"PAR1"
@@ -24,8 +27,8 @@ _PARQUET_MAGIC = b"PAR1"
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing, size, unreadable or orphan
-    path: str  # lake-relative
+    kind: str  # missing, size, unreadable, orphan; rollup (a unit's file or the manifest)
+    path: str  # lake-relative; for a rollup problem, warehouse-relative
     source: str | None  # the source whose output it is; None for an orphan
     detail: str = ""
 
@@ -41,6 +44,8 @@ class CheckReport:
     lake: Path | None
     problems: list[Problem] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    # Sources whose rollup unit was rebuilt from their lake files; "" when the whole store was.
+    rebuilt_rollups: list[str] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
     # Sources that could not be re-converted, with the reason; their lake files were left alone.
     unrepairable: dict[str, str] = field(default_factory=dict)
@@ -91,6 +96,25 @@ def find_problems(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEnt
     return problems
 
 
+def find_rollup_problems(warehouse: Warehouse) -> list[Problem]:
+    """The rollup store's damage: an unreadable manifest, or a unit whose files are missing or not Parquet."""
+    try:
+        manifest = read_manifest(warehouse)
+    except RollupsDamaged as error:
+        return [Problem("rollup", str(manifest_path(warehouse).relative_to(warehouse.root)), None, str(error))]
+    problems: list[Problem] = []
+    with work_connection(warehouse) as reader:
+        for unit in manifest.units:
+            for table in TABLES:
+                path = unit.path(warehouse.rollups_dir, table)
+                shown = str(path.relative_to(warehouse.root))
+                if not path.is_file():
+                    problems.append(Problem("rollup", shown, unit.source, "missing"))
+                elif (why := _footer_problem(reader, path)) is not None:
+                    problems.append(Problem("rollup", shown, unit.source, why))
+    return problems
+
+
 def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     """Compare the ledger with the lake; with ``repair``, fix what can be fixed. The caller holds the
     warehouse's "convert" lock, since a repair converts."""
@@ -104,7 +128,7 @@ def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     report.recovered = recover(warehouse, lake)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
-    report.problems = find_problems(warehouse, lake, entries)
+    report.problems = find_problems(warehouse, lake, entries) + find_rollup_problems(warehouse)
     if repair and report.problems:
         _repair(warehouse, lake, entries, report)
     return report
@@ -115,7 +139,7 @@ def _repair(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], r
     for folder in remove_files(lake, orphans):
         fsync_dir(folder)
     report.removed_orphans.extend(orphans)
-    affected = sorted({p.source for p in report.problems if p.source is not None})
+    affected = sorted({p.source for p in report.problems if p.source is not None and p.kind != "rollup"})
     owner_of = {output: source for source, entry in entries.items() for output in entry.outputs}
     ledger = Ledger(warehouse, lake)
     with contract_reader(warehouse) as reader:
@@ -149,3 +173,21 @@ def _repair(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], r
                 continue
             report.repaired.append(source)
     ledger.flush()
+    _repair_rollups(warehouse, lake, entries, report, reconverted=set(affected))
+
+
+def _repair_rollups(
+    warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], report: CheckReport, reconverted: set[str]
+) -> None:
+    """Rebuild damaged units from their sources' lake files (a re-converted source has a new unit already); a
+    damaged manifest, which lists no unit to trust, rebuilds them all."""
+    rollup_problems = [p for p in report.problems if p.kind == "rollup"]
+    if any(p.source is None for p in rollup_problems):
+        rebuild(warehouse)
+        report.rebuilt_rollups.append("")
+        return
+    damaged = sorted({str(p.source) for p in rollup_problems} - reconverted)
+    lake_whole = [s for s in damaged if s in entries and s not in report.unrepairable]
+    if lake_whole:
+        rebuild_sources(warehouse, lake, entries, lake_whole)
+        report.rebuilt_rollups.extend(lake_whole)

@@ -9,12 +9,13 @@ new one. The caller holds the warehouse's "convert" lock.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.lake import source_key
-from duckwifi.converter.ledger import read_ledger
+from duckwifi.converter.ledger import LedgerEntry, read_ledger
 from duckwifi.errors import BadArgument
 from duckwifi.rollups.digests import write_digests
 from duckwifi.rollups.production import stage_source
@@ -43,11 +44,32 @@ def rebuild(warehouse: Warehouse) -> RebuildReport:
     lake = find_lake(warehouse)
     with connect(warehouse, read_only=True) as con:
         entries = read_ledger(con, lake)
+    units = _stage_units(warehouse, lake, entries, sorted(entries))
+    manifest = publish(warehouse, units, lake=lake, replace_all=True)
+    # Every unit is new, so every digest is stale: drop them all and write the complete days' again.
+    write_digests(warehouse, rewrite=True)
+    return RebuildReport(lake, manifest, len(units), sum(u.rows for u in units))
+
+
+def rebuild_sources(warehouse: Warehouse, lake: Path, entries: Mapping[str, LedgerEntry], sources: list[str]) -> int:
+    """Rebuild the units of ``sources`` alone from their lake files (`check --repair` of a damaged unit), in one
+    manifest swap; returns how many were rebuilt. The caller holds the "convert" lock."""
+    units = _stage_units(warehouse, lake, entries, sources)
+    publish(warehouse, units, lake=lake, remove_sources=sources)
+    write_digests(warehouse)
+    return len(units)
+
+
+def _stage_units(
+    warehouse: Warehouse, lake: Path, entries: Mapping[str, LedgerEntry], sources: list[str]
+) -> list[Unit]:
+    """Write a new unit for each of ``sources`` from its lake files; unlisted until published."""
     units: list[Unit] = []
     written: list[Path] = []
     try:
         with work_connection(warehouse) as reader:
-            for source, entry in sorted(entries.items()):
+            for source in sources:
+                entry = entries[source]
                 # A source still 'publishing' is finished, rollups included, by the next convert.
                 if entry.status != "done":
                     continue
@@ -62,7 +84,4 @@ def rebuild(warehouse: Warehouse) -> RebuildReport:
         for folder in written:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    manifest = publish(warehouse, units, lake=lake, replace_all=True)
-    # Every unit is new, so every digest is stale: drop them all and write the complete days' again.
-    write_digests(warehouse, rewrite=True)
-    return RebuildReport(lake, manifest, len(units), sum(u.rows for u in units))
+    return units

@@ -28,7 +28,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.cursors import ThreadCursors
-from duckwifi.errors import InvalidQuery, QueryNotServed
+from duckwifi.errors import InvalidQuery, QueryNotServed, RollupsDamaged
 from duckwifi.rollups import digests
 from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, manifest_path, read_manifest
@@ -251,10 +251,13 @@ class ServingStore:
                     return False
                 try:
                     self._load(manifest)
-                except duckdb.IOException:
+                except duckdb.IOException as error:
+                    # A unit replaced while it was read: the manifest has moved on, so read it again.
                     if attempt + 1 == _LOAD_ATTEMPTS:
-                        raise
+                        raise _unit_damaged(error) from None
                     continue
+                except duckdb.InvalidInputException as error:
+                    raise _unit_damaged(error) from None
                 self._manifest = manifest
                 self._published_at = published_at
                 return True
@@ -699,6 +702,14 @@ def _looked_up(
     if geography == 2:
         return len(states) == 1
     return len(regions) == geography
+
+
+def _unit_damaged(error: duckdb.Error) -> RollupsDamaged:
+    """A unit file the manifest lists cannot be read: the store cannot be loaded as published."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return RollupsDamaged(
+        f"a rollup unit cannot be read ({first_line}); `duckwifi check` names it, `duckwifi check --repair` rebuilds it"
+    )
 
 
 def _band_quantile_refusal() -> QueryNotServed:
