@@ -78,6 +78,35 @@ def _on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+_OUTPUT_CLOSED = "stdout was closed before everything was written"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that no later write, nor Python's last flush, fails again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class _DataLines:
+    """Lines for stdout, written as the work goes, which a reader may stop reading (`| head`): the work must not
+    stop half-way for that, so the lines stop and the command ends with exit 141 once the work is done."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def echo(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            typer.echo(line)
+        except BrokenPipeError:
+            self.closed = True
+            _silence_stdout()
+
+    def raise_if_closed(self) -> None:
+        if self.closed:
+            raise OutputClosed(_OUTPUT_CLOSED)
+
+
 class _OneLineErrors(TyperGroup):
     """Turns every expected failure, usage errors included, into one stderr line and its exit code."""
 
@@ -85,10 +114,9 @@ class _OneLineErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            # The reader of stdout left (`| head`). Click would exit 1 in silence; say so, and point stdout at
-            # /dev/null so that Python's last flush cannot fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise OutputClosed("stdout was closed before everything was written") from None
+            # The reader of stdout left (`| head`). Click would exit 1 in silence; say so.
+            _silence_stdout()
+            raise OutputClosed(_OUTPUT_CLOSED) from None
         except KeyboardInterrupt:
             # Typer turns a KeyboardInterrupt into a silent exit 130; as our own error it gets its line in main().
             raise Interrupted("interrupted") from None
@@ -342,6 +370,8 @@ def convert(
             if progress is not None and task is not None:
                 progress.advance(task)
 
+        lines = _DataLines()
+
         def published(converted: Converted) -> None:
             # As each source lands, so that a run stopped midway (Ctrl-C) has reported what it published.
             line = _conversion_line(converted)
@@ -349,7 +379,7 @@ def convert(
                 # The bar is live on this terminal too: print above it rather than through it.
                 progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
             else:
-                typer.echo(line)
+                lines.echo(line)
 
         with _maybe(progress):
             report = convert_folder(
@@ -397,6 +427,7 @@ def convert(
         + (f"; finished {report.recovered} interrupted" if report.recovered else "")
         + (f"; {len(report.too_new)} too recent" if report.too_new else "")
     )
+    lines.raise_if_closed()
     raise_for_outcome(report)
 
 

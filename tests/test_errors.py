@@ -429,6 +429,28 @@ def test_stdout_closed_early_is_one_line_and_exit_141(runner, tmp_path: Path) ->
     assert message == "duckwifi: error: stdout was closed before everything was written"
 
 
+def test_convert_into_a_closed_pipe_converts_everything_then_exits_141(runner, tmp_path: Path) -> None:
+    """`convert | head -1`: the reader leaves after the first line, and convert still converts and records every
+    file (a line it cannot print must not stop a publish half-way), then says so with exit 141."""
+    wh, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "init", "--warehouse", wh, "--devices", "2000").exit_code == 0
+    assert invoke(runner, "tick", "--warehouse", wh, "--out", src, "--hours", "4").exit_code == 0
+    command = f"{sys.executable} -m duckwifi convert -w {wh} {src} {lake} | head -1"
+    result = subprocess.run(
+        ["bash", "-c", command + "; echo ${PIPESTATUS[0]} >&2"], capture_output=True, text=True, check=False
+    )
+    assert result.stdout.startswith(str((src / "telemetry_2020-01-01_00.csv").resolve()))
+    *_, summary, message, code = result.stderr.strip().splitlines()
+    assert code == str(ExitCode.OUTPUT_CLOSED)
+    assert message == "duckwifi: error: stdout was closed before everything was written"
+    assert summary.startswith("converted 4 file(s), 8,000 rows")
+    status = invoke(runner, "status", "--warehouse", wh).stdout
+    assert "converted_rows: 8000" in status, status
+    again = invoke(runner, "convert", "--warehouse", wh, src, lake)
+    assert again.exit_code == 0
+    assert "converted 0 file(s), 0 rows; 4 already converted; 0 rejected; 0 changed\n" in again.stderr
+
+
 def test_a_signal_while_duckwifi_starts_is_interrupted_not_a_traceback(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "duckwifi", "status", "-w", tmp_path / "nowhere"],
