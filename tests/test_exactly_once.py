@@ -308,6 +308,20 @@ def test_forget_then_convert_again(runner, warehouse_dir, csv_dir, tmp_path) -> 
     assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
 
 
+def test_forgetting_every_source_leaves_the_readers_empty_views(runner, warehouse_dir, csv_dir, tmp_path) -> None:
+    """warehouse.duckdb, as a notebook opens it, follows the forget: its views globbed files that were gone."""
+    convert(runner, csv_dir, tmp_path / "lake", warehouse_dir)
+    for source in sorted(csv_dir.glob("*.csv")):
+        assert invoke(runner, "forget", source, "--warehouse", warehouse_dir).exit_code == 0
+    assert view_counts(warehouse_dir) == (0, 0)
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        views = {name for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert not {v for v in views if v.startswith("rollup_")}, views
+    again = convert(runner, csv_dir, tmp_path / "lake", warehouse_dir)
+    assert again.exit_code == 0
+    assert view_counts(warehouse_dir) == (1000, 1000)
+
+
 def test_forget_accepts_a_file_with_the_same_content(runner, warehouse_dir, csv_dir, tmp_path) -> None:
     convert(runner, csv_dir, tmp_path / "lake", warehouse_dir)
     copy = tmp_path / "elsewhere.csv"

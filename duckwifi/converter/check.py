@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from duckwifi import queries
+from duckwifi import queries, readers
 from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.lake import convert_file
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
@@ -131,6 +131,8 @@ def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     report.problems = find_problems(warehouse, lake, entries) + find_rollup_problems(warehouse)
     if repair and report.problems:
         _repair(warehouse, lake, entries, report)
+        # Orphans removed, or the rollup store rebuilt: the readers' views follow what is there now.
+        readers.refresh(warehouse, lake)
     return report
 
 

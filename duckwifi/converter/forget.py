@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from duckwifi import readers
 from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.ledger import read_ledger, start_forgetting
 from duckwifi.converter.publishing import forget_files, recover
@@ -41,4 +42,6 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
         forget_files(warehouse, con, lake, wanted, tuple(dict.fromkeys(entry.outputs + entry.retired)))
     # Its set-aside rows go too (named after the path it was converted from; see docs/reliability.md).
     (warehouse.rejects_dir / f"{source_key(Path(wanted))}.csv").unlink(missing_ok=True)
+    # The last source forgotten leaves no file for the readers' views to glob: they become empty views.
+    readers.refresh(warehouse, lake)
     return Forgotten(wanted, entry.outputs)
