@@ -23,7 +23,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.converter.identity import holds_parquet
-from duckwifi.errors import DuckwifiError, WarehouseCorrupt, translate
+from duckwifi.errors import DuckwifiError, LakeUnreadable, WarehouseCorrupt, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
 from duckwifi.warehouse import READERS_STAMP_NAME, Warehouse, memory_limit, registered_lake
@@ -38,8 +38,9 @@ def view_statements(warehouse: Warehouse, lake: Path | None) -> list[str]:
             queries.with_path_literals(queries.load("readers/create_devices_view.sql"), devices_parquet=devices)
         )
     # read_parquet refuses a glob that matches nothing: until the lake's first file (and after every source
-    # is forgotten) telemetry is an empty view of the same columns.
-    if lake is not None and holds_parquet(lake):
+    # is forgotten) telemetry is an empty view of the same columns. A lake folder that is gone (moved, an
+    # unmounted disk) keeps its view, so that a query says no file is there rather than count none.
+    if lake is not None and (holds_parquet(lake) or not lake.exists()):
         statements.append(queries.with_path_literals(queries.load("readers/create_telemetry_view.sql"), lake=lake))
     else:
         statements.append(queries.load("readers/create_empty_telemetry_view.sql"))
@@ -152,9 +153,15 @@ def _readers_lock(warehouse: Warehouse) -> Iterator[None]:
 def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the readers' views, without opening (or locking) any warehouse file."""
     # No replacement scans: a FROM that names no view must not read a Python variable of duckwifi's.
+    lake = registered_lake(warehouse)
+    if lake is not None and not lake.exists():
+        raise LakeUnreadable(
+            f"the lake {lake} is gone (moved, or on a disk that is not mounted); "
+            f"`duckwifi convert SRC NEW_PATH` re-points the warehouse to a moved lake"
+        )
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "python_enable_replacements": False})
     try:
-        for statement in view_statements(warehouse, registered_lake(warehouse)):
+        for statement in view_statements(warehouse, lake):
             con.execute(statement)
     except duckdb.Error as error:
         con.close()

@@ -23,6 +23,26 @@ def converted(runner, tmp_path: Path) -> Path:
     return wh
 
 
+def test_a_lake_folder_that_is_gone_is_an_error_not_zero_rows(runner, converted, tmp_path: Path) -> None:
+    """A moved or unmounted lake: `sql` says so (exit 17), and the readers' views still glob it, so a notebook
+    is told no file is there too, even after a tick rebuilt warehouse.duckdb; neither counts 0 rows."""
+    (tmp_path / "lake").rename(tmp_path / "lake.offline")
+    result = invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM telemetry")
+    assert result.exit_code == ExitCode.LAKE_UNREADABLE, result.output
+    assert result.stderr == f"duckwifi: error: the lake {tmp_path / 'lake'} is gone (moved, or on a disk that is " + (
+        "not mounted); `duckwifi convert SRC NEW_PATH` re-points the warehouse to a moved lake\n"
+    )
+    assert invoke(runner, "tick", "--warehouse", converted, "--out", tmp_path / "csv").exit_code == 0
+    with (
+        duckdb.connect(str(converted / "warehouse.duckdb"), read_only=True) as con,
+        pytest.raises(duckdb.IOException, match="No files found"),
+    ):
+        con.execute("SELECT count(*) FROM telemetry").fetchall()
+    (tmp_path / "lake.offline").rename(tmp_path / "lake")
+    restored = invoke(runner, "sql", "-w", converted, "SELECT count(*) AS n FROM telemetry")
+    assert restored.stdout == f"n\n{2 * DEVICES}\n"
+
+
 def test_piped_output_is_csv_with_a_header(runner, converted) -> None:
     result = invoke(
         runner, "sql", "-w", converted, "SELECT hour, count(*) AS n FROM telemetry GROUP BY hour ORDER BY hour"
