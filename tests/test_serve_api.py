@@ -423,6 +423,27 @@ def test_timeseries_in_arrow(client):
     assert table.column("value").to_pylist() == [p["value"] for p in json_points]
 
 
+@pytest.mark.parametrize(
+    ("accept", "arrow"),
+    [
+        (ARROW, True),
+        (ARROW.upper(), True),
+        (f"{ARROW}, */*;q=0.1", True),
+        (f"application/json;q=0.1, {ARROW};q=0.9", True),
+        (f"{ARROW};q=0", False),
+        (f"application/json;q=0.9, {ARROW};q=0.1", False),
+        (f"application/json, {ARROW}", False),
+        ("*/*", False),
+        ("application/*", False),
+        ("", False),
+    ],
+)
+def test_arrow_is_answered_when_accept_prefers_it(client, accept, arrow):
+    response = client.get("/api/map", params={"metric": "metric_1"}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == (ARROW if arrow else "application/json")
+
+
 def test_other_endpoints_answer_json_whatever_accept_says(client):
     response = client.get("/api/breakdown", params={"metric": "metric_1"}, headers={"Accept": ARROW})
     assert response.headers["content-type"] == "application/json"
@@ -484,7 +505,7 @@ def test_device_rows_in_a_range_and_404_and_422(client):
     assert [r["datetime"] for r in rows] == ["2020-01-01T00:00:00", "2020-01-01T01:00:00"]
     assert client.get(f"/api/devices/{DEVICES + 1}").status_code == 404
     assert client.get("/api/devices/3", params={"from": "2031-01-01T00:00:00"}).status_code == 404
-    for bad in ("0", "-4", "abc", "1.5", str(2**70)):
+    for bad in ("0", "-4", "abc", "1.5", str(2**70), "5.0", "+5", "%205", "5%20", "\u0665"):
         response = client.get(f"/api/devices/{bad}")
         assert response.status_code == 422, bad
         assert response.json()["detail"][0]["loc"] == ["path", "site"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from pydantic import BeforeValidator
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,6 +59,7 @@ from duckwifi.errors import LakeUnreadable
 log = logging.getLogger("duckwifi.serve")
 API_VERSION = "1"
 MAX_SITE = 2**63 - 1
+_DIGITS = re.compile("[0-9]+")
 PLOTLY_PACKAGE = "plotly"
 PLOTLY_FILE = "package_data/plotly.min.js"
 
@@ -230,6 +233,13 @@ def _outlines_answer() -> Encoded:
     return _cached_static("outlines", lambda: encoding.json_answer(state_outlines()))
 
 
+def _digits_only(value: object) -> object:
+    """A site is written in digits: pydantic would also read 5.0, +5 and " 5" as 5."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("a site id is a positive integer, written in digits only")
+    return value
+
+
 @api.get(
     "/devices/{site}",
     response_model=models.DeviceRows,
@@ -238,7 +248,11 @@ def _outlines_answer() -> Encoded:
 def device(
     request: Request,
     res: ResourcesDep,
-    site: Annotated[int, PathParam(ge=1, le=MAX_SITE, description="the device's site id, a positive integer")],
+    site: Annotated[
+        int,
+        PathParam(ge=1, le=MAX_SITE, description="the device's site id, a positive integer"),
+        BeforeValidator(_digits_only),
+    ],
     asked: Annotated[Range, Depends(time_range)],
 ) -> Response:
     """One device's raw rows from the lake, by time; the range defaults to the newest 24 hours."""

@@ -36,7 +36,27 @@ GZIP_LEVEL = 1
 
 
 def wants_arrow(request: Request) -> bool:
-    return ARROW_STREAM in request.headers.get("accept", "")
+    """Whether ``Accept`` names the Arrow stream with a q above JSON's (JSON is the default, and wildcards,
+    such as a browser's ``*/*``, choose it). Media types are compared without case."""
+    qualities = _named_qualities(request.headers.get("accept", ""))
+    return qualities.get(ARROW_STREAM, 0.0) > qualities.get(JSON, 0.0)
+
+
+def _named_qualities(accept: str) -> dict[str, float]:
+    """Each media type the header names, with its q (1 when not given, 0 when unreadable)."""
+    named: dict[str, float] = {}
+    for part in accept.split(","):
+        media_type, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        named[media_type.lower()] = quality
+    return named
 
 
 def accepts_gzip(request: Request) -> bool:
