@@ -23,7 +23,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.converter.identity import holds_parquet
-from duckwifi.errors import DuckwifiError, LakeUnreadable, WarehouseCorrupt, translate
+from duckwifi.errors import DuckwifiError, LakeUnreadable, RollupsDamaged, WarehouseCorrupt, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
 from duckwifi.warehouse import READERS_STAMP_NAME, Warehouse, memory_limit, registered_lake
@@ -45,11 +45,19 @@ def view_statements(warehouse: Warehouse, lake: Path | None) -> list[str]:
     else:
         statements.append(queries.load("readers/create_empty_telemetry_view.sql"))
     statements.append(queries.load("readers/create_telemetry_between_macro.sql"))
-    # The rollup views glob the units' files, so they too wait for the first unit the manifest lists.
+    # The rollup views glob the units' files, so they too wait for the first unit the manifest lists. A
+    # damaged manifest (`duckwifi check` names it) leaves them out rather than every view: telemetry still reads.
     rollups = warehouse.rollups_dir.resolve()
-    if (rollups / MANIFEST_NAME).is_file() and read_manifest(warehouse).units:
+    if (rollups / MANIFEST_NAME).is_file() and _listed_units(warehouse):
         statements.append(queries.with_path_literals(queries.load("readers/create_rollup_views.sql"), rollups=rollups))
     return statements
+
+
+def _listed_units(warehouse: Warehouse) -> bool:
+    try:
+        return bool(read_manifest(warehouse).units)
+    except RollupsDamaged:
+        return False
 
 
 def refresh(warehouse: Warehouse, lake: Path | None = None) -> bool:

@@ -43,6 +43,21 @@ def test_a_lake_folder_that_is_gone_is_an_error_not_zero_rows(runner, converted,
     assert restored.stdout == f"n\n{2 * DEVICES}\n"
 
 
+def test_a_damaged_rollup_manifest_leaves_telemetry_readable(runner, converted) -> None:
+    (converted / "rollups" / "manifest.json").write_text("{")
+    result = invoke(runner, "sql", "-w", converted, "SELECT count(*) AS n FROM telemetry")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"n\n{2 * DEVICES}\n"
+    cells = invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM rollup_cells")
+    assert cells.exit_code == ExitCode.USAGE
+    assert "rollup_cells does not exist" in cells.stderr
+
+
+def test_the_map_cells_view_gives_both_coordinates_as_double(runner, converted) -> None:
+    query = "SELECT DISTINCT typeof(lat) || ' ' || typeof(lon) AS types FROM rollup_cells"
+    assert invoke(runner, "sql", "-w", converted, query).stdout == "types\nDOUBLE DOUBLE\n"
+
+
 def test_piped_output_is_csv_with_a_header(runner, converted) -> None:
     result = invoke(
         runner, "sql", "-w", converted, "SELECT hour, count(*) AS n FROM telemetry GROUP BY hour ORDER BY hour"

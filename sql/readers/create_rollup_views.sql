@@ -68,7 +68,8 @@ SELECT
     c.region,
     c.state,
     c.cell,
-    c.lat,
+    -- The units keep lat as an exact DECIMAL(15, 2) (grid rows are 0.3 degrees apart); both are DOUBLE here.
+    cast(c.lat AS DOUBLE) AS lat,
     c.lon,
     'metric_' || c.metric AS metric,
     sum(c.n) AS rows,

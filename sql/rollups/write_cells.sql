@@ -6,8 +6,8 @@
 -- every row's datetime.
 -- Parameters: $files VARCHAR[], the source's Parquet files; $target VARCHAR, the file to write.
 -- Needs: rollup_cell_row, rollup_cell_col, rollup_cell_id, rollup_cell_lat, rollup_cell_lon, state_regions.
--- Output: Parquet file $target with columns hour TIMESTAMP, region, state, cell VARCHAR, lat, lon DOUBLE
--- (the cell's centre), metric TINYINT, n BIGINT, s1 DECIMAL(38, 4), lo, hi DECIMAL(9, 4).
+-- Output: Parquet file $target with columns hour TIMESTAMP, region, state, cell VARCHAR, lat DECIMAL(15, 2),
+-- lon DOUBLE (the cell's centre), metric TINYINT, n BIGINT, s1 DECIMAL(38, 4), lo, hi DECIMAL(9, 4).
 COPY (
     WITH placed AS (
         SELECT
