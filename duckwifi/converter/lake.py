@@ -143,6 +143,7 @@ def convert(
     so a run stopped midway has reported every source it published.
     """
     sources = list_sources(src)
+    rollup_hooks.refuse_damaged(warehouse)
     check_lake_folder(warehouse, lake.resolve(), src)
     claim = claim_lake(warehouse, lake)
     lake = claim.lake

@@ -35,6 +35,12 @@ from duckwifi.warehouse import Warehouse, work_connection
 log = logging.getLogger(__name__)
 
 
+def refuse_damaged(warehouse: Warehouse) -> None:
+    """Before a convert does anything: a manifest that cannot be read stops it (RollupsDamaged, naming
+    `duckwifi rollup --rebuild`), rather than let it convert files whose rollups it could not publish."""
+    store.read_manifest(warehouse)
+
+
 def stage(
     warehouse: Warehouse,
     reader: duckdb.DuckDBPyConnection,
