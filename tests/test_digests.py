@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duckwifi.errors import ExitCode
+from duckwifi.errors import ExitCode, RollupsDamaged
 from duckwifi.rollups import digests
 from duckwifi.rollups import store as rollup_store
 from duckwifi.serving import ServingStore
@@ -132,7 +132,7 @@ def test_a_day_with_a_usable_digest_is_read_from_it_not_from_its_units(two_days,
         store.close()
     # The control: without the digest the same store cannot load, so the digest was what answered.
     shutil.rmtree(warehouse / "rollups" / digests.DIGESTS_DIR)
-    with pytest.raises(duckdb.IOException):
+    with pytest.raises(RollupsDamaged, match="a rollup unit cannot be read"):
         ServingStore(warehouse, window_hours=3)
 
 
