@@ -590,6 +590,24 @@ def test_a_bad_parameter_is_a_422_naming_it(client, path, params, parameter):
     assert parameter in [e["loc"][1] for e in response.json()["detail"]]
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "parameter", "refused"),
+    [
+        ("/api/timeseries", {"metric": "metric_1", "stat": "p90", "band": "2"}, "band", [2]),
+        ("/api/breakdown", {"metric": "metric_1", "by": "band", "stat": "p50"}, "by", "band"),
+        ("/api/map", {"metric": "metric_1", "stat": "p99"}, "stat", "p99"),
+        ("/api/map", {"metric": "metric_1", "band": ["3", "1"]}, "band", [1, 3]),
+        ("/api/distribution", {"metric": "metric_1", "band": "4"}, "band", [4]),
+    ],
+)
+def test_a_question_the_store_does_not_keep_is_a_422_quoting_the_value(client, path, params, parameter, refused):
+    response = client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["query", parameter]
+    assert detail["input"] == refused
+
+
 # -- incidents -------------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -204,7 +204,8 @@ class DashboardData:
         points = _asked(
             lambda: self._store.timeseries(
                 query.metric, query.stat, query.range.start, query.range.end, bucket=bucket, **query.filters()
-            )
+            ),
+            {**query.key(), "bucket": bucket},
         )
         # Validated as one structure (in pydantic's core), not as a Python model per point.
         return models.Timeseries.model_validate({"points": [{**p, "time": format_hour(p["time"])} for p in points]})
@@ -214,7 +215,8 @@ class DashboardData:
             return _asked(
                 lambda: self._store.breakdown(
                     query.metric, query.stat, by=by, start=r.start, end=r.end, limit=rows, **query.filters()
-                )
+                ),
+                {**query.key(), "by": by, "limit": limit},
             )
 
         rows = ask(query.range, limit)
@@ -245,7 +247,9 @@ class DashboardData:
         """
 
         def ask(r: Range) -> list[dict[str, Any]]:
-            return _asked(lambda: self._store.map_cells(query.metric, query.stat, r.start, r.end, **query.filters()))
+            return _asked(
+                lambda: self._store.map_cells(query.metric, query.stat, r.start, r.end, **query.filters()), query.key()
+            )
 
         cells = ask(query.range)
         if previous is None:
@@ -258,7 +262,8 @@ class DashboardData:
 
     def distribution(self, query: DataQuery) -> models.Distribution:
         answer = _asked(
-            lambda: self._store.distribution(query.metric, query.range.start, query.range.end, **query.filters())
+            lambda: self._store.distribution(query.metric, query.range.start, query.range.end, **query.filters()),
+            query.key(),
         )
         return models.Distribution(**answer)
 
@@ -267,10 +272,12 @@ def _change(value: float | None, previous: float | None) -> float | None:
     return None if value is None or previous is None else value - previous
 
 
-def _asked(ask: Callable[[], T]) -> T:
-    """The library's answer, with its ``InvalidQuery`` (which names its parameter) as a 422 naming the API's."""
+def _asked(ask: Callable[[], T], inputs: Mapping[str, object]) -> T:
+    """The library's answer, with its ``InvalidQuery`` (which names its parameter) as a 422 naming the API's,
+    and the value that was refused (``inputs``: the request's values by API name)."""
     try:
         return ask()
     except InvalidQuery as error:
         parameter = _API_PARAMETER.get(error.parameter, error.parameter)
-        raise refuse(parameter, str(error).removeprefix(f"{error.parameter}: ")) from None
+        message = str(error).removeprefix(f"{error.parameter}: ")
+        raise refuse(parameter, message, inputs.get(parameter)) from None
