@@ -26,7 +26,15 @@ from typing import Any, TextIO
 import duckdb
 
 from duckwifi import readers
-from duckwifi.errors import BadArgument, DuckwifiError, StatementRefused, is_interrupt, os_errno, translate
+from duckwifi.errors import (
+    BadArgument,
+    DuckwifiError,
+    StatementRefused,
+    first_line,
+    is_interrupt,
+    os_errno,
+    translate,
+)
 from duckwifi.fsutil import published
 from duckwifi.warehouse import Warehouse
 
@@ -47,7 +55,7 @@ def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as error:
-        raise BadArgument(_first_line(error)) from None
+        raise BadArgument(first_line(error)) from None
     if len(statements) != 1:
         raise BadArgument(f"give exactly one statement, not {len(statements)}")
     (statement,) = statements
@@ -138,12 +146,7 @@ def _query_error(error: duckdb.Error, target: str = "the query") -> DuckwifiErro
     named after ``target``)."""
     if os_errno(error) is not None or is_interrupt(error):
         return translate(error, target=target)
-    return BadArgument(_first_line(error))
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return BadArgument(first_line(error))
 
 
 def render_table(query: Query) -> str:

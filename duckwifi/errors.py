@@ -258,6 +258,12 @@ def is_interrupt(error: BaseException) -> bool:
     return was_interrupted() or isinstance(error, KeyboardInterrupt | duckdb.InterruptException)
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (DuckDB's run on with context lines), or its type's name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def translate(error: BaseException, *, target: str) -> DuckwifiError:
     """Map a DuckDB or OS error met while working on ``target`` to the duckwifi error named for its condition.
 
@@ -279,10 +285,10 @@ def translate(error: BaseException, *, target: str) -> DuckwifiError:
         return PermissionDenied(f"permission denied: {printable(str(filename or target))}")
     if is_lock_conflict(error):
         return WarehouseBusy(f"warehouse busy: {shown} is held by another process; try again when it finishes")
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first = first_line(error)
     if isinstance(error, duckdb.Error | OSError):
-        return DuckwifiError(f"{shown}: {printable(first_line)}")
-    return DuckwifiError(f"{shown}: {type(error).__name__}: {printable(first_line)}")
+        return DuckwifiError(f"{shown}: {printable(first)}")
+    return DuckwifiError(f"{shown}: {type(error).__name__}: {printable(first)}")
 
 
 # --- Text from input files -------------------------------------------------------------------------------
@@ -325,8 +331,7 @@ def translate_reader_error(error: Exception, source: Path, *, writing: Path) -> 
     elif "state machine reached an invalid state" in message or "RFC 4180" in message:
         reason = "not a well-formed CSV file"
     else:
-        first = message.strip().splitlines()[0] if message.strip() else type(error).__name__
-        reason = re.sub(r"^[\w ]+Error: ", "", first)
+        reason = re.sub(r"^[\w ]+Error: ", "", first_line(error))
     return InputRejected(source, reason, line)
 
 

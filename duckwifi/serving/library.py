@@ -28,7 +28,7 @@ import duckdb
 
 from duckwifi import queries
 from duckwifi.cursors import ThreadCursors
-from duckwifi.errors import InvalidQuery, QueryNotServed, RollupsDamaged
+from duckwifi.errors import InvalidQuery, QueryNotServed, RollupsDamaged, first_line
 from duckwifi.rollups import digests
 from duckwifi.rollups.production import install_macros
 from duckwifi.rollups.store import Manifest, Unit, manifest_path, read_manifest
@@ -706,9 +706,9 @@ def _looked_up(
 
 def _unit_damaged(error: duckdb.Error) -> RollupsDamaged:
     """A unit file the manifest lists cannot be read: the store cannot be loaded as published."""
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return RollupsDamaged(
-        f"a rollup unit cannot be read ({first_line}); `duckwifi check` names it, `duckwifi check --repair` rebuilds it"
+        f"a rollup unit cannot be read ({first_line(error)}); `duckwifi check` names it, "
+        "`duckwifi check --repair` rebuilds it"
     )
 
 
