@@ -56,6 +56,7 @@ from duckwifi.serving.catalogue import (
     states_filter,
     whole_hour,
 )
+from duckwifi.serving.ranking import quantile_rows
 from duckwifi.serving.schema import create_serving_schema
 from duckwifi.sql_scripts import execute_script as _execute_script
 from duckwifi.sql_scripts import statements as _statements
@@ -463,7 +464,10 @@ class ServingStore:
                 plan = self._prepare_sketch_edge(index, geography, span, group != "hour")
                 params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
                 params["edges"] = plan.reads_edges
-                rows = self._run("serving/sketch_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
+                merged = self._run_columns(
+                    "serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()}
+                )
+                rows = quantile_rows(merged, list(QUANTILES.values()))
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
         level = geography + (3 if bands or group == "band" else 0)
@@ -556,6 +560,10 @@ class ServingStore:
 
     def _run(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return self._cursors.get().connection.execute(queries.load(statement), params).fetchall()
+
+    def _run_columns(self, statement: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The answer's columns as numpy arrays (masked where NULL)."""
+        return self._cursors.get().connection.execute(queries.load(statement), params).fetchnumpy()
 
     def _load(self, manifest: Manifest) -> None:
         """Bring the in-memory tables from the loaded manifest's units to ``manifest``'s, in one transaction."""

@@ -1,5 +1,5 @@
 -- Answers the distribution of one metric over a range from one merge of its sketches: p50, p90, p99, the
--- row count, and histogram bins. Range and level as in sketch_query.sql (serving_sketch_rows), without
+-- row count, and histogram bins. Range and level as in sketch_merge.sql (serving_sketch_rows), without
 -- grouping. Bins: the non-empty merged buckets, in value order, are gathered into at most $bins bins of as
 -- many buckets each (so bins are about equal in log scale, and a gap between negative and positive values
 -- costs nothing); each bin's edges are its buckets' outer edges, and its count is exact.

@@ -1,0 +1,32 @@
+-- Merges the sketches one quantile question reads into buckets per group (time, region or state, or
+-- none), ordered by group and bucket, each bucket with its representative value; serving/ranking.py then
+-- picks p50, p90 and p99 of every group from the running counts. The range comes as in stats_query.sql:
+-- two runs of hours from sketch_hour and one run of days from sketch_day, picked by serving_sketch_rows.
+-- The sketch level is the coarsest that holds the filter and the grouping (0 nation, 1 region, 2 state),
+-- so a national question merges one pre-merged sketch per hour or day rather than 49. Counts subtracted
+-- from a whole day (negative rows of sketch_edge) can leave a bucket empty: those are dropped.
+-- The ranking is not a window here: DuckDB's window costs about 6 ms on the 12,000 merged buckets of a
+-- 30-day state breakdown, which Python's numpy ranks in a fraction of a millisecond (docs/benchmarks.md).
+-- Parameters: $metric TINYINT; $level TINYINT; $group VARCHAR (hour, day, region, state,
+-- none); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start,
+-- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[]; $edges
+-- BOOLEAN (read the cursor's sketch_edge, loaded for this range).
+-- Needs: serving_sketch_rows (serving/create_serving_macros.sql); rollup_bucket_value
+-- (rollups/create_rollup_macros.sql).
+-- Output: rows (time_key TIMESTAMP, text_key VARCHAR, bucket SMALLINT, value DOUBLE, n BIGINT), ordered by
+-- time_key, text_key, bucket; n > 0.
+SELECT
+    CASE $group WHEN 'hour' THEN p.t WHEN 'day' THEN date_trunc('day', p.t) END AS time_key,
+    CASE $group WHEN 'region' THEN p.region WHEN 'state' THEN p.state END AS text_key,
+    p.bucket,
+    rollup_bucket_value(p.bucket) AS value,
+    -- A BIGINT, not the HUGEINT of a sum, for numpy's running counts.
+    cast(sum(p.n) AS BIGINT) AS n
+FROM
+    serving_sketch_rows(
+        $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
+        $m1_start, $m1_end, $m2_start, $m2_end, $edges
+    ) AS p
+GROUP BY time_key, text_key, p.bucket
+HAVING sum(p.n) > 0
+ORDER BY time_key, text_key, p.bucket;
