@@ -3,6 +3,7 @@ uses when it loads hours and days (serving_quantiles): the same buckets give the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duckwifi.serving.catalogue import QUANTILES
-from duckwifi.serving.ranking import group_starts, pick_quantiles, quantile_rows
+from duckwifi.serving.ranking import group_starts, histogram, pick_quantiles, quantile_rows
 from duckwifi.serving.schema import create_serving_schema
 
 LEVELS = list(QUANTILES.values())
@@ -91,3 +92,29 @@ def test_the_rank_is_ceil_q_n_and_at_least_one() -> None:
     totals, picked = pick_quantiles(starts, counts, values, [0.5, 0.05, 0.0, 0.2, 1.0])
     assert totals.tolist() == [10]
     assert [p.tolist() for p in picked] == [[3.0], [1.0], [1.0], [2.0], [3.0]]
+
+
+def test_histogram_gathers_buckets_into_equal_runs() -> None:
+    # Five buckets into two bins: rows 0-2 and 3-4 ((i * 2) // 5), edges the outer edges of each run.
+    merged = {
+        "lower": np.array([-4.0, -2.0, 0.0, 1.0, 2.0]),
+        "upper": np.array([-2.0, -1.0, 0.0, 2.0, 3.0]),
+        "n": np.array([1, 2, 3, 4, 5], dtype=np.int64),
+    }
+    assert histogram(merged, 2) == [
+        {"lower": -4.0, "upper": 0.0, "count": 6},
+        {"lower": 1.0, "upper": 3.0, "count": 9},
+    ]
+    # More bins than buckets: a bin per bucket.
+    assert [b["count"] for b in histogram(merged, 40)] == [1, 2, 3, 4, 5]
+    assert histogram({k: v[:0] for k, v in merged.items()}, 3) == []
+
+
+@given(st.lists(st.integers(1, 1000), min_size=1, max_size=300), st.integers(1, 100))
+def test_histogram_keeps_every_row_in_at_most_the_bins_asked(counts: list[int], bins: int) -> None:
+    edges = np.arange(len(counts) + 1, dtype=np.float64)
+    merged = {"lower": edges[:-1], "upper": edges[1:], "n": np.array(counts, dtype=np.int64)}
+    answer = histogram(merged, bins)
+    assert sum(b["count"] for b in answer) == sum(counts)
+    assert len(answer) == min(bins, len(counts))
+    assert all(a["upper"] == b["lower"] for a, b in itertools.pairwise(answer))

@@ -56,7 +56,7 @@ from duckwifi.serving.catalogue import (
     states_filter,
     whole_hour,
 )
-from duckwifi.serving.ranking import quantile_rows
+from duckwifi.serving.ranking import histogram, quantile_rows
 from duckwifi.serving.schema import create_serving_schema
 from duckwifi.sql_scripts import execute_script as _execute_script
 from duckwifi.sql_scripts import statements as _statements
@@ -383,16 +383,14 @@ class ServingStore:
             return empty
         level = 2 if states else 1 if regions else 0
         plan = self._prepare_sketch_edge(index, level, span, True)
-        params = {"metric": index, "level": level, "regions": regions, "states": states, "bins": bins}
+        params = {"metric": index, "level": level, "group": "none", "regions": regions, "states": states}
         params["edges"] = plan.reads_edges
-        rows = self._run("serving/distribution_query.sql", {**params, **plan.runs.params(), **plan.minus_params()})
+        merged = self._run_columns("serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()})
+        rows = quantile_rows(merged, list(QUANTILES.values()))
         if not rows:
             return empty
-        p50, p90, p99, count, histogram = rows[0]
-        answer: dict[str, Any] = {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": []}
-        if count:
-            answer["bins"] = [{"lower": b["lower"], "upper": b["upper"], "count": b["n"]} for b in histogram]
-        return answer
+        _, _, p50, p90, p99, count = rows[0]
+        return {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": histogram(merged, bins)}
 
     def overview(self) -> dict[str, Any]:
         """``{"first_hour", "last_hour", "hours", "rows", "last_hour_rows", "rows_per_hour", "version"}``."""

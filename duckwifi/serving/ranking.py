@@ -64,3 +64,19 @@ def quantile_rows(merged: Mapping[str, npt.NDArray[Any]], levels: Sequence[float
     times = merged["time_key"][starts].tolist()
     texts = merged["text_key"][starts].tolist()
     return list(zip(times, texts, *(p.tolist() for p in picked), totals.tolist(), strict=True))
+
+
+def histogram(merged: Mapping[str, npt.NDArray[Any]], bins: int) -> list[dict[str, Any]]:
+    """One group's merged buckets (sketch_merge.sql's ``lower``, ``upper`` and ``n``, in value order) gathered
+    into at most ``bins`` bins of as many buckets each, so bins are about equal in log scale and a gap between
+    negative and positive values costs nothing: ``[{"lower", "upper", "count"}]``, each bin's edges its
+    buckets' outer edges, its count exact."""
+    buckets = len(merged["n"])
+    if buckets == 0:
+        return []
+    of_bucket = np.arange(buckets) * bins // buckets
+    firsts = np.flatnonzero(np.diff(of_bucket, prepend=-1))
+    lasts = np.append(firsts[1:], buckets) - 1
+    counts = np.add.reduceat(merged["n"].astype(np.int64), firsts)
+    lower, upper = merged["lower"][firsts].tolist(), merged["upper"][lasts].tolist()
+    return [{"lower": a, "upper": b, "count": n} for a, b, n in zip(lower, upper, counts.tolist(), strict=True)]

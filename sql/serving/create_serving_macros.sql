@@ -1,7 +1,7 @@
 -- Defines serving_sketch_rows (below) and serving_quantiles, where merged sketch buckets become quantiles
--- in SQL. serving_quantiles is used when an hour or day is loaded (quantile_hour, quantile_day)
--- and by distributions (distribution_query.sql); a quantile question ranks its merged buckets with
--- the same rule in numpy (duckwifi/serving/ranking.py), which the tests hold to this macro. The answer is the
+-- in SQL. serving_quantiles is used when an hour or day is loaded (quantile_hour, quantile_day); a
+-- question (a quantile, a distribution) ranks its merged buckets with the same rule in numpy
+-- (duckwifi/serving/ranking.py), which the tests hold to this macro. The answer is the
 -- representative value of the bucket holding the row of rank ceil(q n) (1-based), the row DuckDB's
 -- quantile_disc returns, so it lies within 2% of it (relative).
 -- The levels q are not written here: they are the values of catalogue.QUANTILES, passed in as $levels and
@@ -61,7 +61,7 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
 -- that they cover each hour once), and this cursor's sketch_edge (state-level hours older than the recent
 -- window, read from unit files; its counts are negative for hours subtracted from a whole day), and the
 -- hours of the $m1 and $m2 runs of sketch_hour, negated: hours of a whole day outside the range. The one
--- place where a question picks its sketch rows (sketch_merge.sql, distribution_query.sql). sketch_edge is
+-- place where a question picks its sketch rows (sketch_merge.sql). sketch_edge is
 -- read only with asked_edges: the cursor keeps it for the next question on the metric over the same range.
 -- Output: table macro serving_sketch_rows(asked_metric, asked_level, asked_regions, asked_states,
 -- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end, asked_m1_start,
