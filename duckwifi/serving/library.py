@@ -220,7 +220,6 @@ class ServingStore:
         # When the loaded version's manifest was written (its mtime), for the health check's age.
         self._published_at: float | None = None
         self._window_hours: set[datetime] = set()
-        self._coverage: tuple[datetime, datetime] | None = None
         self._hours_since_compaction = 0
         self.refresh()
 
@@ -478,17 +477,15 @@ class ServingStore:
         last = whole_hour("end", end)
         if first is not None and last is not None and first > last:
             raise InvalidQuery("start", f"start {first.isoformat()} is after end {last.isoformat()}")
-        if first is None or last is None:
-            covered = self._coverage
-            if covered is None:
-                return None
-            first = covered[0] if first is None else first
-            last = covered[1] + HOUR if last is None else last
+        held = self._manifest.hours
+        if not held:
+            return None
+        first = held[0] if first is None else first
+        last = held[-1] + HOUR if last is None else last
         if first >= last:
             return None
         # A range holding no hour of the store (the earlier period of a young store's comparison) is answered
         # here, without planning a question over nothing.
-        held = self._manifest.hours
         nearest = bisect.bisect_left(held, first)
         if nearest == len(held) or held[nearest] >= last:
             return None
@@ -641,7 +638,6 @@ class ServingStore:
             for name, params in steps:
                 _refuse_when_closing(self._closing)
                 _execute_script(con, f"serving/{name}.sql", params)
-            first, last = con.execute(queries.load("serving/coverage.sql")).fetchone() or (None, None)
             con.commit()
         except BaseException:
             con.rollback()
@@ -650,7 +646,6 @@ class ServingStore:
             self._working = None
             con.close()
         self._window_hours = in_window
-        self._coverage = None if first is None or last is None else (first, last)
         # A first load reads all digests in one sorted insert: only the hours merged after it are out of order.
         first_load = not self._manifest.units
         self._hours_since_compaction += len(hours) - (
