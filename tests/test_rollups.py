@@ -642,3 +642,69 @@ def test_check_finds_a_damaged_manifest_and_repair_rebuilds_the_store(runner, co
     assert "repaired: rebuilt the rollup store from the lake" in repaired.stderr
     assert set(rollup_store.read_manifest(target).by_source()) == sources
     assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
+def test_a_lost_manifest_is_damage_and_no_command_deletes_the_units_it_listed(runner, converted) -> None:
+    warehouse, src, lake = converted
+    target = Warehouse(warehouse)
+    units = _unit_dirs(warehouse)
+    rollup_store.manifest_path(target).unlink()
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert found.stdout.startswith("rollup: rollups/manifest.json: ")
+    assert "is missing, but 2 written unit(s) remain" in found.stdout
+    refused = invoke(runner, "convert", src, lake, "--warehouse", warehouse)
+    assert refused.exit_code == ExitCode.CORRUPT, refused.output
+    assert "run `duckwifi rollup --rebuild`" in refused.stderr
+    # Before the fix, a plain check and the convert took every unit for a leftover of a publish cut short.
+    assert _unit_dirs(warehouse) == units
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert "repaired: rebuilt the rollup store from the lake" in repaired.stderr
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
+def test_check_finds_a_converted_source_the_manifest_does_not_list(runner, converted) -> None:
+    warehouse, _src, _lake = converted
+    path = rollup_store.manifest_path(Warehouse(warehouse))
+    manifest = json.loads(path.read_text())
+    dropped = manifest["units"].pop(0)["source"]
+    path.write_text(json.dumps(manifest))
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert found.stdout.splitlines() == [
+        f"rollup: rollups/manifest.json (from {dropped}): lists no unit of this converted source"
+    ]
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert f"repaired: rebuilt the rollups of {dropped} from its lake files" in repaired.stderr
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
+def test_check_finds_a_store_emptied_by_hand_and_repair_rebuilds_it(runner, converted) -> None:
+    warehouse, _src, _lake = converted
+    import shutil
+
+    shutil.rmtree(warehouse / "rollups")
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert found.stdout.splitlines() == [
+        "rollup: rollups/manifest.json: lists no unit, but the ledger has 2 converted source(s)"
+    ]
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
+def test_a_first_convert_publishes_an_empty_manifest_before_any_unit(runner, warehouse_dir: Path, tmp_path) -> None:
+    # A folder of no CSV still claims the lake: the store starts as an empty manifest, so that a missing one
+    # beside written units can only mean it was lost.
+    (tmp_path / "none").mkdir()
+    result = invoke(runner, "convert", tmp_path / "none", tmp_path / "lake", "--warehouse", warehouse_dir)
+    assert result.exit_code == 0, result.output
+    manifest = rollup_store.read_manifest(Warehouse(warehouse_dir))
+    assert rollup_store.manifest_path(Warehouse(warehouse_dir)).is_file()
+    assert manifest.units == ()

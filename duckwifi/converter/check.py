@@ -96,13 +96,28 @@ def find_problems(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEnt
     return problems
 
 
-def find_rollup_problems(warehouse: Warehouse) -> list[Problem]:
-    """The rollup store's damage: an unreadable manifest, or a unit whose files are missing or not Parquet."""
+def find_rollup_problems(warehouse: Warehouse, entries: dict[str, LedgerEntry]) -> list[Problem]:
+    """The rollup store's damage: an unreadable or lost manifest, a converted source it lists no unit of (or
+    an older unit of), or a unit whose files are missing or not Parquet."""
+    shown_manifest = str(manifest_path(warehouse).relative_to(warehouse.root))
     try:
         manifest = read_manifest(warehouse)
     except RollupsDamaged as error:
-        return [Problem("rollup", str(manifest_path(warehouse).relative_to(warehouse.root)), None, str(error))]
-    problems: list[Problem] = []
+        return [Problem("rollup", shown_manifest, None, str(error))]
+    # Sources with rows: a source of no rows publishes no unit.
+    converted = {source: entry for source, entry in entries.items() if entry.status == "done" and entry.outputs}
+    listed = manifest.by_source()
+    if converted and not listed:
+        # A lake converted before rollups existed, or a store emptied by hand: rebuilt as a whole.
+        detail = f"lists no unit, but the ledger has {len(converted)} converted source(s)"
+        return [Problem("rollup", shown_manifest, None, detail)]
+    problems = [
+        Problem("rollup", shown_manifest, source, "lists no unit of this converted source")
+        if source not in listed
+        else Problem("rollup", shown_manifest, source, "lists a unit of an earlier content of this source")
+        for source, entry in sorted(converted.items())
+        if source not in listed or listed[source].sha256 != entry.sha256
+    ]
     with work_connection(warehouse) as reader:
         for unit in manifest.units:
             for table in TABLES:
@@ -128,7 +143,7 @@ def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     report.recovered = recover(warehouse, lake)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)
-    report.problems = find_problems(warehouse, lake, entries) + find_rollup_problems(warehouse)
+    report.problems = find_problems(warehouse, lake, entries) + find_rollup_problems(warehouse, entries)
     if repair and report.problems:
         _repair(warehouse, lake, entries, report)
         # Orphans removed, or the rollup store rebuilt: the readers' views follow what is there now.

@@ -147,6 +147,7 @@ def convert(
     check_lake_folder(warehouse, lake.resolve(), src)
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
+    rollup_hooks.open_store(warehouse, lake)  # rollups (issue 12)
     report = ConvertReport(moved_from=claim.moved_from)
     # Also publishes the rollup units of sources a killed run left 'publishing', and deletes unlisted ones.
     report.recovered = recover(warehouse, lake)

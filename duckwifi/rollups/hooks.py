@@ -1,5 +1,8 @@
 """The converter's calls into the rollup store, kept here so the converter carries only marked one-line hooks.
 
+``open_store`` runs once the lake is claimed, before any unit is written: a warehouse's first convert publishes
+an empty manifest, so that a manifest missing beside written units is known to be lost (store.read_manifest).
+
 One source, one unit of work:
 
 1. ``stage`` where the source is staged (here, or on a Dask worker), after its lake files are staged and
@@ -39,6 +42,11 @@ def refuse_damaged(warehouse: Warehouse) -> None:
     """Before a convert does anything: a manifest that cannot be read stops it (RollupsDamaged, naming
     `duckwifi rollup --rebuild`), rather than let it convert files whose rollups it could not publish."""
     store.read_manifest(warehouse)
+
+
+def open_store(warehouse: Warehouse, lake: Path) -> None:
+    """Once the lake is claimed, before any unit is written: an empty manifest where none was published."""
+    store.ensure_manifest(warehouse, lake)
 
 
 def stage(

@@ -19,7 +19,7 @@ from duckwifi.converter.ledger import LedgerEntry, read_ledger
 from duckwifi.errors import BadArgument
 from duckwifi.rollups.digests import write_digests
 from duckwifi.rollups.production import stage_source
-from duckwifi.rollups.store import Manifest, Unit, new_unit_dir, publish
+from duckwifi.rollups.store import Manifest, Unit, ensure_manifest, new_unit_dir, publish
 from duckwifi.warehouse import Warehouse, connect, registered_lake, work_connection
 
 
@@ -44,6 +44,9 @@ def rebuild(warehouse: Warehouse) -> RebuildReport:
     lake = find_lake(warehouse)
     with connect(warehouse, read_only=True) as con:
         entries = read_ledger(con, lake)
+    # A lake converted before rollups existed has no manifest: readers see an empty store, not a lost one,
+    # while the units are written.
+    ensure_manifest(warehouse, lake)
     units = _stage_units(warehouse, lake, entries, sorted(entries))
     manifest = publish(warehouse, units, lake=lake, replace_all=True)
     # Every unit is new, so every digest is stale: drop them all and write the complete days' again.

@@ -117,11 +117,19 @@ def manifest_path(warehouse: Warehouse) -> Path:
 
 
 def read_manifest(warehouse: Warehouse) -> Manifest:
-    """The published state; an empty manifest when nothing was ever published."""
+    """The published state; an empty manifest when nothing was ever published. A manifest that is gone while
+    written units remain was lost (see ensure_manifest): RollupsDamaged, so that no cleanup takes every unit
+    for a leftover."""
     path = manifest_path(warehouse)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        written = written_units(warehouse)
+        if written:
+            raise RollupsDamaged(
+                f"{path} is missing, but {len(written)} written unit(s) remain under {path.parent / UNITS_DIR}; "
+                "run `duckwifi rollup --rebuild`"
+            ) from None
         return Manifest()
     except (OSError, ValueError) as error:
         raise RollupsDamaged(f"cannot read {path} ({error}); run `duckwifi rollup --rebuild`") from None
@@ -132,6 +140,19 @@ def read_manifest(warehouse: Warehouse) -> Manifest:
         return Manifest(int(data["generation"]), data.get("lake"), units)
     except (KeyError, TypeError, ValueError, AssertionError) as error:
         raise RollupsDamaged(f"{path} is damaged ({error}); run `duckwifi rollup --rebuild`") from None
+
+
+def written_units(warehouse: Warehouse) -> list[Path]:
+    """The unit folders whose unit.json was written (complete units, listed or not)."""
+    return sorted(info.parent for info in (warehouse.rollups_dir / UNITS_DIR).glob(f"*/{UNIT_INFO_NAME}"))
+
+
+def ensure_manifest(warehouse: Warehouse, lake: Path | str) -> None:
+    """Publish an empty manifest where none was ever published, before the first unit is written. From then
+    on a missing manifest beside written units means it was lost (read_manifest refuses it), never a first
+    publish cut short, whose units a cleanup would delete. The caller holds the warehouse's "convert" lock."""
+    if not manifest_path(warehouse).exists() and not written_units(warehouse):
+        publish(warehouse, [], lake=lake)
 
 
 def new_unit_dir(warehouse: Warehouse, source_key: str) -> Path:
