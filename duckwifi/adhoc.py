@@ -13,6 +13,7 @@ duckwifi on their own machine with their own rights.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -123,6 +124,24 @@ class Query:
 
         return columns, rows()
 
+    def text_batches(self) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
+        """As ``batches``, with every value as DuckDB's own text (``[1.5000]``, ``{'x': 2020-01-01}``,
+        ``true``), not Python's repr of the objects DuckDB hands Python (``[Decimal('1.5000')]``)."""
+        relation = self.relation()
+        columns = list(relation.columns)
+        # By position: result columns may share a name. Positions are integers, never the user's text.
+        as_text = relation.project(", ".join(f"CAST(#{i} AS VARCHAR)" for i in range(1, len(columns) + 1)))
+
+        def rows() -> Iterator[list[tuple[Any, ...]]]:
+            try:
+                each = as_text.iter_rows(_BATCH_ROWS)
+                while batch := list(itertools.islice(each, _BATCH_ROWS)):
+                    yield batch
+            except duckdb.Error as error:
+                raise _query_error(error) from None
+
+        return columns, rows()
+
     def relation(self) -> duckdb.DuckDBPyRelation:
         try:
             return self.con.sql(self.sql)
@@ -181,8 +200,8 @@ def _plain(value: Any) -> Any:
 
 
 def write_csv(query: Query, out: TextIO) -> int:
-    """The result as CSV with a header; returns the rows written."""
-    columns, batches = query.batches()
+    """The result as CSV with a header, values as DuckDB writes them; returns the rows written."""
+    columns, batches = query.text_batches()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     rows = 0

@@ -227,3 +227,23 @@ def test_a_damaged_devices_file_is_exit_5_naming_it(runner, converted) -> None:
     assert result.exit_code == ExitCode.CORRUPT, result.output
     assert result.stderr.count("\n") == 1
     assert str(devices) in result.stderr
+
+
+def test_csv_writes_nested_and_other_values_as_duckdb_text(runner, converted) -> None:
+    query = (
+        "SELECT [1.5::DECIMAL(9,4)] AS a, {'x': 1.25::DECIMAL(9,4), 'd': DATE '2020-01-01'} AS a,"
+        " [TIMESTAMP '2020-01-01 01:00:00'] AS c, true AS t, INTERVAL 1 HOUR AS iv, [NULL::INT, 1] AS e,"
+        " NULL::INT AS missing, 2.5::DECIMAL(9,4) AS d"
+    )
+    result = invoke(runner, "sql", "-w", converted, "--format", "csv", query)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "a,a,c,t,iv,e,missing,d",
+        "[1.5000],\"{'x': 1.2500, 'd': 2020-01-01}\",['2020-01-01 01:00:00'],true,01:00:00,\"[NULL, 1]\",,2.5000",
+    ]
+    quantiles = invoke(
+        runner, "sql", "-w", converted, "-f", "csv", "SELECT quantile_disc(metric_6, [0.5, 0.9]) AS q FROM telemetry"
+    )
+    assert quantiles.exit_code == 0, quantiles.output
+    assert "Decimal" not in quantiles.stdout
+    assert quantiles.stdout.splitlines()[1].startswith('"[')
