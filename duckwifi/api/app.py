@@ -211,7 +211,7 @@ def map_cells(
 
 @api.get("/distribution", response_model=models.Distribution, responses=_data_response(models.Distribution))
 def distribution(request: Request, res: ResourcesDep, query: Annotated[DataQuery, Depends(data_query)]) -> Response:
-    """p50, p90, p99, the count and a histogram of the metric (``stat`` is ignored)."""
+    """p50, p90, p99, the count and a histogram of the metric (``stat`` is checked, as everywhere, but not used)."""
     data = res.data
     key = {"e": "distribution", **query.key(), "stat": None}
     return encoding.respond(
