@@ -168,6 +168,23 @@ def test_health_is_stale_while_the_store_cannot_be_followed(tmp_path):
         while data.health().status == "stale" and time.monotonic() < deadline:
             time.sleep(0.05)
         assert data.health().status == "ok"
+        # The whole rollups folder deleted: not an empty store to serve, but one to rebuild.
+        aside = tmp_path / "rollups-aside"
+        (wh / "rollups").rename(aside)
+        deadline = time.monotonic() + 10
+        while data.health().status == "ok" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gone = data.health()
+        assert gone.status == "stale"
+        assert gone.problem is not None
+        assert "is gone; run `duckwifi rollup --rebuild`" in gone.problem
+        assert gone.version == served.version
+        assert data.overview().rows == 400
+        aside.rename(wh / "rollups")
+        deadline = time.monotonic() + 10
+        while data.health().status == "stale" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert data.health().status == "ok"
     finally:
         data.close()
 

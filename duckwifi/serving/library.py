@@ -249,6 +249,12 @@ class ServingStore:
                 manifest = read_manifest(self._warehouse)
                 if manifest.version == self._manifest.version:
                     return False
+                if manifest.generation == 0 and self._manifest.generation > 0:
+                    # Generations only grow: a store that was published is never unpublished, so its manifest
+                    # was deleted (the whole rollups folder, say). Keep serving what is loaded.
+                    raise RollupsDamaged(
+                        f"{manifest_path(self._warehouse)} is gone; run `duckwifi rollup --rebuild` to rebuild it"
+                    )
                 try:
                     self._load(manifest)
                 except duckdb.IOException as error:
