@@ -548,6 +548,8 @@ def check(
     for source in report.rebuilt_rollups:
         what = f"the rollups of {source} from its lake files" if source else "the rollup store from the lake"
         stderr.print(f"repaired: rebuilt {what}")
+    for source in report.withdrawn_rollups:
+        stderr.print(f"repaired: withdrew the rollups of {source}, which the ledger does not have")
     for orphan in report.removed_orphans:
         stderr.print(f"repaired: removed orphan {orphan}")
     for source, reason in report.unrepairable.items():

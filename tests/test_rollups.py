@@ -708,3 +708,28 @@ def test_a_first_convert_publishes_an_empty_manifest_before_any_unit(runner, war
     manifest = rollup_store.read_manifest(Warehouse(warehouse_dir))
     assert rollup_store.manifest_path(Warehouse(warehouse_dir)).is_file()
     assert manifest.units == ()
+
+
+def test_a_unit_under_a_path_the_ledger_no_longer_has_is_withdrawn_and_the_source_rebuilt(runner, converted) -> None:
+    # What a move cut short between the ledger's record and the manifest's leaves: the unit under the old path.
+    warehouse, src, _lake = converted
+    path = rollup_store.manifest_path(Warehouse(warehouse))
+    manifest = json.loads(path.read_text())
+    moved = manifest["units"][0]["source"]
+    old = str(src / "gone" / Path(moved).name)
+    manifest["units"][0]["source"] = old
+    path.write_text(json.dumps(manifest))
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert sorted(found.stdout.splitlines()) == sorted(
+        [
+            f"rollup: rollups/manifest.json (from {moved}): lists no unit of this converted source",
+            f"rollup: rollups/manifest.json (from {old}): lists a unit of a source the ledger does not have",
+        ]
+    )
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert f"repaired: withdrew the rollups of {old}, which the ledger does not have" in repaired.stderr
+    assert f"repaired: rebuilt the rollups of {moved} from its lake files" in repaired.stderr
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)

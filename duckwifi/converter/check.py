@@ -20,6 +20,7 @@ from duckwifi.errors import InputRejected, RollupsDamaged
 from duckwifi.fsutil import fsync_dir
 from duckwifi.rollups.rebuild import rebuild, rebuild_sources
 from duckwifi.rollups.store import TABLES, manifest_path, read_manifest
+from duckwifi.rollups.store import remove_sources as remove_rollup_sources
 from duckwifi.warehouse import Warehouse, connect, work_connection
 
 _PARQUET_MAGIC = b"PAR1"
@@ -47,6 +48,8 @@ class CheckReport:
     # Sources whose rollup unit was rebuilt from their lake files; "" when the whole store was.
     rebuilt_rollups: list[str] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
+    # Sources the manifest listed a unit of but the ledger does not have: their units were withdrawn.
+    withdrawn_rollups: list[str] = field(default_factory=list)
     # Sources that could not be re-converted, with the reason; their lake files were left alone.
     unrepairable: dict[str, str] = field(default_factory=dict)
     recovered: int = 0
@@ -117,6 +120,12 @@ def find_rollup_problems(warehouse: Warehouse, entries: dict[str, LedgerEntry]) 
         else Problem("rollup", shown_manifest, source, "lists a unit of an earlier content of this source")
         for source, entry in sorted(converted.items())
         if source not in listed or listed[source].sha256 != entry.sha256
+    ]
+    # A unit still under a path the ledger no longer has (a move cut short between the two records).
+    problems += [
+        Problem("rollup", shown_manifest, source, "lists a unit of a source the ledger does not have")
+        for source in sorted(listed)
+        if source not in entries
     ]
     with work_connection(warehouse) as reader:
         for unit in manifest.units:
@@ -204,6 +213,10 @@ def _repair_rollups(
         report.rebuilt_rollups.append("")
         return
     damaged = sorted({str(p.source) for p in rollup_problems} - reconverted)
+    unknown = [s for s in damaged if s not in entries]
+    if unknown:
+        remove_rollup_sources(warehouse, unknown)
+        report.withdrawn_rollups.extend(unknown)
     lake_whole = [s for s in damaged if s in entries and s not in report.unrepairable]
     if lake_whole:
         rebuild_sources(warehouse, lake, entries, lake_whole)
