@@ -164,21 +164,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
-def _root(
-    context: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
-    ] = False,
-) -> None:
-    """Wifi-modem telemetry on DuckDB: dummy CSVs, a Parquet lake with rollups, the dashboard."""
-    if context.invoked_subcommand is None:
-        # No command: the help, on stderr, as a usage error (a script that forgot its command must not pass).
-        typer.echo(context.get_help(), err=True)
-        raise typer.Exit(ExitCode.USAGE)
-
-
 def _warehouse_path(value: str | Path) -> Path:
     # Parsed from the raw text: Path("") would already read as ".", the current folder.
     if not str(value).strip():
@@ -192,12 +177,48 @@ def _warehouse_path(value: str | Path) -> Path:
     return Path(value)
 
 
+@app.callback()
+def _root(
+    context: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse",
+            "-w",
+            help="Warehouse folder for the command (`duckwifi -w DIR status`); the command's own -w wins over it.",
+            parser=_warehouse_path,
+            metavar="DIR",
+        ),
+    ] = None,
+) -> None:
+    """Wifi-modem telemetry on DuckDB: dummy CSVs, a Parquet lake with rollups, the dashboard."""
+    if context.invoked_subcommand is None:
+        # No command: the help, on stderr, as a usage error (a script that forgot its command must not pass).
+        typer.echo(context.get_help(), err=True)
+        raise typer.Exit(ExitCode.USAGE)
+
+
+def _before_the_command(context: typer.Context, value: Path) -> Path:
+    """A -w given before the command's name counts unless the command has its own: it wins over
+    DUCKWIFI_WAREHOUSE and the default, as a -w after the name does."""
+    given = context.parent.params.get("warehouse") if context.parent is not None else None
+    source = context.get_parameter_source("warehouse")
+    if given is not None and (source is None or source.name != "COMMANDLINE"):
+        return Path(given)
+    return value
+
+
 WarehouseOption = Annotated[
     Path,
     typer.Option(
         "--warehouse",
         "-w",
         envvar="DUCKWIFI_WAREHOUSE",
+        callback=_before_the_command,
         help="Warehouse folder (holds state.duckdb, the readers' warehouse.duckdb and devices.parquet).",
         file_okay=True,
         dir_okay=True,

@@ -138,3 +138,19 @@ def test_a_blank_warehouse_path_is_a_usage_error(runner, tmp_path: Path, value: 
         assert by_variable.returncode == ExitCode.USAGE, by_variable.stderr
         assert "DUCKWIFI_WAREHOUSE" in by_variable.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "no folder may be created"
+
+
+def test_the_warehouse_may_be_given_before_the_command(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = tmp_path / "wh"
+    made = invoke(runner, "-w", wh, "init", "--devices", "10")
+    assert made.exit_code == 0, made.output
+    assert (wh / "state.duckdb").is_file()
+    assert f"warehouse: {wh}" in invoke(runner, "-w", wh, "status").stdout
+    # Before the command it wins over the variable; the command's own -w wins over it.
+    monkeypatch.setenv("DUCKWIFI_WAREHOUSE", str(tmp_path / "by-variable"))
+    assert f"warehouse: {wh}" in invoke(runner, "-w", wh, "status").stdout
+    assert f"warehouse: {wh}" in invoke(runner, "-w", tmp_path / "before", "status", "-w", wh).stdout
+    blank = invoke(runner, "-w", " ", "status")
+    assert blank.exit_code == ExitCode.USAGE, blank.output
+    assert "the path is blank" in blank.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wh"]
