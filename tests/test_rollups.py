@@ -644,25 +644,36 @@ def test_check_finds_a_damaged_manifest_and_repair_rebuilds_the_store(runner, co
     assert _served_counts(warehouse) == _raw_counts(warehouse)
 
 
+def _check_finds_and_repair_mends(runner, warehouse: Path, problems: list[str], repairs: list[str]) -> None:
+    """`check` prints exactly ``problems`` (exit 12); `check --repair` says each of ``repairs``; then `check` finds
+    nothing and the store answers what the raw lake holds."""
+    found = invoke(runner, "check", "--warehouse", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    assert sorted(found.stdout.splitlines()) == sorted(problems)
+    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    for line in repairs:
+        assert f"repaired: {line}" in repaired.stderr
+    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+
+
 def test_a_lost_manifest_is_damage_and_no_command_deletes_the_units_it_listed(runner, converted) -> None:
     warehouse, src, lake = converted
     target = Warehouse(warehouse)
     units = _unit_dirs(warehouse)
-    rollup_store.manifest_path(target).unlink()
-    found = invoke(runner, "check", "--warehouse", warehouse)
-    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
-    assert found.stdout.startswith("rollup: rollups/manifest.json: ")
-    assert "is missing, but 2 written unit(s) remain" in found.stdout
+    path = rollup_store.manifest_path(target)
+    path.unlink()
     refused = invoke(runner, "convert", src, lake, "--warehouse", warehouse)
     assert refused.exit_code == ExitCode.CORRUPT, refused.output
     assert "run `duckwifi rollup --rebuild`" in refused.stderr
+    lost = f"{path} is missing, but 2 written unit(s) remain under {path.parent / 'units'}"
+    found = invoke(runner, "check", "--warehouse", warehouse)
     # Before the fix, a plain check and the convert took every unit for a leftover of a publish cut short.
     assert _unit_dirs(warehouse) == units
-    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
-    assert repaired.exit_code == 0, repaired.output
-    assert "repaired: rebuilt the rollup store from the lake" in repaired.stderr
-    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
-    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    problem = f"rollup: rollups/manifest.json: {lost}; run `duckwifi rollup --rebuild`"
+    assert found.stdout.splitlines() == [problem]
+    _check_finds_and_repair_mends(runner, warehouse, [problem], ["rebuilt the rollup store from the lake"])
 
 
 def test_check_finds_a_converted_source_the_manifest_does_not_list(runner, converted) -> None:
@@ -671,16 +682,12 @@ def test_check_finds_a_converted_source_the_manifest_does_not_list(runner, conve
     manifest = json.loads(path.read_text())
     dropped = manifest["units"].pop(0)["source"]
     path.write_text(json.dumps(manifest))
-    found = invoke(runner, "check", "--warehouse", warehouse)
-    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
-    assert found.stdout.splitlines() == [
-        f"rollup: rollups/manifest.json (from {dropped}): lists no unit of this converted source"
-    ]
-    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
-    assert repaired.exit_code == 0, repaired.output
-    assert f"repaired: rebuilt the rollups of {dropped} from its lake files" in repaired.stderr
-    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
-    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    _check_finds_and_repair_mends(
+        runner,
+        warehouse,
+        [f"rollup: rollups/manifest.json (from {dropped}): lists no unit of this converted source"],
+        [f"rebuilt the rollups of {dropped} from its lake files"],
+    )
 
 
 def test_check_finds_a_store_emptied_by_hand_and_repair_rebuilds_it(runner, converted) -> None:
@@ -688,15 +695,12 @@ def test_check_finds_a_store_emptied_by_hand_and_repair_rebuilds_it(runner, conv
     import shutil
 
     shutil.rmtree(warehouse / "rollups")
-    found = invoke(runner, "check", "--warehouse", warehouse)
-    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
-    assert found.stdout.splitlines() == [
-        "rollup: rollups/manifest.json: lists no unit, but the ledger has 2 converted source(s)"
-    ]
-    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
-    assert repaired.exit_code == 0, repaired.output
-    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
-    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    _check_finds_and_repair_mends(
+        runner,
+        warehouse,
+        ["rollup: rollups/manifest.json: lists no unit, but the ledger has 2 converted source(s)"],
+        ["rebuilt the rollup store from the lake"],
+    )
 
 
 def test_a_first_convert_publishes_an_empty_manifest_before_any_unit(runner, warehouse_dir: Path, tmp_path) -> None:
@@ -719,17 +723,15 @@ def test_a_unit_under_a_path_the_ledger_no_longer_has_is_withdrawn_and_the_sourc
     old = str(src / "gone" / Path(moved).name)
     manifest["units"][0]["source"] = old
     path.write_text(json.dumps(manifest))
-    found = invoke(runner, "check", "--warehouse", warehouse)
-    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
-    assert sorted(found.stdout.splitlines()) == sorted(
+    _check_finds_and_repair_mends(
+        runner,
+        warehouse,
         [
             f"rollup: rollups/manifest.json (from {moved}): lists no unit of this converted source",
             f"rollup: rollups/manifest.json (from {old}): lists a unit of a source the ledger does not have",
-        ]
+        ],
+        [
+            f"withdrew the rollups of {old}, which the ledger does not have",
+            f"rebuilt the rollups of {moved} from its lake files",
+        ],
     )
-    repaired = invoke(runner, "check", "--repair", "--warehouse", warehouse)
-    assert repaired.exit_code == 0, repaired.output
-    assert f"repaired: withdrew the rollups of {old}, which the ledger does not have" in repaired.stderr
-    assert f"repaired: rebuilt the rollups of {moved} from its lake files" in repaired.stderr
-    assert invoke(runner, "check", "--warehouse", warehouse).exit_code == 0
-    assert _served_counts(warehouse) == _raw_counts(warehouse)
