@@ -387,10 +387,7 @@ class ServingStore:
         if span is None:
             return empty
         level = 2 if states else 1 if regions else 0
-        plan = self._prepare_sketch_edge(index, level, span, True)
-        params = {"metric": index, "level": level, "group": "none", "regions": regions, "states": states}
-        params["edges"] = plan.reads_edges
-        merged = self._run_columns("serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()})
+        merged = self._merged_sketches(index, level, "none", regions, states, span)
         rows = quantile_rows(merged, list(QUANTILES.values()))
         if not rows:
             return empty
@@ -464,12 +461,7 @@ class ServingStore:
                 }
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
-                plan = self._prepare_sketch_edge(index, geography, span, group != "hour")
-                params = {"metric": index, "level": geography, "group": group, "regions": regions, "states": states}
-                params["edges"] = plan.reads_edges
-                merged = self._run_columns(
-                    "serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()}
-                )
+                merged = self._merged_sketches(index, geography, group, regions, states, span)
                 rows = quantile_rows(merged, list(QUANTILES.values()))
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
@@ -530,6 +522,22 @@ class ServingStore:
         wanted = set(hours)
         units = {u.unit: u for u in self._manifest.units if wanted.intersection(u.hours)}
         return sorted(str(u.path(self._warehouse.rollups_dir, table)) for u in units.values())
+
+    def _merged_sketches(
+        self,
+        index: int,
+        level: int,
+        group: str,
+        regions: list[str],
+        states: list[str],
+        span: tuple[datetime, datetime],
+    ) -> dict[str, Any]:
+        """One question's sketch buckets, merged per group and in value order (serving/sketch_merge.sql), as
+        numpy columns for ranking.py. Whole days are read from the day tables unless the grouping is by hour."""
+        plan = self._prepare_sketch_edge(index, level, span, group != "hour")
+        params = {"metric": index, "level": level, "group": group, "regions": regions, "states": states}
+        params["edges"] = plan.reads_edges
+        return self._run_columns("serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()})
 
     def _prepare_sketch_edge(
         self, index: int, level: int, span: tuple[datetime, datetime], use_days: bool
