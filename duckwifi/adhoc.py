@@ -109,20 +109,8 @@ class Query:
 
     def batches(self) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
         """The result's column names and its rows, a batch at a time."""
-        try:
-            cursor = self.con.execute(self.sql)
-        except duckdb.Error as error:
-            raise _query_error(error) from None
-        columns = [column[0] for column in cursor.description or []]
-
-        def rows() -> Iterator[list[tuple[Any, ...]]]:
-            try:
-                while batch := cursor.fetchmany(_BATCH_ROWS):
-                    yield batch
-            except duckdb.Error as error:
-                raise _query_error(error) from None
-
-        return columns, rows()
+        relation = self.relation()
+        return list(relation.columns), _in_batches(relation)
 
     def text_batches(self) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
         """As ``batches``, with every value as DuckDB's own text (``[1.5000]``, ``{'x': 2020-01-01}``,
@@ -131,16 +119,7 @@ class Query:
         columns = list(relation.columns)
         # By position: result columns may share a name. Positions are integers, never the user's text.
         as_text = relation.project(", ".join(f"CAST(#{i} AS VARCHAR)" for i in range(1, len(columns) + 1)))
-
-        def rows() -> Iterator[list[tuple[Any, ...]]]:
-            try:
-                each = as_text.iter_rows(_BATCH_ROWS)
-                while batch := list(itertools.islice(each, _BATCH_ROWS)):
-                    yield batch
-            except duckdb.Error as error:
-                raise _query_error(error) from None
-
-        return columns, rows()
+        return columns, _in_batches(as_text)
 
     def relation(self) -> duckdb.DuckDBPyRelation:
         try:
@@ -158,6 +137,27 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
         con.close()
         raise
     return Query(con, sql)
+
+
+def _in_batches(relation: duckdb.DuckDBPyRelation) -> Iterator[list[tuple[Any, ...]]]:
+    """A relation's rows, run once, a batch at a time. The run starts here, so a query that fails fails before
+    the caller writes anything (a header, an opening bracket); each failure is the query's error."""
+    try:
+        rows = relation.iter_rows(_BATCH_ROWS)
+        first = list(itertools.islice(rows, _BATCH_ROWS))
+    except duckdb.Error as error:
+        raise _query_error(error) from None
+
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        batch = first
+        try:
+            while batch:
+                yield batch
+                batch = list(itertools.islice(rows, _BATCH_ROWS))
+        except duckdb.Error as error:
+            raise _query_error(error) from None
+
+    return batches()
 
 
 def _query_error(error: duckdb.Error, target: str = "the query") -> DuckwifiError:

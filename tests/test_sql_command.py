@@ -247,3 +247,11 @@ def test_csv_writes_nested_and_other_values_as_duckdb_text(runner, converted) ->
     assert quantiles.exit_code == 0, quantiles.output
     assert "Decimal" not in quantiles.stdout
     assert quantiles.stdout.splitlines()[1].startswith('"[')
+
+
+@pytest.mark.parametrize("output_format", ["csv", "json"])
+def test_a_query_that_fails_while_it_runs_writes_nothing_to_stdout(runner, converted, output_format: str) -> None:
+    result = invoke(runner, "sql", "-w", converted, "-f", output_format, "SELECT error('boom') AS x FROM telemetry")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert result.stdout == ""
+    assert result.stderr.strip().endswith("boom")
