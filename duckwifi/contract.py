@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 ID_COLUMNS: tuple[str, ...] = (
@@ -41,3 +42,7 @@ CSV_PREFIX = "telemetry_"
 def hour_file_name(hour: datetime) -> str:
     """``telemetry_2020-01-01_00.csv``: names sort in hour order."""
     return f"{CSV_PREFIX}{hour:%Y-%m-%d_%H}.csv"
+
+
+# Every name that hour_file_name gives.
+HOUR_FILE_NAME = re.compile(rf"{re.escape(CSV_PREFIX)}\d{{4}}-\d{{2}}-\d{{2}}_\d{{2}}\.csv")

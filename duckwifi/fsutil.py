@@ -58,24 +58,20 @@ def published(final: Path) -> Iterator[Path]:
         staged.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def remove_temps(folder: Path, final_names: re.Pattern[str]) -> list[Path]:
+    """Delete the hidden temporary files in ``folder`` of every final name that ``final_names`` matches fully.
 
-
-def remove_stale_temps(folder: Path) -> list[Path]:
-    """Delete temporary files left in ``folder`` by processes that no longer run (e.g. killed with -9)."""
+    Whoever wrote them, and whether or not their pid still runs: the caller holds the lock that makes it the
+    only writer of those names, so any such temporary is left by a writer that was killed, or that outlived
+    the run it belonged to (a Dask worker orphaned by a killed client, or one on another host, whose pid means
+    nothing here). A writer still running past this sweep fails at its rename, as its temporary is gone.
+    """
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
         match = _TEMP_NAME.match(entry.name)
-        if match and entry.is_file() and not _pid_alive(int(match["pid"])):
+        if match and final_names.fullmatch(match["final"]) and entry.is_file():
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
                 removed.append(entry)

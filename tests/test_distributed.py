@@ -29,6 +29,7 @@ from tests.conftest import popen_cli, run_cli
 DEVICES = 30_000
 HOURS = 6
 DASK = str(Path(sys.executable).with_name("dask"))
+NOBODY = "65534"  # the uid of user nobody
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -181,7 +182,7 @@ def _start_worker(address: str, space: Path, *, as_user: str | None = None) -> s
     command = [DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
     command += ["--local-directory", str(space)]
     if as_user is not None:
-        command = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", *command]
+        command = _as_user(as_user, command)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
@@ -191,6 +192,16 @@ def _start_worker(address: str, space: Path, *, as_user: str | None = None) -> s
     with Client(address, timeout=60) as client:
         client.wait_for_workers(1, timeout=120)
     return proc
+
+
+def _as_user(user: str, command: list[str]) -> list[str]:
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+
+
+def _runs_as(user: str, command: list[str]) -> bool:
+    """Whether ``command`` runs to a clean exit as ``user``."""
+    done = subprocess.run(_as_user(user, command), capture_output=True, timeout=120, check=False)
+    return done.returncode == 0
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -523,6 +534,10 @@ def test_every_worker_gone_is_exit_20_and_the_next_run_finishes(fleet, local_con
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs a worker as another user, which needs root")
 def test_a_worker_that_cannot_see_src_is_exit_21_naming_it_and_nothing_is_written(fleet, scheduler, tmp_path) -> None:
+    if not _runs_as(NOBODY, [DASK, "worker", "--help"]):
+        # A clone under a folder closed to other users (mktemp -d makes one 0700) hides the virtual environment
+        # from nobody, whose worker then never starts.
+        pytest.skip(f"user {NOBODY} cannot run {DASK}: the virtual environment is under a folder closed to it")
     _, csv = fleet
     shared = Path(f"/tmp/duckwifi-test-{os.getpid()}-{time.monotonic_ns()}")
     shared.mkdir(mode=0o755)
@@ -531,7 +546,7 @@ def test_a_worker_that_cannot_see_src_is_exit_21_naming_it_and_nothing_is_writte
         src.mkdir(mode=0o700)  # root's: the worker running as nobody cannot list it
         shutil.copy(sorted(csv.glob("*.csv"))[0], src)
         lake, wh = shared / "lake", shared / "wh"
-        worker = _start_worker(scheduler, shared / "worker", as_user="65534")
+        worker = _start_worker(scheduler, shared / "worker", as_user=NOBODY)
         try:
             done = run_cli("convert", src, lake, "--warehouse", wh, "--scheduler", scheduler)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import os
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -342,3 +343,28 @@ def test_status_reports_what_tick_wrote(runner, warehouse_dir: Path, tmp_path: P
     assert "csv_rows_written: 1000" in status
     assert f"csv_bytes_written: {sum(p.stat().st_size for p in files)}" in status
     assert f"last_csv: {files[-1]}" in status
+
+
+def test_tick_sweeps_hour_temporaries_whatever_their_writer_and_leaves_other_files(
+    runner, warehouse_dir: Path, tmp_path: Path
+) -> None:
+    # A Dask worker orphaned by a killed tick may still run when the next tick starts, and a worker on another
+    # host has a pid that means nothing here: under the tick lock, no other process may write this warehouse's
+    # hours, so every hidden temporary of an hour file is litter, whether or not its pid runs.
+    out = tmp_path / "csv"
+    out.mkdir()
+    with subprocess.Popen(["sleep", "60"]) as alive:
+        try:
+            orphans = [
+                out / f".telemetry_2020-01-01_{hour:02d}.csv.{pid}.tmp" for hour, pid in ((0, alive.pid), (5, 1))
+            ]
+            not_ours = [out / f".notes.txt.{alive.pid}.tmp", out / "notes.txt"]
+            for path in orphans + not_ours:
+                path.write_text("partial")
+            result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out, "--hours", "2")
+        finally:
+            alive.kill()
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["telemetry_2020-01-01_00.csv", "telemetry_2020-01-01_01.csv", *(p.name for p in not_ours)]
+    )

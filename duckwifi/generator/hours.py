@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.contract import DATETIME_FORMAT, LAST_HOUR, hour_file_name
+from duckwifi.contract import DATETIME_FORMAT, HOUR_FILE_NAME, LAST_HOUR, hour_file_name
 from duckwifi.errors import (
     BadArgument,
     ClockExhausted,
@@ -34,7 +34,7 @@ from duckwifi.errors import (
     printable,
     translate,
 )
-from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_stale_temps, temp_path_for
+from duckwifi.fsutil import ensure_folder, fsync_dir, fsync_file, remove_temps, temp_path_for
 from duckwifi.generator import realistic
 from duckwifi.warehouse import (
     GeneratorState,
@@ -169,7 +169,7 @@ def write_hours(
     if lake is not None and (out_dir.resolve() == lake or lake in out_dir.resolve().parents):
         raise BadArgument(f"--out {out_dir} is inside the warehouse's lake {lake}; write CSVs to a folder of their own")
     out_dir = prepare_out_dir(out_dir)
-    remove_stale_temps(out_dir)
+    remove_temps(out_dir, HOUR_FILE_NAME)
     state = current_state(warehouse)
     check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
@@ -183,7 +183,7 @@ def write_hours(
             if on_hour is not None:
                 on_hour(result)
     # A worker killed after writing a temporary file leaves it behind when its task is rerun elsewhere.
-    remove_stale_temps(out_dir)
+    remove_temps(out_dir, HOUR_FILE_NAME)
     return written
 
 
