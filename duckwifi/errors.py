@@ -32,7 +32,7 @@ class ExitCode(IntEnum):
     STATEMENT_REFUSED = 14  # `duckwifi sql` refused a statement that writes
     READ_ONLY = 15  # the warehouse, the lake or an output folder is on a read-only filesystem
     PORT_IN_USE = 16  # `serve` could not bind its address
-    LAKE_UNREADABLE = 17  # `serve` found no readable lake or rollups; `sql` found the lake folder gone
+    LAKE_UNREADABLE = 17  # `serve` found no readable lake or rollups; `sql`, `convert`, `forget`: the lake is gone
     EXTRA_MISSING = 18  # an optional extra (such as duckwifi[distributed]) is not installed
     SCHEDULER_UNREACHABLE = 19  # the Dask scheduler cannot be reached
     WORKERS_GONE = 20  # every Dask worker left mid-run
@@ -87,9 +87,17 @@ class PortInUse(DuckwifiError):
 
 
 class LakeUnreadable(DuckwifiError):
-    """`serve` cannot read the warehouse's lake or its rollup store, or `sql` finds the lake folder gone."""
+    """`serve` cannot read the warehouse's lake or its rollup store, or the recorded lake folder is gone."""
 
     exit_code = ExitCode.LAKE_UNREADABLE
+
+    @classmethod
+    def gone(cls, lake: object) -> LakeUnreadable:
+        """The one wording of "the recorded lake folder is not there" (`sql`, `convert` into it, `forget`)."""
+        return cls(
+            f"the lake {lake} is gone (moved, or on a disk that is not mounted); "
+            "`duckwifi convert SRC NEW_PATH` re-points the warehouse to a moved lake"
+        )
 
 
 class InputRejected(DuckwifiError):

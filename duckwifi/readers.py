@@ -163,10 +163,7 @@ def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     # No replacement scans: a FROM that names no view must not read a Python variable of duckwifi's.
     lake = registered_lake(warehouse)
     if lake is not None and not lake.exists():
-        raise LakeUnreadable(
-            f"the lake {lake} is gone (moved, or on a disk that is not mounted); "
-            f"`duckwifi convert SRC NEW_PATH` re-points the warehouse to a moved lake"
-        )
+        raise LakeUnreadable.gone(lake)
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "python_enable_replacements": False})
     try:
         for statement in view_statements(warehouse, lake):

@@ -546,6 +546,34 @@ def test_check_before_any_convert_and_without_a_warehouse(runner, warehouse_dir,
     assert missing.exit_code == ExitCode.NOT_INITIALIZED
 
 
+GONE_LAKE = "is gone (moved, or on a disk that is not mounted); `duckwifi convert SRC NEW_PATH` re-points"
+
+
+@pytest.mark.parametrize("command", ["convert", "forget"])
+def test_a_lake_folder_that_is_gone_is_refused_and_its_moved_copy_still_re_points(
+    runner, warehouse_dir, csv_dir, tmp_path, command
+) -> None:
+    """An unmounted disk or a moved lake: convert into the recorded path must not start a new, empty lake
+    there (which would then make the real one a refused "copy"), and forget must not report removing files
+    it never reached, nor retire their rows from the ledger while they stay in the real lake."""
+    lake = tmp_path / "lake"
+    assert convert(runner, csv_dir, lake, warehouse_dir).exit_code == 0
+    before = _lake_files(lake)
+    offline = lake.rename(tmp_path / "offline")
+    one = sorted(csv_dir.glob("*.csv"))[0]
+    args = [csv_dir, lake] if command == "convert" else [one]
+    refused = invoke(runner, command, *args, "--warehouse", warehouse_dir)
+    assert refused.exit_code == ExitCode.LAKE_UNREADABLE, refused.output
+    assert refused.stderr == f"duckwifi: error: the lake {lake} {GONE_LAKE} the warehouse to a moved lake\n"
+    assert not lake.exists()
+    assert _lake_files(offline) == before
+    repointed = convert(runner, csv_dir, offline, warehouse_dir)
+    assert repointed.exit_code == 0, repointed.output
+    assert repointed.stdout == ""
+    assert _lake_files(offline) == before
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
 def test_check_of_a_lake_folder_that_is_gone_says_so_and_repair_does_not_claim_success(
     runner, warehouse_dir, csv_dir, tmp_path
 ) -> None:

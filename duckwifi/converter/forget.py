@@ -12,7 +12,7 @@ from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.ledger import read_ledger, start_forgetting
 from duckwifi.converter.publishing import forget_files, recover
 from duckwifi.converter.staging import sha256_of, source_key
-from duckwifi.errors import BadArgument
+from duckwifi.errors import BadArgument, LakeUnreadable
 from duckwifi.warehouse import Warehouse, connect
 
 
@@ -27,6 +27,9 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
     lake = owned_lake(warehouse)
     if lake is None:
         raise BadArgument(f"nothing to forget: warehouse {warehouse.root} has not converted anything yet")
+    if not lake.is_dir():
+        # Its files cannot be deleted, so its rows must stay in the ledger (and its rollups in the store).
+        raise LakeUnreadable.gone(lake)
     recover(warehouse, lake)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)

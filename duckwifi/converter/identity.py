@@ -15,7 +15,7 @@ from pathlib import Path
 
 from duckwifi import queries
 from duckwifi.converter.staging import STAGING_DIR
-from duckwifi.errors import BadArgument, ForeignLake, SecondLake, WarehouseMissing
+from duckwifi.errors import BadArgument, ForeignLake, LakeUnreadable, SecondLake, WarehouseMissing
 from duckwifi.fsutil import ensure_folder, publish, temp_path_for
 from duckwifi.warehouse import LAKE_INFO_FORMAT, Warehouse, connect
 
@@ -127,6 +127,10 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
         lake_id = marker["lake_id"]
     elif identity.lake is not None and identity.lake != str(lake):
         raise _second_lake(warehouse, identity.lake, lake)
+    elif identity.lake == str(lake) and not lake.exists() and str(lake) in identity.ledger_lakes:
+        # Its disk unmounted, or the lake moved: a new lake here would convert again what the real one holds,
+        # and then refuse the real one as a copy.
+        raise LakeUnreadable.gone(lake)
     elif identity.lake is None and identity.ledger_lakes and str(lake) not in identity.ledger_lakes:
         raise _second_lake(warehouse, identity.ledger_lakes[0], lake)
     elif identity.lake is None and not identity.ledger_lakes and holds_parquet(lake):
