@@ -17,19 +17,27 @@
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, bucket SMALLINT, value DOUBLE, lower DOUBLE, upper
 -- DOUBLE, n BIGINT), ordered by time_key, text_key, bucket; n > 0.
 SELECT
-    CASE $group WHEN 'hour' THEN p.t WHEN 'day' THEN date_trunc('day', p.t) END AS time_key,
-    CASE $group WHEN 'region' THEN p.region WHEN 'state' THEN p.state END AS text_key,
-    p.bucket,
-    rollup_bucket_value(p.bucket) AS value,
-    rollup_bucket_lower(p.bucket) AS lower,
-    rollup_bucket_upper(p.bucket) AS upper,
-    -- A BIGINT, not the HUGEINT of a sum, for numpy's running counts.
-    cast(sum(p.n) AS BIGINT) AS n
-FROM
-    serving_sketch_rows(
-        $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
-        $m1_start, $m1_end, $m2_start, $m2_end, $edges
-    ) AS p
-GROUP BY time_key, text_key, p.bucket
-HAVING sum(p.n) > 0
-ORDER BY time_key, text_key, p.bucket;
+    m.time_key,
+    -- After the merge: grouped as the sketch tables' one-byte serving_place, answered as text.
+    cast(m.text_key AS VARCHAR) AS text_key,
+    m.bucket,
+    rollup_bucket_value(m.bucket) AS value,
+    rollup_bucket_lower(m.bucket) AS lower,
+    rollup_bucket_upper(m.bucket) AS upper,
+    m.n
+FROM (
+    SELECT
+        CASE $group WHEN 'hour' THEN p.t WHEN 'day' THEN date_trunc('day', p.t) END AS time_key,
+        CASE $group WHEN 'region' THEN p.region WHEN 'state' THEN p.state END AS text_key,
+        p.bucket,
+        -- A BIGINT, not the HUGEINT of a sum, for numpy's running counts.
+        cast(sum(p.n) AS BIGINT) AS n
+    FROM
+        serving_sketch_rows(
+            $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
+            $m1_start, $m1_end, $m2_start, $m2_end, $edges
+        ) AS p
+    GROUP BY time_key, text_key, p.bucket
+    HAVING sum(p.n) > 0
+) AS m
+ORDER BY m.time_key, m.text_key, m.bucket;
