@@ -187,6 +187,51 @@ def test_rebuild_remakes_lost_rollups(runner, converted) -> None:
     assert _served_counts(warehouse) == expected
 
 
+def test_convert_refuses_a_rollups_folder_deleted_under_converted_sources(runner, converted) -> None:
+    """Converting on would start a fresh store holding only the new hours, and the dashboard would call it
+    healthy: the missing store stops the convert, before anything is converted, until it is rebuilt."""
+    warehouse, src, lake = converted
+    import shutil
+
+    shutil.rmtree(warehouse / "rollups")
+    assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src).exit_code == 0
+    lake_before = sorted(p.name for p in lake.rglob("*.parquet"))
+    refused = invoke(runner, "convert", src, lake, "--warehouse", warehouse)
+    assert refused.exit_code == ExitCode.CORRUPT, refused.output
+    assert refused.stderr == (
+        f"duckwifi: error: the rollup store's manifest {warehouse / 'rollups' / 'manifest.json'} is gone, and "
+        "the ledger records 2 converted source(s); run `duckwifi rollup --rebuild` to rebuild it from the lake\n"
+    )
+    assert sorted(p.name for p in lake.rglob("*.parquet")) == lake_before
+    assert not (warehouse / "rollups" / "manifest.json").exists()
+    assert invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse).exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    assert len(_served_counts(warehouse)) == 3
+
+
+def test_rebuild_names_a_lake_file_it_cannot_read_and_the_way_out(runner, converted) -> None:
+    warehouse, _, lake = converted
+    manifest = (warehouse / "rollups" / "manifest.json").read_bytes()
+    damaged = sorted(lake.rglob("*.parquet"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse)
+    assert result.exit_code == ExitCode.LAKE_UNREADABLE, result.output
+    assert result.stderr.startswith("duckwifi: error: cannot rebuild the rollups of ")
+    assert result.stderr.endswith(
+        "; `duckwifi check` lists missing and damaged lake files, and `duckwifi check --repair` restores them\n"
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert (warehouse / "rollups" / "manifest.json").read_bytes() == manifest
+    assert invoke(runner, "check", "--repair", "--warehouse", warehouse).exit_code == 0
+    assert invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    lake.rename(lake.with_name("elsewhere"))
+    gone = invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse)
+    assert gone.exit_code == ExitCode.LAKE_UNREADABLE, gone.output
+    assert gone.stderr.startswith(f"duckwifi: error: the lake {lake} is gone")
+
+
 @pytest.mark.faults
 def test_a_rebuild_stopped_by_ctrl_c_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     import signal

@@ -147,7 +147,9 @@ def convert(
     check_lake_folder(warehouse, lake.resolve(), src)
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
-    rollup_hooks.open_store(warehouse, lake)  # rollups (issue 12)
+    with connect(warehouse) as con:
+        converted_before = len(read_ledger(con, lake))
+    rollup_hooks.open_store(warehouse, lake, converted_sources=converted_before)  # rollups (issue 12)
     report = ConvertReport(moved_from=claim.moved_from)
     # Also publishes the rollup units of sources a killed run left 'publishing', and deletes unlisted ones.
     report.recovered = recover(warehouse, lake)

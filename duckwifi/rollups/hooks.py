@@ -44,8 +44,18 @@ def refuse_damaged(warehouse: Warehouse) -> None:
     store.read_manifest(warehouse)
 
 
-def open_store(warehouse: Warehouse, lake: Path) -> None:
-    """Once the lake is claimed, before any unit is written: an empty manifest where none was published."""
+def open_store(warehouse: Warehouse, lake: Path, *, converted_sources: int) -> None:
+    """Once the lake is claimed, before any unit is written: an empty manifest where none was published.
+
+    Where the ledger already records converted sources, a missing manifest is a store deleted (or a lake
+    converted before rollups existed): converting on would start a store of the new sources alone, which
+    readers would take for the whole. RollupsDamaged, naming `duckwifi rollup --rebuild`."""
+    manifest = store.manifest_path(warehouse)
+    if converted_sources and not manifest.exists():
+        raise RollupsDamaged(
+            f"the rollup store's manifest {manifest} is gone, and the ledger records {converted_sources} converted "
+            "source(s); run `duckwifi rollup --rebuild` to rebuild it from the lake"
+        )
     store.ensure_manifest(warehouse, lake)
 
 

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from duckwifi.converter.identity import owned_lake
 from duckwifi.converter.lake import source_key
 from duckwifi.converter.ledger import LedgerEntry, read_ledger
-from duckwifi.errors import BadArgument
+from duckwifi.errors import BadArgument, DuckwifiError, LakeUnreadable, translate
 from duckwifi.rollups.digests import write_digests
 from duckwifi.rollups.production import stage_source
 from duckwifi.rollups.store import Manifest, Unit, ensure_manifest, new_unit_dir, publish
@@ -42,6 +44,8 @@ def find_lake(warehouse: Warehouse) -> Path:
 def rebuild(warehouse: Warehouse) -> RebuildReport:
     """Rebuild every unit from the lake's files of each source the ledger lists as converted."""
     lake = find_lake(warehouse)
+    if not lake.is_dir():
+        raise LakeUnreadable.gone(lake)
     with connect(warehouse, read_only=True) as con:
         entries = read_ledger(con, lake)
     # A lake converted before rollups existed has no manifest: readers see an empty store, not a lost one,
@@ -77,9 +81,12 @@ def _stage_units(
                 if entry.status != "done":
                     continue
                 written.append(new_unit_dir(warehouse, source_key(Path(source))))
-                unit = stage_source(
-                    reader, [lake / o for o in entry.outputs], written[-1], source=source, sha256=entry.sha256
-                )
+                try:
+                    unit = stage_source(
+                        reader, [lake / o for o in entry.outputs], written[-1], source=source, sha256=entry.sha256
+                    )
+                except duckdb.Error as error:
+                    raise _unreadable_source(source, error) from None
                 if unit is not None:
                     units.append(unit)
     except BaseException:
@@ -88,3 +95,15 @@ def _stage_units(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return units
+
+
+def _unreadable_source(source: str, error: duckdb.Error) -> DuckwifiError:
+    """A source's lake files could not be read back: an OS condition as itself (a full disk, say); otherwise
+    a missing or damaged lake file, which `check --repair` restores from the source."""
+    translated = translate(error, target=source)
+    if type(translated) is not DuckwifiError:
+        return translated
+    return LakeUnreadable(
+        f"cannot rebuild the rollups of {source}: {translated}; `duckwifi check` lists missing and damaged lake "
+        "files, and `duckwifi check --repair` restores them"
+    )
