@@ -10,6 +10,7 @@ import shutil
 import time
 from datetime import datetime, timedelta
 
+import duckdb
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +20,7 @@ from duckwifi.api.app import ServeSettings, open_app
 from duckwifi.generator.incidents import list_incidents
 from duckwifi.readers import reader_connection
 from duckwifi.warehouse import Warehouse
+from tests.conftest import invoke
 from tests.serve_support import DEVICES, HOURS
 
 FIRST = datetime(2020, 1, 1)
@@ -752,3 +754,19 @@ def test_page_and_its_three_files_refer_to_no_other_origin(client):
     assert client.get("/static/secrets.txt").status_code == 404
     assert client.get("/openapi.json").json()["info"]["version"] == "1"
     assert client.get("/docs").status_code == 200
+
+
+def test_device_rows_over_a_damaged_lake_file_are_a_503_naming_check(runner, warehouse_dir, tmp_path):
+    src, lake = tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+    damaged = sorted(lake.rglob("*.parquet"))[0]
+    with duckdb.connect() as con:
+        (site,) = con.execute("SELECT min(site) FROM read_parquet($f)", {"f": str(damaged)}).fetchone()
+    damaged.write_bytes(damaged.read_bytes()[:300])
+    with TestClient(open_app(warehouse_dir, lake, poll=False)) as c:
+        response = c.get(f"/api/devices/{site}", params={"from": "2020-01-01T00:00:00", "to": "2020-01-01T01:00:00"})
+    assert response.status_code == 503, response.text
+    detail = response.json()["detail"]
+    assert str(damaged) in detail
+    assert detail.endswith("`duckwifi check` lists missing and damaged lake files")

@@ -145,14 +145,17 @@ class DeviceReader:
         params = {"files": files, "site": site, "range_start": start, "range_end": end}
         try:
             cursor = self._cursor().execute(queries.load("api/device_rows.sql"), params)
-        except duckdb.IOException as error:
-            # A file listed a moment ago was replaced by a publish: list again once.
+        except (duckdb.IOException, duckdb.InvalidInputException):
+            # A file listed a moment ago was replaced by a publish: list again once. A damaged file (DuckDB finds
+            # no Parquet footer: InvalidInputException) fails again, and is named.
             files = self.files_for(site, start, end)
             if not files:
                 return []
             try:
                 cursor = self._cursor().execute(queries.load("api/device_rows.sql"), {**params, "files": files})
-            except duckdb.IOException:
-                raise LakeUnreadable(f"cannot read the lake {self.lake}: {error}") from None
+            except (duckdb.IOException, duckdb.InvalidInputException) as error:
+                raise LakeUnreadable(
+                    f"cannot read the lake {self.lake}: {error}; `duckwifi check` lists missing and damaged lake files"
+                ) from None
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
