@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import multiprocessing
 import os
 import socket
 import time
@@ -34,6 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from duckwifi.contract import HOUR_FILE_NAME
 from duckwifi.converter.lake import (
     SourceStager,
     SourceStagerFactory,
@@ -51,6 +53,7 @@ from duckwifi.errors import (
     WorkersGone,
     translate,
 )
+from duckwifi.fsutil import remove_temps
 from duckwifi.generator.hours import HourStager, StagedHour, prepare_hours, stage_hour
 from duckwifi.warehouse import GeneratorState, Warehouse, work_connection
 
@@ -62,6 +65,8 @@ SCHEDULER_ENV = "DUCKWIFI_SCHEDULER"
 INSTALL_HINT = "pip install 'duckwifi[distributed]'"
 # How long to wait for a scheduler to answer, and for a first worker to join it.
 CONNECT_TIMEOUT_S = 10.0
+# How long a worker process that outlived its cluster's close gets to end on SIGTERM before SIGKILL.
+_WORKER_STOP_S = 5.0
 # How long the run tolerates having no worker at all before it stops. A local cluster's nanny restarts a
 # killed worker within about a second, so only a cluster that has really lost its workers waits this long.
 WORKERS_GONE_AFTER_S = 10.0
@@ -138,6 +143,8 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
     _silence_dask_logs()
     with contextlib.ExitStack() as stack:
         if choice.workers is not None:
+            # Runs after the cluster's own close (the stack unwinds in reverse).
+            stack.callback(_stop_worker_processes, set(multiprocessing.active_children()))
             # One task at a time per worker process: DuckDB parallelises inside a task, so the machine's
             # cores are shared between the processes' DuckDBs rather than between Dask threads. Dask's
             # memory manager is off (memory_limit=0): DuckDB bounds its own memory (DUCKWIFI_MEMORY_LIMIT)
@@ -186,6 +193,18 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
         except Exception as error:
             raise _lost(cluster_handle, error) from None
         yield cluster_handle
+
+
+def _stop_worker_processes(before: set[multiprocessing.process.BaseProcess]) -> None:
+    """Stop the local cluster's worker processes that outlive its close: Dask's close can return while a
+    worker still runs a task (after a Ctrl-C, say), which would write its temporary file after the command's
+    cleanup had run. Stopped here, whatever they leave is removed by that cleanup."""
+    for child in set(multiprocessing.active_children()) - before:
+        child.terminate()
+        child.join(_WORKER_STOP_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -336,15 +355,21 @@ def hour_stager(choice: ClusterChoice | None, warehouse: Warehouse, out_dir: Pat
         yield None
         return
     warehouse = Warehouse(warehouse.root.resolve())
-    with open_cluster(choice) as cluster:
-        needs = [
-            PathNeed(str(out_dir.resolve()), "--out folder", "write folder"),
-            PathNeed(str(warehouse.root), "warehouse folder", "write folder"),
-        ]
-        if warehouse.devices_parquet.exists():
-            needs.append(PathNeed(str(warehouse.devices_parquet), "devices file", "read file"))
-        require_paths(cluster, needs)
-        yield stage_hours_on(cluster, warehouse)
+    try:
+        with open_cluster(choice) as cluster:
+            needs = [
+                PathNeed(str(out_dir.resolve()), "--out folder", "write folder"),
+                PathNeed(str(warehouse.root), "warehouse folder", "write folder"),
+            ]
+            if warehouse.devices_parquet.exists():
+                needs.append(PathNeed(str(warehouse.devices_parquet), "devices file", "read file"))
+            require_paths(cluster, needs)
+            yield stage_hours_on(cluster, warehouse)
+    finally:
+        # Once the workers are stopped (the caller still holds the tick lock): the hours they staged ahead of
+        # a Ctrl-C or an error, which write_hours' own sweep ran too early to see.
+        with contextlib.suppress(OSError):
+            remove_temps(out_dir, HOUR_FILE_NAME)
 
 
 def stage_hours_on(cluster: Cluster, warehouse: Warehouse) -> Any:

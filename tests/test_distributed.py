@@ -341,6 +341,17 @@ def test_tick_client_killed_mid_run_then_a_local_rerun_is_exact(fleet, tmp_path:
 
 
 @pytest.mark.faults
+def test_tick_on_workers_stopped_by_ctrl_c_is_exit_130_and_leaves_no_temporary_file(fleet, tmp_path: Path) -> None:
+    wh, out = _fresh_warehouse(fleet, tmp_path), tmp_path / "csv"
+    proc = popen_cli("tick", "--warehouse", wh, "--out", out, "--hours", HOURS, "--workers", 2)
+    _wait_for(lambda: out.is_dir() and any(p.name.endswith(".tmp") for p in out.iterdir()))
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.faults
 @pytest.mark.slow
 def test_tick_worker_killed_mid_task_ends_identical(fleet, tmp_path: Path) -> None:
     _, reference_csv = fleet

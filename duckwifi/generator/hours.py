@@ -176,14 +176,19 @@ def write_hours(
     check_names_free(out_dir, state.next_hour, hours)
     wanted = [state.next_hour + timedelta(hours=offset) for offset in range(hours)]
     written: list[HourWritten] = []
-    with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
-        for staged in stage(wanted):
-            result = publish_hour(warehouse, staged)
-            written.append(result)
-            if on_hour is not None:
-                on_hour(result)
-    # A worker killed after writing a temporary file leaves it behind when its task is rerun elsewhere.
-    remove_temps(out_dir, HOUR_FILE_NAME)
+    try:
+        with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
+            for staged in stage(wanted):
+                result = publish_hour(warehouse, staged)
+                written.append(result)
+                if on_hour is not None:
+                    on_hour(result)
+    finally:
+        # Once the stager is closed (its workers stopped): hours staged ahead of a Ctrl-C or an error, and
+        # the temporary of a worker killed after writing it, whose task was rerun elsewhere. Whatever stopped
+        # the run is what is reported; a temporary that cannot be removed now is removed by the next tick.
+        with contextlib.suppress(OSError):
+            remove_temps(out_dir, HOUR_FILE_NAME)
     return written
 
 
