@@ -573,6 +573,8 @@ def check(
         stderr.print(f"repaired: withdrew the rollups of {source}, which the ledger does not have")
     for orphan in report.removed_orphans:
         stderr.print(f"repaired: removed orphan {orphan}")
+    for folder in report.rewritten_digests:
+        stderr.print(f"repaired: wrote the day digest {folder} again")
     for source, reason in report.unrepairable.items():
         typer.echo(f"duckwifi: cannot repair {source}: {reason}", err=True)
     for source, count in list_set_aside(target):

@@ -307,3 +307,23 @@ def test_a_reader_during_a_convert_that_writes_digests_never_errors(tmp_path: Pa
     assert _digest_folders(wh)
     reader.refresh()
     assert _tables(reader) == _tables(ServingStore(wh, window_hours=3)) == _from_units(wh, tmp_path)
+
+
+def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again(runner, two_days, tmp_path) -> None:
+    """A digest is a cache: a damaged one must not stop the server (its day is loaded from the units), and
+    `check` names it, as the server's log says, and `check --repair` writes it again."""
+    warehouse, _, _ = two_days
+    (folder,) = _digest_folders(warehouse)
+    damaged = warehouse / "rollups" / digests.DIGESTS_DIR / folder / "hour_rows.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    found = invoke(runner, "check", "-w", warehouse)
+    assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
+    shown = damaged.relative_to(warehouse)
+    assert found.stdout == f"digest: {shown}: not a complete Parquet file (no magic bytes)\n"
+    repaired = invoke(runner, "check", "--repair", "-w", warehouse)
+    assert repaired.exit_code == 0, repaired.output
+    assert f"repaired: wrote the day digest {shown.parent} again" in repaired.stderr
+    assert _digest_folders(warehouse) == [folder]
+    assert invoke(runner, "check", "-w", warehouse).exit_code == 0
+    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)

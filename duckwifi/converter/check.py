@@ -1,10 +1,12 @@
 """``duckwifi check [--repair]``: the lake's fsck. Every ledger output against the files on disk, every
-``*.parquet`` file in the lake against the ledger, and every rollup unit's files; ``--repair`` re-converts
-sources with damaged lake files from their CSV (when it is still there with the same SHA-256), rebuilds damaged
-rollup units from their source's lake files, and removes orphans."""
+``*.parquet`` file in the lake against the ledger, every rollup unit's files and the day digests a server would
+load; ``--repair`` re-converts sources with damaged lake files from their CSV (when it is still there with the
+same SHA-256), rebuilds damaged rollup units from their source's lake files, writes damaged digests again, and
+removes orphans."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from duckwifi.converter.publishing import recover, remove_files
 from duckwifi.converter.staging import STAGING_DIR, contract_reader, sha256_of
 from duckwifi.errors import InputRejected, RollupsDamaged
 from duckwifi.fsutil import fsync_dir
+from duckwifi.rollups import digests
+from duckwifi.rollups.digests import write_digests
 from duckwifi.rollups.rebuild import rebuild, rebuild_sources
-from duckwifi.rollups.store import TABLES, manifest_path, read_manifest
+from duckwifi.rollups.store import TABLES, Manifest, manifest_path, read_manifest
 from duckwifi.rollups.store import remove_sources as remove_rollup_sources
 from duckwifi.warehouse import Warehouse, connect, work_connection
 
@@ -28,7 +32,7 @@ _PARQUET_MAGIC = b"PAR1"
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # missing, size, unreadable, orphan; rollup (a unit's file or the manifest)
+    kind: str  # missing, size, unreadable, orphan; rollup (a unit's file or the manifest); digest (a day digest's)
     path: str  # lake-relative; for a rollup problem, warehouse-relative
     source: str | None  # the source whose output it is; None for an orphan
     detail: str = ""
@@ -50,6 +54,8 @@ class CheckReport:
     removed_orphans: list[str] = field(default_factory=list)
     # Sources the manifest listed a unit of but the ledger does not have: their units were withdrawn.
     withdrawn_rollups: list[str] = field(default_factory=list)
+    # Day digests (warehouse-relative folders) found damaged, deleted and written again.
+    rewritten_digests: list[str] = field(default_factory=list)
     # Sources that could not be re-converted, with the reason; their lake files were left alone.
     unrepairable: dict[str, str] = field(default_factory=dict)
     recovered: int = 0
@@ -136,6 +142,23 @@ def find_rollup_problems(warehouse: Warehouse, entries: dict[str, LedgerEntry]) 
                     problems.append(Problem("rollup", shown, unit.source, "missing"))
                 elif (why := _footer_problem(reader, path)) is not None:
                     problems.append(Problem("rollup", shown, unit.source, why))
+    return problems + _digest_problems(warehouse, manifest)
+
+
+def _digest_problems(warehouse: Warehouse, manifest: Manifest) -> list[Problem]:
+    """The files of day digests the store would load (made from exactly their day's units) that are missing or
+    not Parquet. A digest is a cache, so `serve` loads such a day from its units; --repair writes it again."""
+    by_day = digests.units_by_day(manifest)
+    problems: list[Problem] = []
+    with work_connection(warehouse) as reader:
+        for day in digests.complete_days(manifest):
+            folder = digests.usable_digest(warehouse, day, by_day[day])
+            for path in map(Path, digests.digest_files(folder).values()) if folder is not None else ():
+                shown = str(path.relative_to(warehouse.root))
+                if not path.is_file():
+                    problems.append(Problem("digest", shown, None, "missing"))
+                elif (why := _footer_problem(reader, path)) is not None:
+                    problems.append(Problem("digest", shown, None, why))
     return problems
 
 
@@ -200,6 +223,12 @@ def _repair(warehouse: Warehouse, lake: Path, entries: dict[str, LedgerEntry], r
             report.repaired.append(source)
     ledger.flush()
     _repair_rollups(warehouse, lake, entries, report, reconverted=set(affected))
+    damaged_digests = sorted({str(Path(p.path).parent) for p in report.problems if p.kind == "digest"})
+    if damaged_digests:
+        for folder in damaged_digests:
+            shutil.rmtree(warehouse.root / folder, ignore_errors=True)
+        write_digests(warehouse)
+        report.rewritten_digests.extend(damaged_digests)
 
 
 def _repair_rollups(

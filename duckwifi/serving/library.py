@@ -574,8 +574,11 @@ class ServingStore:
         """The answer's columns as numpy arrays (masked where NULL)."""
         return self._cursors.get().connection.execute(queries.load(statement), params).fetchnumpy()
 
-    def _load(self, manifest: Manifest) -> None:
-        """Bring the in-memory tables from the loaded manifest's units to ``manifest``'s, in one transaction."""
+    def _load(self, manifest: Manifest, *, use_digests: bool = True) -> None:
+        """Bring the in-memory tables from the loaded manifest's units to ``manifest``'s, in one transaction.
+
+        A day digest is a cache: one that cannot be read (damaged by hand or by the disk) rolls the
+        transaction back, and the load is done again from the units alone."""
         rollups = self._warehouse.rollups_dir
         old = {u.unit: u for u in self._manifest.units}
         new = {u.unit: u for u in manifest.units}
@@ -604,7 +607,7 @@ class ServingStore:
         digested = {
             day: folder
             for day in rebuilt_days
-            if (folder := digests.usable_digest(self._warehouse, day, by_day[day])) is not None
+            if use_digests and (folder := digests.usable_digest(self._warehouse, day, by_day[day])) is not None
         }
         rebuilt_days = [d for d in rebuilt_days if d not in digested]
         merged_hours = [h for h in hours_with if _floor_day(h) not in digested]
@@ -653,12 +656,27 @@ class ServingStore:
                 _refuse_when_closing(self._closing)
                 _execute_script(con, f"serving/{name}.sql", params)
             con.commit()
+        except (duckdb.IOException, duckdb.InvalidInputException):
+            con.rollback()
+            if not digested:
+                raise
+            unreadable = True
         except BaseException:
             con.rollback()
             raise
+        else:
+            unreadable = False
         finally:
             self._working = None
             con.close()
+        if unreadable:
+            log.warning(
+                "a day digest of %s cannot be read; its days are loaded from their units "
+                "(`duckwifi check --repair` rewrites it)",
+                self._warehouse.root,
+            )
+            self._load(manifest, use_digests=False)
+            return
         self._window_hours = in_window
         # A first load reads all digests in one sorted insert: only the hours merged after it are out of order.
         first_load = not self._manifest.units
