@@ -35,6 +35,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import duckdb
+
 from duckwifi.contract import HOUR_FILE_NAME
 from duckwifi.converter.lake import (
     SourceStager,
@@ -43,7 +45,8 @@ from duckwifi.converter.lake import (
     StagingJob,
     stage_source,
 )
-from duckwifi.converter.staging import contract_reader, source_key
+from duckwifi.converter.publishing import recover
+from duckwifi.converter.staging import STAGING_DIR, contract_reader, source_key
 from duckwifi.errors import (
     BadArgument,
     DuckwifiError,
@@ -59,7 +62,6 @@ from duckwifi.warehouse import GeneratorState, Warehouse, work_connection
 
 if TYPE_CHECKING:
     import distributed
-    import duckdb
 
 SCHEDULER_ENV = "DUCKWIFI_SCHEDULER"
 INSTALL_HINT = "pip install 'duckwifi[distributed]'"
@@ -279,16 +281,33 @@ def source_stager(
         yield None
         return
     warehouse = Warehouse(warehouse.root.resolve())
-    with open_cluster(choice) as cluster:
-        require_paths(
-            cluster,
-            [
-                PathNeed(str(src.resolve()), "source folder", "read folder"),
-                PathNeed(str(lake.resolve()), "lake folder", "write folder"),
-                PathNeed(str(warehouse.root), "warehouse folder", "write folder"),
-            ],
-        )
-        yield stage_sources_on(cluster, warehouse)
+    completed = False
+    try:
+        with open_cluster(choice) as cluster:
+            require_paths(
+                cluster,
+                [
+                    PathNeed(str(src.resolve()), "source folder", "read folder"),
+                    PathNeed(str(lake.resolve()), "lake folder", "write folder"),
+                    PathNeed(str(warehouse.root), "warehouse folder", "write folder"),
+                ],
+            )
+            yield stage_sources_on(cluster, warehouse)
+        completed = True
+    finally:
+        if not completed:
+            _clean_up_stopped_convert(warehouse, lake.resolve())
+
+
+def _clean_up_stopped_convert(warehouse: Warehouse, lake: Path) -> None:
+    """After a convert stopped early (Ctrl-C, an error) and its workers are stopped: what the next run would
+    clean first (recover: staged files, unlisted units, a publish cut short finished), so that an interrupted
+    run removes its temporary files as the exit code promises. The caller still holds the "convert" lock.
+    Whatever stopped the run is what is reported; what cannot be cleaned now, the next run cleans."""
+    if not (lake / STAGING_DIR).is_dir() or not warehouse.exists():
+        return
+    with contextlib.suppress(DuckwifiError, OSError, duckdb.Error):
+        recover(warehouse, lake)
 
 
 def stage_sources_on(cluster: Cluster, warehouse: Warehouse) -> SourceStagerFactory:

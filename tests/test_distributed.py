@@ -388,6 +388,27 @@ def test_convert_on_two_workers_matches_a_local_run(fleet, local_conversion, tmp
     assert f"{HOURS} already converted" in again.stderr
 
 
+@pytest.mark.faults
+def test_convert_on_workers_stopped_by_ctrl_c_is_exit_130_and_leaves_nothing_unlisted(
+    fleet, local_conversion, tmp_path: Path
+) -> None:
+    _, csv = fleet
+    local_wh, local_lake = local_conversion
+    wh, lake = tmp_path / "wh", tmp_path / "lake"
+    proc = popen_cli("convert", csv, lake, "--warehouse", wh, "--workers", 2)
+    _wait_for(lambda: _staging_in_progress(lake))
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    staging = lake / "_staging"
+    assert not staging.exists() or not any(staging.iterdir())
+    _rollups(wh)  # no unit folder the manifest does not list
+    done = run_cli("convert", csv, lake, "--warehouse", wh)
+    assert done.returncode == 0, done.stderr
+    assert _lake_contents(lake) == _lake_contents(local_lake)
+    assert _rollups(wh) == _rollups(local_wh)
+
+
 def test_bad_input_on_a_worker_is_a_rejection_reported_as_locally(fleet, tmp_path: Path) -> None:
     _, csv = fleet
     src = tmp_path / "src"
