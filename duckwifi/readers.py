@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries
-from duckwifi.converter.identity import holds_parquet
+from duckwifi.converter.identity import holds_parquet, is_a_lake
 from duckwifi.errors import DuckwifiError, LakeUnreadable, RollupsDamaged, WarehouseCorrupt, translate
 from duckwifi.fsutil import publish, temp_path_for
 from duckwifi.rollups.store import MANIFEST_NAME, read_manifest
@@ -162,7 +162,8 @@ def reader_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB holding the readers' views, without opening (or locking) any warehouse file."""
     # No replacement scans: a FROM that names no view must not read a Python variable of duckwifi's.
     lake = registered_lake(warehouse)
-    if lake is not None and not lake.exists():
+    # An empty folder there is not the lake: the mount point of a disk that is not mounted.
+    if lake is not None and not is_a_lake(lake):
         raise LakeUnreadable.gone(lake)
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "python_enable_replacements": False})
     try:

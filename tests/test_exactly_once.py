@@ -574,6 +574,49 @@ def test_a_lake_folder_that_is_gone_is_refused_and_its_moved_copy_still_re_point
     assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
 
 
+@pytest.mark.parametrize("command", ["convert", "forget", "rollup --rebuild", "sql"])
+def test_an_empty_folder_at_the_lake_path_is_not_the_lake(runner, warehouse_dir, csv_dir, tmp_path, command) -> None:
+    """An unmounted disk leaves its empty mount point: without the lake's marker it is not the lake, so nothing
+    converts, forgets or rebuilds into it, and no reader counts 0 rows from it."""
+    lake = tmp_path / "lake"
+    assert convert(runner, csv_dir, lake, warehouse_dir).exit_code == 0
+    before = _lake_files(lake)
+    offline = lake.rename(tmp_path / "offline")
+    lake.mkdir()
+    args = {
+        "convert": ["convert", csv_dir, lake],
+        "forget": ["forget", sorted(csv_dir.glob("*.csv"))[0]],
+        "rollup --rebuild": ["rollup", "--rebuild"],
+        "sql": ["sql", "SELECT count(*) FROM telemetry"],
+    }[command]
+    refused = invoke(runner, *args, "--warehouse", warehouse_dir)
+    assert refused.exit_code == ExitCode.LAKE_UNREADABLE, refused.output
+    assert refused.stderr.startswith(f"duckwifi: error: the lake {lake} {GONE_LAKE}")
+    assert list(lake.iterdir()) == []
+    lake.rmdir()
+    offline.rename(lake)
+    assert _lake_files(lake) == before
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
+def test_a_moved_lake_with_a_lost_manifest_is_re_pointed_so_that_the_rebuild_asked_for_works(
+    runner, warehouse_dir, csv_dir, tmp_path
+) -> None:
+    lake = tmp_path / "lake"
+    assert convert(runner, csv_dir, lake, warehouse_dir).exit_code == 0
+    moved = lake.rename(tmp_path / "moved")
+    (warehouse_dir / "rollups" / "manifest.json").unlink()
+    refused = convert(runner, csv_dir, moved, warehouse_dir)
+    assert refused.exit_code == ExitCode.CORRUPT, refused.output
+    assert "run `duckwifi rollup --rebuild`" in refused.stderr
+    rebuilt = invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse_dir)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    again = convert(runner, csv_dir, moved, warehouse_dir)
+    assert again.exit_code == 0, again.output
+    assert again.stdout == ""
+    assert invoke(runner, "check", "--warehouse", warehouse_dir).exit_code == 0
+
+
 def test_check_of_a_lake_folder_that_is_gone_says_so_and_repair_does_not_claim_success(
     runner, warehouse_dir, csv_dir, tmp_path
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from duckwifi import queries, readers
-from duckwifi.converter.identity import owned_lake
+from duckwifi.converter.identity import lake_missing, owned_lake
 from duckwifi.converter.lake import convert_file
 from duckwifi.converter.ledger import Ledger, LedgerEntry, read_ledger
 from duckwifi.converter.publishing import recover, remove_files
@@ -167,7 +167,7 @@ def check(warehouse: Warehouse, *, repair: bool = False) -> CheckReport:
     warehouse's "convert" lock, since a repair converts."""
     lake = owned_lake(warehouse)
     report = CheckReport(lake)
-    if lake is None or not lake.is_dir():
+    if lake is None or lake_missing(warehouse, lake):
         if lake is not None:
             report.problems.append(Problem("missing", str(lake), None, "the lake folder itself is gone"))
             report.lake_gone = True

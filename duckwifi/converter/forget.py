@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from duckwifi import readers
-from duckwifi.converter.identity import owned_lake
+from duckwifi.converter.identity import lake_missing, owned_lake
 from duckwifi.converter.ledger import read_ledger, start_forgetting
 from duckwifi.converter.publishing import forget_files, recover
 from duckwifi.converter.staging import sha256_of, source_key
@@ -27,7 +27,7 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
     lake = owned_lake(warehouse)
     if lake is None:
         raise BadArgument(f"nothing to forget: warehouse {warehouse.root} has not converted anything yet")
-    if not lake.is_dir():
+    if lake_missing(warehouse, lake):
         # Its files cannot be deleted, so its rows must stay in the ledger (and its rollups in the store).
         raise LakeUnreadable.gone(lake)
     recover(warehouse, lake)

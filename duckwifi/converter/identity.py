@@ -127,9 +127,10 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
         lake_id = marker["lake_id"]
     elif identity.lake is not None and identity.lake != str(lake):
         raise _second_lake(warehouse, identity.lake, lake)
-    elif identity.lake == str(lake) and not lake.exists() and str(lake) in identity.ledger_lakes:
-        # Its disk unmounted, or the lake moved: a new lake here would convert again what the real one holds,
-        # and then refuse the real one as a copy.
+    elif identity.lake == str(lake) and str(lake) in identity.ledger_lakes and not holds_parquet(lake):
+        # Neither marker nor lake files where the lake was recorded: no folder (moved), or an empty mount point
+        # (its disk not mounted). A new lake here would convert again what the real one holds, then refuse it
+        # as a copy. (Lake files without a marker are the lake, its marker lost to a kill: written again.)
         raise LakeUnreadable.gone(lake)
     elif identity.lake is None and identity.ledger_lakes and str(lake) not in identity.ledger_lakes:
         raise _second_lake(warehouse, identity.ledger_lakes[0], lake)
@@ -222,6 +223,21 @@ def write_lake_info(warehouse: Warehouse, claim: LakeClaim) -> None:
 
 
 __all__ = ["MARKER_NAME", "LakeClaim", "claim_lake", "refuse_partition_folders"]
+
+
+def lake_missing(warehouse: Warehouse, lake: Path) -> bool:
+    """Whether the warehouse's lake is not at ``lake``: no folder there, or, for a lake recorded with its
+    identity, a folder with neither its marker nor lake files: the empty mount point of a disk that is not
+    mounted, or a folder made by hand. Repairing or forgetting there would write a second lake, or report
+    removals that never happened."""
+    if not lake.is_dir():
+        return True
+    return not is_a_lake(lake) and _read_identity(warehouse).lake == str(lake)
+
+
+def is_a_lake(folder: Path) -> bool:
+    """Whether ``folder`` holds a lake: its marker, or (the marker lost to a kill) its Parquet files."""
+    return (folder / MARKER_NAME).is_file() or holds_parquet(folder)
 
 
 def owned_lake(warehouse: Warehouse) -> Path | None:

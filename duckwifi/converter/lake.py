@@ -143,10 +143,11 @@ def convert(
     so a run stopped midway has reported every source it published.
     """
     sources = list_sources(src)
-    rollup_hooks.refuse_damaged(warehouse)
     check_lake_folder(warehouse, lake.resolve(), src)
     claim = claim_lake(warehouse, lake)
     lake = claim.lake
+    # After the claim: a moved lake is re-pointed first, so that the `rollup --rebuild` this may ask for finds it.
+    rollup_hooks.refuse_damaged(warehouse)
     with connect(warehouse) as con:
         converted_before = len(read_ledger(con, lake))
     rollup_hooks.open_store(warehouse, lake, converted_sources=converted_before)  # rollups (issue 12)

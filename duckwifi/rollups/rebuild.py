@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from duckwifi.converter.identity import owned_lake
+from duckwifi.converter.identity import lake_missing, owned_lake
 from duckwifi.converter.lake import source_key
 from duckwifi.converter.ledger import LedgerEntry, read_ledger
 from duckwifi.errors import BadArgument, DuckwifiError, LakeUnreadable, translate
@@ -44,7 +44,7 @@ def find_lake(warehouse: Warehouse) -> Path:
 def rebuild(warehouse: Warehouse) -> RebuildReport:
     """Rebuild every unit from the lake's files of each source the ledger lists as converted."""
     lake = find_lake(warehouse)
-    if not lake.is_dir():
+    if lake_missing(warehouse, lake):
         raise LakeUnreadable.gone(lake)
     with connect(warehouse, read_only=True) as con:
         entries = read_ledger(con, lake)
