@@ -26,10 +26,12 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -153,7 +155,7 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
             # and a nanny killing a worker at a Python-side threshold would only turn into reruns.
             try:
                 cluster = stack.enter_context(
-                    dask.LocalCluster(
+                    _ignoring_ctrl_c_in_workers(dask.LocalCluster)(
                         n_workers=choice.workers,
                         threads_per_worker=1,
                         processes=True,
@@ -195,6 +197,24 @@ def open_cluster(choice: ClusterChoice) -> Iterator[Cluster]:
         except Exception as error:
             raise _lost(cluster_handle, error) from None
         yield cluster_handle
+
+
+def _ignoring_ctrl_c_in_workers(start: Callable[..., Any]) -> Callable[..., Any]:
+    """``start`` (a local cluster) with SIGINT ignored while it spawns its worker processes, which keep that
+    disposition: a terminal's Ctrl-C reaches the whole process group, and each worker would otherwise print a
+    traceback of its own. The command stops them itself (``_stop_worker_processes``). A Ctrl-C in the second or
+    two the start takes is lost; the next one is not."""
+
+    def started(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return start(*args, **kwargs)  # only the main thread may set a signal's handler
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return start(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    return started
 
 
 def _stop_worker_processes(before: set[multiprocessing.process.BaseProcess]) -> None:

@@ -389,6 +389,28 @@ def test_convert_on_two_workers_matches_a_local_run(fleet, local_conversion, tmp
 
 
 @pytest.mark.faults
+def test_ctrl_c_at_a_terminal_reaches_the_workers_too_and_is_still_one_line(fleet, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the whole process group, the local cluster's workers included: they must
+    not print tracebacks of their own."""
+    wh, out = _fresh_warehouse(fleet, tmp_path), tmp_path / "csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUCKWIFI_")}
+    command = [sys.executable, "-m", "duckwifi", "tick", "--warehouse", str(wh), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*command, "--hours", str(HOURS), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    _wait_for(lambda: out.is_dir() and any(p.name.endswith(".tmp") for p in out.iterdir()))
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    assert stderr == "duckwifi: error: interrupted\n"
+
+
+@pytest.mark.faults
 def test_convert_on_workers_stopped_by_ctrl_c_is_exit_130_and_leaves_nothing_unlisted(
     fleet, local_conversion, tmp_path: Path
 ) -> None:
