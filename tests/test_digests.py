@@ -327,3 +327,11 @@ def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again
     assert _digest_folders(warehouse) == [folder]
     assert invoke(runner, "check", "-w", warehouse).exit_code == 0
     assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    # A damaged digest.json keeps the digest from being used at all: listed and written again too.
+    info = damaged.parent / "digest.json"
+    info.write_text("{")
+    found = invoke(runner, "check", "-w", warehouse)
+    assert found.stdout == f"digest: {info.relative_to(warehouse)}: cannot be read\n"
+    assert invoke(runner, "check", "--repair", "-w", warehouse).exit_code == 0
+    assert json.loads(info.read_text())["day"] == "2020-01-01"
+    assert invoke(runner, "check", "-w", warehouse).exit_code == 0

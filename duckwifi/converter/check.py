@@ -153,6 +153,11 @@ def _digest_problems(warehouse: Warehouse, manifest: Manifest) -> list[Problem]:
     with work_connection(warehouse) as reader:
         for day in digests.complete_days(manifest):
             folder = digests.usable_digest(warehouse, day, by_day[day])
+            named = digests.digests_dir(warehouse) / digests.digest_name(day, by_day[day])
+            if folder is None and named.is_dir():
+                # Its name is the day's current units, so only a damaged digest.json keeps it from being used.
+                info = named / digests.DIGEST_INFO_NAME
+                problems.append(Problem("digest", str(info.relative_to(warehouse.root)), None, "cannot be read"))
             for path in map(Path, digests.digest_files(folder).values()) if folder is not None else ():
                 shown = str(path.relative_to(warehouse.root))
                 if not path.is_file():
