@@ -658,7 +658,9 @@ class ServingStore:
             con.commit()
         except (duckdb.IOException, duckdb.InvalidInputException):
             con.rollback()
-            if not digested:
+            # A digest deleted meanwhile (a convert found it stale) is retried with the newer manifest by the
+            # caller, as a replaced unit is; only digests still there may be damaged ones.
+            if not digested or not all(folder.is_dir() for folder in digested.values()):
                 raise
             unreadable = True
         except BaseException:
