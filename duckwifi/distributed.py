@@ -301,7 +301,6 @@ def source_stager(
         yield None
         return
     warehouse = Warehouse(warehouse.root.resolve())
-    completed = False
     try:
         with open_cluster(choice) as cluster:
             require_paths(
@@ -313,10 +312,9 @@ def source_stager(
                 ],
             )
             yield stage_sources_on(cluster, warehouse)
-        completed = True
-    finally:
-        if not completed:
-            _clean_up_stopped_convert(warehouse, lake.resolve())
+    except BaseException:
+        _clean_up_stopped_convert(warehouse, lake.resolve())
+        raise
 
 
 def _clean_up_stopped_convert(warehouse: Warehouse, lake: Path) -> None:
@@ -406,7 +404,9 @@ def hour_stager(choice: ClusterChoice | None, warehouse: Warehouse, out_dir: Pat
             yield stage_hours_on(cluster, warehouse)
     finally:
         # Once the workers are stopped (the caller still holds the tick lock): the hours they staged ahead of
-        # a Ctrl-C or an error, which write_hours' own sweep ran too early to see.
+        # a Ctrl-C or an error, and the temporary of a worker killed after writing it, whose task was rerun
+        # elsewhere. Whatever stopped the run is what is reported; what cannot be removed now, the next tick
+        # removes.
         with contextlib.suppress(OSError):
             remove_temps(out_dir, HOUR_FILE_NAME)
 

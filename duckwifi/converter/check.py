@@ -142,28 +142,28 @@ def find_rollup_problems(warehouse: Warehouse, entries: dict[str, LedgerEntry]) 
                     problems.append(Problem("rollup", shown, unit.source, "missing"))
                 elif (why := _footer_problem(reader, path)) is not None:
                     problems.append(Problem("rollup", shown, unit.source, why))
-    return problems + _digest_problems(warehouse, manifest)
+        problems += _digest_problems(warehouse, manifest, reader)
+    return problems
 
 
-def _digest_problems(warehouse: Warehouse, manifest: Manifest) -> list[Problem]:
+def _digest_problems(warehouse: Warehouse, manifest: Manifest, reader: duckdb.DuckDBPyConnection) -> list[Problem]:
     """The files of day digests the store would load (made from exactly their day's units) that are missing or
     not Parquet. A digest is a cache, so `serve` loads such a day from its units; --repair writes it again."""
     by_day = digests.units_by_day(manifest)
     problems: list[Problem] = []
-    with work_connection(warehouse) as reader:
-        for day in digests.complete_days(manifest):
-            folder = digests.usable_digest(warehouse, day, by_day[day])
-            named = digests.digests_dir(warehouse) / digests.digest_name(day, by_day[day])
-            if folder is None and named.is_dir():
-                # Its name is the day's current units, so only a damaged digest.json keeps it from being used.
-                info = named / digests.DIGEST_INFO_NAME
-                problems.append(Problem("digest", str(info.relative_to(warehouse.root)), None, "cannot be read"))
-            for path in map(Path, digests.digest_files(folder).values()) if folder is not None else ():
-                shown = str(path.relative_to(warehouse.root))
-                if not path.is_file():
-                    problems.append(Problem("digest", shown, None, "missing"))
-                elif (why := _footer_problem(reader, path)) is not None:
-                    problems.append(Problem("digest", shown, None, why))
+    for day in digests.complete_days(manifest):
+        folder = digests.usable_digest(warehouse, day, by_day[day])
+        named = digests.digests_dir(warehouse) / digests.digest_name(day, by_day[day])
+        if folder is None and named.is_dir():
+            # Its name is the day's current units, so only a damaged digest.json keeps it from being used.
+            info = named / digests.DIGEST_INFO_NAME
+            problems.append(Problem("digest", str(info.relative_to(warehouse.root)), None, "cannot be read"))
+        for path in map(Path, digests.digest_files(folder).values()) if folder is not None else ():
+            shown = str(path.relative_to(warehouse.root))
+            if not path.is_file():
+                problems.append(Problem("digest", shown, None, "missing"))
+            elif (why := _footer_problem(reader, path)) is not None:
+                problems.append(Problem("digest", shown, None, why))
     return problems
 
 

@@ -127,7 +127,7 @@ def claim_lake(warehouse: Warehouse, lake_arg: Path) -> LakeClaim:
         lake_id = marker["lake_id"]
     elif identity.lake is not None and identity.lake != str(lake):
         raise _second_lake(warehouse, identity.lake, lake)
-    elif identity.lake == str(lake) and str(lake) in identity.ledger_lakes and not holds_parquet(lake):
+    elif identity.lake == str(lake) and str(lake) in identity.ledger_lakes and not is_a_lake(lake):
         # Neither marker nor lake files where the lake was recorded: no folder (moved), or an empty mount point
         # (its disk not mounted). A new lake here would convert again what the real one holds, then refuse it
         # as a copy. (Lake files without a marker are the lake, its marker lost to a kill: written again.)

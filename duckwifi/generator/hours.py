@@ -176,19 +176,14 @@ def write_hours(
     check_names_free(out_dir, state.next_hour, hours)
     wanted = [state.next_hour + timedelta(hours=offset) for offset in range(hours)]
     written: list[HourWritten] = []
-    try:
-        with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
-            for staged in stage(wanted):
-                result = publish_hour(warehouse, staged)
-                written.append(result)
-                if on_hour is not None:
-                    on_hour(result)
-    finally:
-        # Once the stager is closed (its workers stopped): hours staged ahead of a Ctrl-C or an error, and
-        # the temporary of a worker killed after writing it, whose task was rerun elsewhere. Whatever stopped
-        # the run is what is reported; a temporary that cannot be removed now is removed by the next tick.
-        with contextlib.suppress(OSError):
-            remove_temps(out_dir, HOUR_FILE_NAME)
+    # The local stager removes its own temporary on any failure; a Dask stager sweeps the ones its workers
+    # leave once they are stopped (distributed.hour_stager).
+    with (stage_hours or stage_hours_here(warehouse))(state, out_dir) as stage:
+        for staged in stage(wanted):
+            result = publish_hour(warehouse, staged)
+            written.append(result)
+            if on_hour is not None:
+                on_hour(result)
     return written
 
 
