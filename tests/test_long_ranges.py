@@ -170,3 +170,19 @@ def test_the_next_question_over_the_same_range_reads_no_unit_file(lake: SmallLak
         for other_metric_or_range in [("metric_5", start, end), ("metric_4", start + timedelta(hours=5), end)]:
             with pytest.raises(duckdb.IOException):
                 served.distribution(*other_metric_or_range, state="NY")
+
+
+def test_an_edge_merged_per_day_is_not_reused_by_hour(lake: SmallLake) -> None:
+    """A question that reads whole days merges its old hours per day as they load; a by-hour question over the
+    very same hours on the same cursor reads them again, hour by hour, rather than take that day's rows."""
+    start, end = FIRST + DAY + timedelta(hours=5), FIRST + DAY + timedelta(hours=10)
+    states = ["CA", "TX"]
+    with ServingStore(lake.warehouse, window_hours=6) as served, ServingStore(lake.warehouse, window_hours=6) as fresh:
+        by_day = served._plan((start, end), use_days=True, subtract=True, memory=True)
+        by_hour = served._plan((start, end), use_days=False, subtract=True, memory=True)
+        assert by_day.added == by_hour.added == [FIRST + DAY + timedelta(hours=9)]
+        days = served.timeseries("metric_5", "p90", start, end, bucket="day", state=states)
+        assert [p["time"] for p in days] == [FIRST + DAY]
+        hours = served.timeseries("metric_5", "p90", start, end, bucket="hour", state=states)
+        assert [p["time"] for p in hours] == [FIRST + DAY + timedelta(hours=9)]
+        assert hours == fresh.timeseries("metric_5", "p90", start, end, bucket="hour", state=states)

@@ -126,6 +126,9 @@ class _EdgePlan:
     added: list[datetime]
     subtracted: list[datetime]
     minus: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] = (_EMPTY_RUN, _EMPTY_RUN)
+    # Whether the question reads whole days (it does not group by hour): its hours from unit files are then
+    # merged per day as they are loaded, so the edge table holds a day's rows, not each hour's.
+    by_day: bool = False
 
     def minus_params(self) -> dict[str, datetime]:
         (m1_start, m1_end), (m2_start, m2_end) = self.minus
@@ -138,7 +141,7 @@ class _EdgePlan:
 
     def edge_key(self, version: str, metric: int) -> tuple[object, ...]:
         """What an edge table loaded for this plan holds: one metric's rows of these hours of this store."""
-        return (version, metric, tuple(self.added), tuple(self.subtracted))
+        return (version, metric, tuple(self.added), tuple(self.subtracted), self.by_day)
 
 
 def _plan_edges(
@@ -190,7 +193,7 @@ def _plan_edges(
             in_memory = [run if run[0] >= window_start else _EMPTY_RUN for run in outside]
             minus = (in_memory[0], in_memory[1])
     added = [h for run_start, run_end in (runs.h1, runs.h2) for h in held(run_start, min(run_end, window_start))]
-    return _EdgePlan(runs, added, subtracted, minus)
+    return _EdgePlan(runs, added, subtracted, minus, by_day=use_days)
 
 
 class ServingStore:
@@ -508,6 +511,7 @@ class ServingStore:
                     "metric": index,
                     "hours": plan.added,
                     "minus_hours": plan.subtracted,
+                    "by_day": plan.by_day,
                     "files": self._unit_files(table, plan.added + plan.subtracted),
                 }
                 _execute_script(session.connection, statement, params)

@@ -2,15 +2,16 @@
 -- holding them (kept for the cursor's next map of the metric over the same range, as load_sketch_edge.sql).
 -- The rows of $hours are added; those of $minus_hours are subtracted (count and sum negated; min and max are
 -- not subtracted, so the caller asks for this only for count and avg): hours of a partial day outside the
--- range, taken from that whole day's cells, which the question also reads.
--- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $files VARCHAR[], the units' cells.parquet
--- files.
+-- range, taken from that whole day's cells, which the question also reads. With $by_day the hours are merged
+-- per day as they load (as load_sketch_edge.sql; a map never groups by time).
+-- Parameters: $metric TINYINT; $hours, $minus_hours TIMESTAMP[]; $by_day BOOLEAN; $files VARCHAR[], the
+-- units' cells.parquet files.
 -- Output: the rows of cells_edge replaced.
 DELETE FROM cells_edge;
 
 INSERT INTO cells_edge
 SELECT
-    c.hour AS t,
+    CASE WHEN $by_day THEN date_trunc('day', c.hour) ELSE c.hour END AS t,
     c.region,
     c.state,
     c.cell,
@@ -21,4 +22,4 @@ SELECT
     max(c.hi) AS hi
 FROM read_parquet($files) AS c
 WHERE c.metric = $metric AND (list_contains($hours, c.hour) OR list_contains($minus_hours, c.hour))
-GROUP BY c.metric, c.hour, c.region, c.state, c.cell;
+GROUP BY c.metric, t, c.region, c.state, c.cell;
