@@ -91,3 +91,5 @@ def test_serve_load_benchmark_with_a_convert_during_the_load(tmp_path):
     assert result["version_after"] != result["version_before"]
     assert result["hours"][1] == "2020-01-01T02:00:00"
     assert all(e["requests"] > 0 for e in result["endpoints"].values())
+    # The server's own times of the same requests, read from its log, are shorter than the clients'.
+    assert all(0 < e["server_p50_ms"] <= e["p50_ms"] for e in result["endpoints"].values())
