@@ -176,9 +176,6 @@ def serve(warehouse: Warehouse, options: ServeOptions, *, on_ready: Callable[[st
             server_header=False,
         )
         server = _Server(config)
-        import os, sys
-        if os.environ.get("DW_SWITCH"):
-            sys.setswitchinterval(float(os.environ["DW_SWITCH"]))
         on_ready(url_of(sock))
         server.run(sockets=[sock])
         data.close()
