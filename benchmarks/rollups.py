@@ -237,6 +237,8 @@ def _shapes(last: datetime) -> dict[str, Callable[[Any, str], Any]]:
     """The dashboard's query shapes; ``last`` is the store's newest hour."""
     end = last + timedelta(hours=1)
     day_ago, month_ago = end - timedelta(hours=24), end - timedelta(days=30)
+    # A live dashboard's ranges end at the newest hour, mid-day as a rule: the same ranges 11 hours earlier.
+    live_end = end - timedelta(hours=11)
     return {
         "timeseries 30 d by hour, nation, avg": lambda s, m: s.timeseries(m, "avg", month_ago, end),
         "timeseries 30 d by hour, nation, p99": lambda s, m: s.timeseries(m, "p99", month_ago, end),
@@ -247,9 +249,13 @@ def _shapes(last: datetime) -> dict[str, Callable[[Any, str], Any]]:
         ),
         "breakdown 30 d by state, avg": lambda s, m: s.breakdown(m, "avg", "state", month_ago, end),
         "breakdown 30 d by state, p99": lambda s, m: s.breakdown(m, "p99", "state", month_ago, end),
+        "breakdown 30 d by state, p99, ending mid-day": lambda s, m: s.breakdown(
+            m, "p99", "state", live_end - timedelta(days=30), live_end
+        ),
         "breakdown 30 d by band, max": lambda s, m: s.breakdown(m, "max", "band", month_ago, end),
         "breakdown 24 h by region, p90": lambda s, m: s.breakdown(m, "p90", "region", day_ago, end),
         "map 24 h, avg": lambda s, m: s.map_cells(m, "avg", day_ago, end),
+        "map 24 h ending mid-day, avg": lambda s, m: s.map_cells(m, "avg", live_end - timedelta(hours=24), live_end),
         "map 30 d, avg": lambda s, m: s.map_cells(m, "avg", month_ago, end),
         "distribution 30 d, nation": lambda s, m: s.distribution(m, month_ago, end),
         "distribution 24 h, one state": lambda s, m: s.distribution(m, day_ago, end, state="CA"),
