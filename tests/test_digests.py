@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 import time
@@ -309,14 +310,20 @@ def test_a_reader_during_a_convert_that_writes_digests_never_errors(tmp_path: Pa
     assert _tables(reader) == _tables(ServingStore(wh, window_hours=3)) == _from_units(wh, tmp_path)
 
 
-def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again(runner, two_days, tmp_path) -> None:
+def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again(
+    runner, two_days, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A digest is a cache: a damaged one must not stop the server (its day is loaded from the units), and
     `check` names it, as the server's log says, and `check --repair` writes it again."""
     warehouse, _, _ = two_days
     (folder,) = _digest_folders(warehouse)
     damaged = warehouse / "rollups" / digests.DIGESTS_DIR / folder / "hour_rows.parquet"
     damaged.write_bytes(damaged.read_bytes()[:100])
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="duckwifi.serving.library"):
+        assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    (warned,) = [r.getMessage() for r in caplog.records if "day digest" in r.getMessage()]
+    assert str(damaged) in warned
+    assert "duckwifi check --repair" in warned
     found = invoke(runner, "check", "-w", warehouse)
     assert found.exit_code == ExitCode.CHECK_FOUND_PROBLEMS, found.output
     shown = damaged.relative_to(warehouse)

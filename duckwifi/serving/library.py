@@ -660,26 +660,28 @@ class ServingStore:
                 _refuse_when_closing(self._closing)
                 _execute_script(con, f"serving/{name}.sql", params)
             con.commit()
-        except (duckdb.IOException, duckdb.InvalidInputException):
+        except (duckdb.IOException, duckdb.InvalidInputException) as error:
             con.rollback()
             # A digest deleted meanwhile (a convert found it stale) is retried with the newer manifest by the
             # caller, as a replaced unit is; only digests still there may be damaged ones.
             if not digested or not all(folder.is_dir() for folder in digested.values()):
                 raise
-            unreadable = True
+            unreadable: Exception | None = error
         except BaseException:
             con.rollback()
             raise
         else:
-            unreadable = False
+            unreadable = None
         finally:
             self._working = None
             con.close()
-        if unreadable:
+        if unreadable is not None:
+            # DuckDB's message names the file; the days of every digest are then loaded from their units.
             log.warning(
-                "a day digest of %s cannot be read; its days are loaded from their units "
+                "a day digest of %s cannot be read (%s); the days are loaded from their units "
                 "(`duckwifi check --repair` rewrites it)",
                 self._warehouse.root,
+                unreadable,
             )
             self._load(manifest, use_digests=False)
             return
