@@ -210,6 +210,28 @@ def test_convert_refuses_a_rollups_folder_deleted_under_converted_sources(runner
     assert len(_served_counts(warehouse)) == 3
 
 
+def test_convert_refuses_units_deleted_under_the_manifest(runner, converted) -> None:
+    """Units deleted by hand while the manifest stays: converting on would publish a manifest that still lists
+    them, which no reader can load. The convert stops before converting anything, until the store is rebuilt."""
+    warehouse, src, lake = converted
+    import shutil
+
+    shutil.rmtree(warehouse / "rollups" / "units")
+    assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src).exit_code == 0
+    lake_before = sorted(p.name for p in lake.rglob("*.parquet"))
+    refused = invoke(runner, "convert", src, lake, "--warehouse", warehouse)
+    assert refused.exit_code == ExitCode.CORRUPT, refused.output
+    assert refused.stderr.startswith(
+        f"duckwifi: error: 2 unit(s) the rollup store lists are gone from {warehouse / 'rollups' / 'units'} "
+    )
+    assert refused.stderr.endswith("run `duckwifi rollup --rebuild` to rebuild the store from the lake\n")
+    assert sorted(p.name for p in lake.rglob("*.parquet")) == lake_before
+    assert invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse).exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+    assert _served_counts(warehouse) == _raw_counts(warehouse)
+    assert len(_served_counts(warehouse)) == 3
+
+
 def test_rebuild_names_a_lake_file_it_cannot_read_and_the_way_out(runner, converted) -> None:
     warehouse, _, lake = converted
     manifest = (warehouse / "rollups" / "manifest.json").read_bytes()

@@ -49,7 +49,9 @@ def open_store(warehouse: Warehouse, lake: Path, *, converted_sources: int) -> N
 
     Where the ledger already records converted sources, a missing manifest is a store deleted (or a lake
     converted before rollups existed): converting on would start a store of the new sources alone, which
-    readers would take for the whole. RollupsDamaged, naming `duckwifi rollup --rebuild`."""
+    readers would take for the whole. So are listed units whose folders are gone (under the convert lock no
+    publish removes one): a new manifest would keep listing them. RollupsDamaged, naming `duckwifi rollup
+    --rebuild`."""
     manifest = store.manifest_path(warehouse)
     if converted_sources and not manifest.exists():
         raise RollupsDamaged(
@@ -57,6 +59,13 @@ def open_store(warehouse: Warehouse, lake: Path, *, converted_sources: int) -> N
             "source(s); run `duckwifi rollup --rebuild` to rebuild it from the lake"
         )
     store.ensure_manifest(warehouse, lake)
+    units = warehouse.rollups_dir / store.UNITS_DIR
+    gone = [u.unit for u in store.read_manifest(warehouse).units if not (units / u.unit).is_dir()]
+    if gone:
+        raise RollupsDamaged(
+            f"{len(gone)} unit(s) the rollup store lists are gone from {units} (the first: {gone[0]}); run "
+            "`duckwifi rollup --rebuild` to rebuild the store from the lake"
+        )
 
 
 def stage(
