@@ -52,7 +52,7 @@ from duckwifi.generator.fleet import (
     is_initialized,
     validate_fleet,
 )
-from duckwifi.generator.hours import HourWritten, write_hours
+from duckwifi.generator.hours import HourWritten, check_hours, write_hours
 from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
 from duckwifi.queries import refuse_glob_characters
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
@@ -327,6 +327,8 @@ def tick(
 ) -> None:
     """Write the next hour(s) of telemetry as CSV, one file per hour; prints each file's path."""
     target = Warehouse(warehouse)
+    # Before anything is made: a first tick initialises a fleet, which a bad --hours must not leave behind.
+    check_hours(hours)
     cluster = distributed.choose(workers, scheduler)
     with exclusive(target, "tick"), distributed.hour_stager(cluster, target, out) as stage_hours:
         if not is_initialized(target):

@@ -169,6 +169,17 @@ def test_bad_arguments_get_one_line_and_usage_code(runner, warehouse_dir: Path, 
     assert _clock(warehouse_dir) == datetime(2020, 1, 1)
 
 
+def test_a_bad_hours_on_a_new_warehouse_makes_no_fleet(runner, tmp_path: Path) -> None:
+    """A first tick would initialise a default fleet (a million devices) before failing on --hours, and a later
+    `init --devices N` would then be refused: the argument is checked before anything is made."""
+    fresh = tmp_path / "fresh"
+    result = invoke(runner, "tick", "--warehouse", fresh, "--out", tmp_path / "csv", "--hours", "0")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "duckwifi: error: --hours must be between 1 and 8784, not 0\n"
+    assert not (fresh / "state.duckdb").exists()
+    assert invoke(runner, "init", "--warehouse", fresh, "--devices", "50").exit_code == 0
+
+
 def test_a_file_given_as_out_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
@@ -302,15 +313,16 @@ def test_tick_rewrites_its_own_hour_after_a_crash(runner, warehouse_dir: Path, t
     assert _clock(warehouse_dir) == datetime(2020, 1, 1, 2)
 
 
-@pytest.mark.parametrize("hour_in_the_way", [0, 2])
+@pytest.mark.parametrize("hour_in_the_way", [0, 2, 5])
 def test_tick_never_overwrites_a_csv_it_did_not_write(
     runner, warehouse_dir: Path, tmp_path: Path, hour_in_the_way: int
 ) -> None:
     out = tmp_path / "csv"
-    # Another warehouse's hour: same name, other bytes (hour 0 is the clock's, hour 2 a later one).
+    # Another warehouse's hour: same name, other bytes (hour 0 is the clock's, hour 2 a later one this tick
+    # would write, hour 5 a later one beyond it: no later hour may exist at all).
     other = tmp_path / "other"
     assert invoke(runner, "init", "--warehouse", other, "--devices", "500", "--seed", "8").exit_code == 0
-    assert invoke(runner, "tick", "--warehouse", other, "--out", out, "--hours", "3").exit_code == 0
+    assert invoke(runner, "tick", "--warehouse", other, "--out", out, "--hours", "6").exit_code == 0
     keep = f"telemetry_2020-01-01_{hour_in_the_way:02d}.csv"
     for path in out.iterdir():
         if path.name != keep:

@@ -107,16 +107,18 @@ def check_clock_room(state: GeneratorState, hours: int) -> None:
         )
 
 
-def check_names_free(out_dir: Path, first_hour: datetime, hours: int) -> None:
-    """Refuse, before writing anything, to write over a CSV of a later hour than the clock's.
+def check_names_free(out_dir: Path, first_hour: datetime) -> None:
+    """Refuse, before writing anything, when ``out_dir`` holds a CSV of any later hour than the clock's.
 
     The clock's own hour may exist: a tick killed after its rename but before the clock moved left it, and it
     is rewritten byte for byte (see _write_one_hour, which checks that). A later hour's file cannot be this
-    warehouse's: another warehouse, or this one before `init --force`, wrote it."""
-    for offset in range(1, hours):
-        final = out_dir / hour_file_name(first_hour + timedelta(hours=offset))
-        if os.path.lexists(final):
-            raise OutputInTheWay(_in_the_way(final))
+    warehouse's (hours are published in order, each before the clock moves past it): another warehouse, or
+    this one before `init --force`, wrote it, and this tick would come to it. Hour file names sort in hour
+    order."""
+    clock_name = hour_file_name(first_hour)
+    later = sorted(e.name for e in os.scandir(out_dir) if HOUR_FILE_NAME.fullmatch(e.name) and e.name > clock_name)
+    if later:
+        raise OutputInTheWay(_in_the_way(out_dir / later[0]))
 
 
 def _in_the_way(final: Path) -> str:
@@ -151,6 +153,11 @@ HourStager = Callable[[Sequence[datetime]], Iterator[StagedHour]]
 HourStagerFactory = Callable[[GeneratorState, Path], contextlib.AbstractContextManager[HourStager]]
 
 
+def check_hours(hours: int) -> None:
+    if not 1 <= hours <= MAX_HOURS:
+        raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
+
+
 def write_hours(
     warehouse: Warehouse,
     out_dir: Path,
@@ -163,8 +170,7 @@ def write_hours(
     Staging (the COPY) runs wherever ``stage_hours`` runs it; publishing (rename, then the clock) always
     runs here, strictly in hour order, so the exactly-once argument of the module's docstring holds as is.
     """
-    if not 1 <= hours <= MAX_HOURS:
-        raise BadArgument(f"--hours must be between 1 and {MAX_HOURS}, not {hours}")
+    check_hours(hours)
     lake = registered_lake(warehouse)
     if lake is not None and (out_dir.resolve() == lake or lake in out_dir.resolve().parents):
         raise BadArgument(f"--out {out_dir} is inside the warehouse's lake {lake}; write CSVs to a folder of their own")
@@ -173,7 +179,7 @@ def write_hours(
     state = current_state(warehouse)
     check_clock_room(state, hours)
     check_devices_parquet(warehouse, state)
-    check_names_free(out_dir, state.next_hour, hours)
+    check_names_free(out_dir, state.next_hour)
     wanted = [state.next_hour + timedelta(hours=offset) for offset in range(hours)]
     written: list[HourWritten] = []
     # The local stager removes its own temporary on any failure; a Dask stager sweeps the ones its workers
