@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from duckwifi.errors import RollupsDamaged
 from duckwifi.serving import ServingStore
 from tests.conftest import run_cli
 from tests.rollup_lake import (
@@ -186,3 +187,23 @@ def test_an_edge_merged_per_day_is_not_reused_by_hour(lake: SmallLake) -> None:
         hours = served.timeseries("metric_5", "p90", start, end, bucket="hour", state=states)
         assert [p["time"] for p in hours] == [FIRST + DAY + timedelta(hours=9)]
         assert hours == fresh.timeseries("metric_5", "p90", start, end, bucket="hour", state=states)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_damaged_unit_of_an_old_hour_is_a_named_error(lake: SmallLake, tmp_path: Path, damage: str) -> None:
+    """A question that reads hours older than the window from a unit file that was damaged (or deleted) after
+    the store loaded: RollupsDamaged naming the file and `duckwifi check --repair`, not DuckDB's bare error."""
+    copy = tmp_path / "wh"
+    shutil.copytree(lake.warehouse, copy)
+    start, end = FIRST + DAY + timedelta(hours=5), FIRST + DAY + timedelta(hours=10)
+    with ServingStore(copy, window_hours=6) as served:
+        (unit,) = [u for u in served._manifest.units if FIRST + DAY + timedelta(hours=9) in u.hours]
+        sketch = unit.path(copy / "rollups", "sketch")
+        if damage == "truncated":
+            sketch.write_bytes(sketch.read_bytes()[:100])
+        else:
+            sketch.unlink()
+        with pytest.raises(RollupsDamaged) as refused:
+            served.breakdown("metric_4", "p99", "state", start, end)
+        assert str(sketch) in str(refused.value)
+        assert str(refused.value).endswith("`duckwifi check --repair` rebuilds them")

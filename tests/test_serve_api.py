@@ -756,6 +756,27 @@ def test_page_and_its_three_files_refer_to_no_other_origin(client):
     assert client.get("/docs").status_code == 200
 
 
+@pytest.mark.slow
+def test_a_damaged_rollup_unit_read_by_a_question_is_a_503_naming_check(runner, tmp_path):
+    """Hours older than the in-memory window are read from unit files when asked: one damaged after the server
+    loaded is a JSON 503 naming the file and `duckwifi check --repair`, not a bare 500."""
+    warehouse, src, lake = tmp_path / "wh", tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "init", "--warehouse", warehouse, "--devices", "50", "--seed", "3").exit_code == 0
+    assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src, "--hours", "52").exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+    (unit,) = (warehouse / "rollups" / "units").glob("telemetry_2020-01-01_03-*")
+    params = {"metric": "metric_3", "stat": "p50", "by": "state", "from": "2020-01-01T02:00:00"}
+    params["to"] = "2020-01-01T05:00:00"
+    with TestClient(open_app(warehouse, lake, poll=False)) as c:
+        (unit / "sketch.parquet").write_bytes((unit / "sketch.parquet").read_bytes()[:100])
+        response = c.get("/api/breakdown", params=params)
+        assert response.status_code == 503, response.text
+        detail = response.json()["detail"]
+        assert str(unit / "sketch.parquet") in detail
+        assert detail.endswith("`duckwifi check --repair` rebuilds them")
+        assert c.get("/api/breakdown", params={**params, "stat": "avg"}).status_code == 200
+
+
 def test_device_rows_over_a_damaged_lake_file_are_a_503_naming_check(runner, warehouse_dir, tmp_path):
     src, lake = tmp_path / "csv", tmp_path / "lake"
     assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0

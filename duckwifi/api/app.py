@@ -54,7 +54,7 @@ from duckwifi.api.params import (
     one_value_each,
     time_range,
 )
-from duckwifi.errors import LakeUnreadable
+from duckwifi.errors import LakeUnreadable, RollupsDamaged
 
 log = logging.getLogger("duckwifi.serve")
 API_VERSION = "1"
@@ -441,7 +441,10 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-async def _lake_unreadable(_: Request, error: Exception) -> Response:
+async def _data_unreadable(_: Request, error: Exception) -> Response:
+    """A lake file, or a rollup unit a question reads, that cannot be read: the message names it and the way
+    out (`duckwifi check`)."""
+    log.warning("%s", error)
     return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
 
 
@@ -487,7 +490,8 @@ def create_app(
     app.include_router(api)
     app.include_router(page)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(LakeUnreadable, _lake_unreadable)
+    app.add_exception_handler(LakeUnreadable, _data_unreadable)
+    app.add_exception_handler(RollupsDamaged, _data_unreadable)
     app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         app.add_middleware(

@@ -102,6 +102,14 @@ class _Runs:
         return [run[0] for run in (self.h1, self.h2) if run[0] < run[1]]
 
 
+def _unit_unreadable(error: duckdb.Error) -> RollupsDamaged:
+    """A unit file a question reads (hours older than the window) is damaged, or gone though still listed."""
+    return RollupsDamaged(
+        f"cannot read the rollup store ({error}); `duckwifi check` lists damaged rollups and "
+        "`duckwifi check --repair` rebuilds them"
+    )
+
+
 def _floor_day(value: datetime) -> datetime:
     return value.replace(hour=0)
 
@@ -517,9 +525,11 @@ class ServingStore:
                 _execute_script(session.connection, statement, params)
                 session.filled[statement] = key
                 return
-            except duckdb.IOException:
+            except duckdb.InvalidInputException as error:
+                raise _unit_unreadable(error) from None
+            except duckdb.IOException as error:
                 if attempt + 1 == _LOAD_ATTEMPTS:
-                    raise
+                    raise _unit_unreadable(error) from None
                 self.refresh()
 
     def _unit_files(self, table: str, hours: list[datetime]) -> list[str]:
