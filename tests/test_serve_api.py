@@ -777,6 +777,21 @@ def test_a_damaged_rollup_unit_read_by_a_question_is_a_503_naming_check(runner, 
         assert c.get("/api/breakdown", params={**params, "stat": "avg"}).status_code == 200
 
 
+def test_device_rows_of_a_lake_emptied_under_the_server_are_a_503(runner, warehouse_dir, tmp_path):
+    """A disk unmounted under a running server leaves an empty folder: a 503 saying the lake is gone, not a 404
+    saying the lake holds no data yet."""
+    src, lake = tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+    with TestClient(open_app(warehouse_dir, lake, poll=False)) as c:
+        assert c.get("/api/devices/1", params={"from": "2020-01-01T00:00:00"}).status_code == 200
+        lake.rename(tmp_path / "elsewhere")
+        lake.mkdir()
+        response = c.get("/api/devices/1", params={"from": "2020-01-01T00:00:00"})
+    assert response.status_code == 503, response.text
+    assert response.json()["detail"].startswith(f"the lake {lake} is gone")
+
+
 def test_device_rows_over_a_damaged_lake_file_are_a_503_naming_check(runner, warehouse_dir, tmp_path):
     src, lake = tmp_path / "csv", tmp_path / "lake"
     assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0

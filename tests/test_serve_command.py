@@ -73,6 +73,20 @@ def test_an_unreadable_lake_is_exit_17(tmp_path):
     assert result.returncode == 17, result.stderr
 
 
+def test_an_empty_folder_at_the_lake_path_is_a_gone_lake(tmp_path):
+    """The mount point of a disk that is not mounted: `serve` refuses it as every other command does (exit 17),
+    rather than serve the rollups over a lake it calls empty."""
+    lake = build_lake(tmp_path, hours=1, devices=50)
+    lake.lake.rename(tmp_path / "elsewhere")
+    lake.lake.mkdir()
+    result = run_cli("serve", "--warehouse", lake.warehouse, "--port", "0", timeout=60)
+    assert result.returncode == 17, result.stderr
+    assert result.stderr == (
+        f"duckwifi: error: the lake {lake.lake} is gone (moved, or on a disk that is not mounted); "
+        "`duckwifi convert SRC NEW_PATH` re-points the warehouse to a moved lake\n"
+    )
+
+
 def test_another_lake_is_a_usage_error_and_the_warehouse_must_exist(served_lake, tmp_path):
     result = run_cli("serve", "--warehouse", served_lake.warehouse, "--lake", tmp_path, "--port", "0", timeout=60)
     assert result.returncode == 2

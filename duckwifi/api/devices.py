@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from duckwifi import queries
+from duckwifi.converter.identity import is_a_lake
 from duckwifi.cursors import ThreadCursors
 from duckwifi.errors import LakeUnreadable, WarehouseCorrupt
 from duckwifi.serving.catalogue import STATE_REGIONS
@@ -96,6 +97,9 @@ class DeviceReader:
                         found[day + int(hour_value) * HOUR] = hour_folder
         except OSError as error:
             raise LakeUnreadable(f"cannot read the lake {lake}: {error}") from None
+        if not found and not is_a_lake(lake):
+            # Emptied under the server: the mount point of a disk unmounted meanwhile, not a lake without data.
+            raise LakeUnreadable.gone(lake)
         return found
 
     def newest_hour(self) -> datetime | None:

@@ -26,6 +26,7 @@ import uvicorn
 from duckwifi.api.app import ServeSettings, create_app
 from duckwifi.api.data import DashboardData
 from duckwifi.api.devices import DeviceReader, warehouse_lake
+from duckwifi.converter.identity import lake_missing
 from duckwifi.errors import BadArgument, LakeUnreadable, PortInUse, WarehouseCorrupt, WarehouseMissing
 from duckwifi.warehouse import Warehouse, registered_lake
 
@@ -64,6 +65,9 @@ def resolve_lake(warehouse: Warehouse, asked: Path | None) -> Path | None:
             next(iter(lake.iterdir()), None)
         except OSError as error:
             raise LakeUnreadable(f"cannot read the lake {lake}: {error.strerror or error}") from None
+        if lake_missing(warehouse, lake):
+            # An empty folder at the lake's path: the mount point of a disk that is not mounted.
+            raise LakeUnreadable.gone(lake)
     return lake
 
 
