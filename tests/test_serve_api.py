@@ -671,6 +671,33 @@ def test_incidents_outside_the_data_or_in_an_empty_range_are_none(client):
     assert client.get("/api/incidents", params={"from": hour(LAST), "to": hour(FIRST)}).status_code == 422
 
 
+def test_incidents_of_hours_nothing_was_converted_for_are_left_out(runner, warehouse_dir, tmp_path):
+    """Hours 0-2 and 28-29 converted, not the hours between: an incident lies in the answer only if it overlaps
+    an hour with data in the asked range."""
+    src, lake = tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src, "--hours", "30").exit_code == 0
+    kept = {*range(3), 28, 29}
+    for path in src.glob("*.csv"):
+        if int(path.stem[-2:]) + 24 * (path.stem[-5:-3] == "02") not in kept:
+            path.unlink()
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+    with_data = {FIRST + timedelta(hours=h) for h in kept}
+    planned = list_incidents(Warehouse(warehouse_dir), FIRST, FIRST + timedelta(hours=30))
+    with TestClient(open_app(warehouse_dir, lake, poll=False)) as c:
+        for start, end in [
+            (FIRST, FIRST + timedelta(hours=30)),
+            (FIRST + timedelta(hours=2), FIRST + timedelta(hours=29)),
+        ]:
+            answer = get(c, "/api/incidents", **{"from": hour(start), "to": hour(end)})["incidents"]
+            expected = [
+                i.incident_id
+                for i in planned
+                if any(i.start_hour <= h < i.end_hour and start <= h < end for h in with_data)
+            ]
+            assert [i["incident_id"] for i in answer] == expected
+            assert len(expected) < sum(1 for i in planned if i.start_hour < end and i.end_hour > start)
+
+
 @pytest.mark.parametrize("generator_json", ["uniform", "missing", "damaged"])
 def test_no_incidents_without_a_realistic_generator_log(served_lake, tmp_path, generator_json):
     with TestClient(altered_copy(served_lake, tmp_path, generator_json)) as c:

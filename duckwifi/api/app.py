@@ -301,7 +301,8 @@ def incidents(request: Request, res: ResourcesDep, asked: Annotated[Range, Depen
 
     def produce() -> Encoded:
         start, end = _covered(data.meta(), asked)
-        found = [] if start is None or end is None else list_incidents(data.warehouse, start, end)
+        # Between the first and the newest hour there may be hours nothing was converted for (a gap of months).
+        found = [] if start is None or end is None else list_incidents(data.warehouse, start, end, data.holds_data)
         return encoding.json_answer(models.Incidents(incidents=found))
 
     return encoding.respond(request, data.cache, data.version, key, produce)

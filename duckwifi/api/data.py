@@ -190,6 +190,9 @@ class DashboardData:
     def newest_hour(self) -> datetime | None:
         return self._store.overview()["last_hour"]
 
+    def holds_data(self, start: datetime, end: datetime) -> bool:
+        return self._store.holds_data(start, end)
+
     def health(self) -> models.Health:
         seconds = self._store.seconds_since_publish()
         problem = self._last_poll_error

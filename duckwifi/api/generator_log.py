@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 import duckdb
@@ -56,8 +57,14 @@ def metric_labels(info: GeneratorInfo | None) -> dict[str, models.MetricLabel]:
     }
 
 
-def list_incidents(warehouse: Warehouse, start: datetime, end: datetime) -> list[models.Incident]:
-    """The generator's incidents overlapping [start, end); none without a realistic ``generator.json``.
+def list_incidents(
+    warehouse: Warehouse,
+    start: datetime,
+    end: datetime,
+    holds_data: Callable[[datetime, datetime], bool] | None = None,
+) -> list[models.Incident]:
+    """The generator's incidents overlapping [start, end); none without a realistic ``generator.json``. With
+    ``holds_data`` (whether some hour of [a, b) holds data), only those overlapping an hour with data there.
 
     It plans them exactly as ``duckwifi incidents`` does (``generator.incidents.schedule``), on an in-memory
     DuckDB of its own: a reader creates nothing in the warehouse, not even the spill folder.
@@ -98,4 +105,5 @@ def list_incidents(warehouse: Warehouse, start: datetime, end: datetime) -> list
             longitude=None if i.longitude is None else float(i.longitude),
         )
         for i in planned
+        if holds_data is None or holds_data(max(i.start_hour, start), min(i.end_hour, end))
     ]

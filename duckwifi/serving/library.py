@@ -405,6 +405,12 @@ class ServingStore:
         _, _, p50, p90, p99, count = rows[0]
         return {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": histogram(merged, bins)}
 
+    def holds_data(self, start: datetime, end: datetime) -> bool:
+        """Whether some hour in [start, end) holds data (a bisection of the loaded manifest's sorted hours)."""
+        held = self._manifest.hours
+        nearest = bisect.bisect_left(held, start)
+        return nearest < len(held) and held[nearest] < end
+
     def overview(self) -> dict[str, Any]:
         """``{"first_hour", "last_hour", "hours", "rows", "last_hour_rows", "rows_per_hour", "version"}``."""
         rows = self._run("serving/overview.sql", {})
