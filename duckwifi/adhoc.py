@@ -30,6 +30,7 @@ from duckwifi import readers
 from duckwifi.errors import (
     BadArgument,
     DuckwifiError,
+    RollupsDamaged,
     StatementRefused,
     first_line,
     is_interrupt,
@@ -37,6 +38,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import published
+from duckwifi.rollups.store import read_manifest
 from duckwifi.warehouse import Warehouse
 
 
@@ -103,6 +105,7 @@ class Query:
 
     con: duckdb.DuckDBPyConnection
     sql: str
+    warehouse: Warehouse
 
     def close(self) -> None:
         self.con.close()
@@ -124,8 +127,21 @@ class Query:
     def relation(self) -> duckdb.DuckDBPyRelation:
         try:
             return self.con.sql(self.sql)
+        except duckdb.CatalogException as error:
+            raise _unknown_name(self.warehouse, error) from None
         except duckdb.Error as error:
             raise _query_error(error) from None
+
+
+def _unknown_name(warehouse: Warehouse, error: duckdb.CatalogException) -> DuckwifiError:
+    """A name the query uses does not exist: the user's to fix (exit 2), unless the rollup store is damaged,
+    whose views (rollup_units and the rest) are then the ones missing: RollupsDamaged (exit 5), with its way
+    out."""
+    try:
+        read_manifest(warehouse)
+    except RollupsDamaged as damage:
+        return RollupsDamaged(f"{first_line(error)}; the rollup views are missing, since {damage}")
+    return BadArgument(first_line(error))
 
 
 def prepare_query(warehouse: Warehouse, sql: str) -> Query:
@@ -136,7 +152,7 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
     except BaseException:
         con.close()
         raise
-    return Query(con, sql)
+    return Query(con, sql, warehouse)
 
 
 def _in_batches(relation: duckdb.DuckDBPyRelation) -> Iterator[list[tuple[Any, ...]]]:

@@ -43,14 +43,27 @@ def test_a_lake_folder_that_is_gone_is_an_error_not_zero_rows(runner, converted,
     assert restored.stdout == f"n\n{2 * DEVICES}\n"
 
 
-def test_a_damaged_rollup_manifest_leaves_telemetry_readable(runner, converted) -> None:
-    (converted / "rollups" / "manifest.json").write_text("{")
+@pytest.mark.parametrize("damage", ["damaged", "gone"])
+def test_a_damaged_rollup_manifest_leaves_telemetry_readable(runner, converted, damage: str) -> None:
+    """The rollup views are missing then: a query of one is exit 5 with the store's way out, not a usage error;
+    a name that is not there at all stays the user's to fix."""
+    manifest = converted / "rollups" / "manifest.json"
+    if damage == "damaged":
+        manifest.write_text("{")
+    else:
+        manifest.unlink()
     result = invoke(runner, "sql", "-w", converted, "SELECT count(*) AS n FROM telemetry")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"n\n{2 * DEVICES}\n"
     cells = invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM rollup_cells")
-    assert cells.exit_code == ExitCode.USAGE
+    assert cells.exit_code == ExitCode.CORRUPT
     assert "rollup_cells does not exist" in cells.stderr
+    assert "the rollup views are missing, since" in cells.stderr
+    assert cells.stderr.endswith("run `duckwifi rollup --rebuild`\n")
+    assert len(cells.stderr.splitlines()) == 1
+    assert invoke(runner, "rollup", "--rebuild", "-w", converted).exit_code == 0
+    assert invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM rollup_cells").exit_code == 0
+    assert invoke(runner, "sql", "-w", converted, "SELECT * FROM no_such_table").exit_code == ExitCode.USAGE
 
 
 def test_the_map_cells_view_gives_both_coordinates_as_double(runner, converted) -> None:
