@@ -237,7 +237,8 @@ def _shapes(last: datetime) -> dict[str, Callable[[Any, str], Any]]:
     """The dashboard's query shapes; ``last`` is the store's newest hour."""
     end = last + timedelta(hours=1)
     day_ago, month_ago = end - timedelta(hours=24), end - timedelta(days=30)
-    # A live dashboard's ranges end at the newest hour, mid-day as a rule: the same ranges 11 hours earlier.
+    # A live dashboard's ranges end at the newest hour, mid-day as a rule: ranges ending 11 hours earlier. The
+    # long one is 29 days, so that it starts inside a 30-day store: mid-day, with hours older than the window.
     live_end = end - timedelta(hours=11)
     return {
         "timeseries 30 d by hour, nation, avg": lambda s, m: s.timeseries(m, "avg", month_ago, end),
@@ -249,8 +250,8 @@ def _shapes(last: datetime) -> dict[str, Callable[[Any, str], Any]]:
         ),
         "breakdown 30 d by state, avg": lambda s, m: s.breakdown(m, "avg", "state", month_ago, end),
         "breakdown 30 d by state, p99": lambda s, m: s.breakdown(m, "p99", "state", month_ago, end),
-        "breakdown 30 d by state, p99, ending mid-day": lambda s, m: s.breakdown(
-            m, "p99", "state", live_end - timedelta(days=30), live_end
+        "breakdown 29 d by state, p99, mid-day to mid-day": lambda s, m: s.breakdown(
+            m, "p99", "state", live_end - timedelta(days=29), live_end
         ),
         "breakdown 30 d by band, max": lambda s, m: s.breakdown(m, "max", "band", month_ago, end),
         "breakdown 24 h by region, p90": lambda s, m: s.breakdown(m, "p90", "region", day_ago, end),
