@@ -169,7 +169,7 @@ def test_the_next_question_over_the_same_range_reads_no_unit_file(lake: SmallLak
             "metric_4", start, end, state="NY"
         )
         for other_metric_or_range in [("metric_5", start, end), ("metric_4", start + timedelta(hours=5), end)]:
-            with pytest.raises(duckdb.IOException):
+            with pytest.raises(RollupsDamaged):
                 served.distribution(*other_metric_or_range, state="NY")
 
 
