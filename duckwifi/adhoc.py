@@ -128,19 +128,32 @@ class Query:
         try:
             return self.con.sql(self.sql)
         except duckdb.CatalogException as error:
-            raise _unknown_name(self.warehouse, error) from None
+            raise _unknown_name(self.con, self.sql, self.warehouse, error) from None
         except duckdb.Error as error:
             raise _query_error(error) from None
 
 
-def _unknown_name(warehouse: Warehouse, error: duckdb.CatalogException) -> DuckwifiError:
-    """A name the query uses does not exist: the user's to fix (exit 2), unless the rollup store is damaged,
-    whose views (rollup_units and the rest) are then the ones missing: RollupsDamaged (exit 5), with its way
+# The readers' views over the rollup store (readers/create_rollup_views.sql), made only while its manifest
+# can be read.
+ROLLUP_VIEWS = frozenset({"rollup_units", "rollup_stats", "rollup_sketch", "rollup_cells"})
+
+
+def _unknown_name(
+    con: duckdb.DuckDBPyConnection, sql: str, warehouse: Warehouse, error: duckdb.CatalogException
+) -> DuckwifiError:
+    """A name the query uses does not exist: the user's to fix (exit 2), unless the query names a rollup view
+    while the rollup store is damaged, which is why the view is missing: RollupsDamaged (exit 5), with its way
     out."""
     try:
-        read_manifest(warehouse)
-    except RollupsDamaged as damage:
-        return RollupsDamaged(f"{first_line(error)}; the rollup views are missing, since {damage}")
+        # Identifiers are case-insensitive.
+        named = {name.lower() for name in con.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        named = set()
+    if named & ROLLUP_VIEWS:
+        try:
+            read_manifest(warehouse)
+        except RollupsDamaged as damage:
+            return RollupsDamaged(f"{first_line(error)}; the rollup views are missing, since {damage}")
     return BadArgument(first_line(error))
 
 

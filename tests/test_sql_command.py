@@ -61,6 +61,11 @@ def test_a_damaged_rollup_manifest_leaves_telemetry_readable(runner, converted, 
     assert "the rollup views are missing, since" in cells.stderr
     assert cells.stderr.endswith("run `duckwifi rollup --rebuild`\n")
     assert len(cells.stderr.splitlines()) == 1
+    # Another name that is not there is still the user's mistake.
+    typo = invoke(runner, "sql", "-w", converted, "SELECT * FROM no_such_table")
+    assert typo.exit_code == ExitCode.USAGE
+    assert typo.stderr == "duckwifi: error: Catalog Error: Table with name no_such_table does not exist!\n"
+    assert invoke(runner, "sql", "-w", converted, "SELECT * FROM Rollup_Units").exit_code == ExitCode.CORRUPT
     assert invoke(runner, "rollup", "--rebuild", "-w", converted).exit_code == 0
     assert invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM rollup_cells").exit_code == 0
     assert invoke(runner, "sql", "-w", converted, "SELECT * FROM no_such_table").exit_code == ExitCode.USAGE
