@@ -52,7 +52,7 @@ from duckwifi.generator.fleet import (
     is_initialized,
     validate_fleet,
 )
-from duckwifi.generator.hours import HourWritten, check_hours, write_hours
+from duckwifi.generator.hours import HourWritten, check_hours, check_out_dir_for_a_new_fleet, write_hours
 from duckwifi.generator.incidents import INCIDENT_COLUMNS, list_incidents, read_generator_info
 from duckwifi.queries import refuse_glob_characters
 from duckwifi.warehouse import Warehouse, exclusive, read_status, registered_lake
@@ -332,6 +332,8 @@ def tick(
     cluster = distributed.choose(workers, scheduler)
     with exclusive(target, "tick"), distributed.hour_stager(cluster, target, out) as stage_hours:
         if not is_initialized(target):
+            # A --out the tick would refuse is refused before a fleet it would leave behind is made.
+            check_out_dir_for_a_new_fleet(out, DEFAULT_START)
             stderr.print(f"no fleet in {target.root} yet: initialising it with the defaults")
             initialize(target, Fleet(DEFAULT_DEVICES, DEFAULT_SEED, DEFAULT_START))
         progress = _progress(hours, "tick")

@@ -180,6 +180,34 @@ def test_a_bad_hours_on_a_new_warehouse_makes_no_fleet(runner, tmp_path: Path) -
     assert invoke(runner, "init", "--warehouse", fresh, "--devices", "50").exit_code == 0
 
 
+@pytest.mark.parametrize("in_the_way", ["telemetry_2020-01-01_05.csv", "telemetry_2020-01-01_00.csv.gz", "folder"])
+def test_an_out_folder_in_the_way_on_a_new_warehouse_makes_no_fleet(runner, tmp_path: Path, in_the_way: str) -> None:
+    """A first tick's --out holding a later hour (or a gzipped hour from the clock's on, which convert would read
+    beside the one tick writes), or an hour's name taken by a folder: refused before the fleet is made."""
+    fresh, out = tmp_path / "fresh", tmp_path / "csv"
+    out.mkdir()
+    if in_the_way == "folder":
+        (out / "telemetry_2020-01-01_00.csv").mkdir()
+    else:
+        (out / in_the_way).write_bytes(b"x")
+    result = invoke(runner, "tick", "--warehouse", fresh, "--out", out)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "already exists and was not written by this warehouse" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert not (fresh / "state.duckdb").exists()
+
+
+def test_a_gzipped_hour_of_the_clock_or_later_stops_tick(runner, warehouse_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out).exit_code == 0
+    (out / "telemetry_2020-01-01_00.csv.gz").write_bytes(b"an earlier hour, gzipped: not in the way")
+    (out / "telemetry_2020-01-01_03.csv.gz").write_bytes(b"x")
+    result = invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", out)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert f"{out / 'telemetry_2020-01-01_03.csv.gz'} already exists" in result.stderr
+    assert _clock(warehouse_dir) == datetime(2020, 1, 1, 1)
+
+
 def test_a_file_given_as_out_is_refused(runner, warehouse_dir: Path, tmp_path: Path) -> None:
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")

@@ -116,9 +116,29 @@ def check_names_free(out_dir: Path, first_hour: datetime) -> None:
     this one before `init --force`, wrote it, and this tick would come to it. Hour file names sort in hour
     order."""
     clock_name = hour_file_name(first_hour)
-    later = sorted(e.name for e in os.scandir(out_dir) if HOUR_FILE_NAME.fullmatch(e.name) and e.name > clock_name)
+    later = sorted(e.name for e in os.scandir(out_dir) if _is_later_hour(e.name, clock_name))
     if later:
         raise OutputInTheWay(_in_the_way(out_dir / later[0]))
+
+
+def _is_later_hour(name: str, clock_name: str) -> bool:
+    """A CSV of a later hour than the clock's; or of any hour from the clock's on, gzipped: tick never writes
+    one, and convert would read it beside the hour tick writes."""
+    if name.endswith(".gz"):
+        plain = name.removesuffix(".gz")
+        return HOUR_FILE_NAME.fullmatch(plain) is not None and plain >= clock_name
+    return HOUR_FILE_NAME.fullmatch(name) is not None and name > clock_name
+
+
+def check_out_dir_for_a_new_fleet(out_dir: Path, first_hour: datetime) -> None:
+    """Before a first tick makes its fleet: the --out folder, made if needed and writable, holds nothing in the
+    way of the hours from ``first_hour`` on, that hour's own name included (no tick of this fleet can have
+    left it)."""
+    out_dir = prepare_out_dir(out_dir)
+    check_names_free(out_dir, first_hour)
+    clock_file = out_dir / hour_file_name(first_hour)
+    if os.path.lexists(clock_file):
+        raise OutputInTheWay(_in_the_way(clock_file))
 
 
 def _in_the_way(final: Path) -> str:
