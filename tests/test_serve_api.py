@@ -810,13 +810,16 @@ def test_device_rows_of_a_lake_emptied_under_the_server_are_a_503(runner, wareho
     src, lake = tmp_path / "csv", tmp_path / "lake"
     assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src).exit_code == 0
     assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+    span = {"from": "2020-01-01T00:00:00", "to": "2020-01-01T01:00:00"}
     with TestClient(open_app(warehouse_dir, lake, poll=False)) as c:
-        assert c.get("/api/devices/1", params={"from": "2020-01-01T00:00:00"}).status_code == 200
+        assert c.get("/api/devices/1", params=span).status_code == 200
         lake.rename(tmp_path / "elsewhere")
         lake.mkdir()
-        response = c.get("/api/devices/1", params={"from": "2020-01-01T00:00:00"})
-    assert response.status_code == 503, response.text
-    assert response.json()["detail"].startswith(f"the lake {lake} is gone")
+        # The same question, whose answer is cached, and one defaulting to the newest hours.
+        for params in (span, {}):
+            response = c.get("/api/devices/1", params=params)
+            assert response.status_code == 503, response.text
+            assert response.json()["detail"].startswith(f"the lake {lake} is gone")
 
 
 def test_device_rows_over_a_damaged_lake_file_are_a_503_naming_check(runner, warehouse_dir, tmp_path):

@@ -256,6 +256,7 @@ def device(
     asked: Annotated[Range, Depends(time_range)],
 ) -> Response:
     """One device's raw rows from the lake, by time; the range defaults to the newest 24 hours."""
+    res.devices.check_present()
     span = _device_range(res.devices, asked)
     if span is None:
         raise HTTPException(404, f"site {site} has no rows: the lake holds no data yet")

@@ -137,6 +137,12 @@ class DeviceReader:
                 files += sorted(str(p) for p in folder.glob(pattern))
         return files
 
+    def check_present(self) -> None:
+        """A lake folder gone or emptied (a disk unmounted) is LakeUnreadable for every device, whether its answer
+        is cached or not: answers are cached by the rollups' version, which does not move when the lake goes."""
+        if self.lake is not None and not (self.lake.is_dir() and is_a_lake(self.lake)):
+            raise LakeUnreadable.gone(self.lake)
+
     def rows(self, site: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The device's rows with ``start <= datetime < end``, ordered by time; empty when it has none."""
         with self._one_at_a_time:
