@@ -804,6 +804,23 @@ def test_a_damaged_rollup_unit_read_by_a_question_is_a_503_naming_check(runner, 
         assert c.get("/api/breakdown", params={**params, "stat": "avg"}).status_code == 200
 
 
+def test_device_rows_default_to_the_newest_hours_with_files_after_a_forget(runner, warehouse_dir, tmp_path):
+    """`forget` of the newest source leaves its hour's folders, empty: the default range ends at the newest hour
+    that still holds rows, not at the empty folder."""
+    src, lake = tmp_path / "csv", tmp_path / "lake"
+    assert invoke(runner, "tick", "--warehouse", warehouse_dir, "--out", src, "--hours", "30").exit_code == 0
+    for path in sorted(src.glob("*.csv"))[3:-1]:
+        path.unlink()
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse_dir).exit_code == 0
+    newest = sorted(src.glob("*.csv"))[-1]
+    assert invoke(runner, "forget", newest, "--warehouse", warehouse_dir).exit_code == 0
+    assert (lake / "date=02-01-20" / "hour=5").is_dir()
+    with TestClient(open_app(warehouse_dir, lake, poll=False)) as c:
+        response = c.get("/api/devices/1")
+    assert response.status_code == 200, response.text
+    assert [r["datetime"] for r in response.json()["rows"]] == [hour(FIRST + timedelta(hours=h)) for h in range(3)]
+
+
 def test_device_rows_of_a_lake_emptied_under_the_server_are_a_503(runner, warehouse_dir, tmp_path):
     """A disk unmounted under a running server leaves an empty folder: a 503 saying the lake is gone, not a 404
     saying the lake holds no data yet."""

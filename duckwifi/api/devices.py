@@ -103,7 +103,11 @@ class DeviceReader:
         return found
 
     def newest_hour(self) -> datetime | None:
-        return max(self.hour_folders(), default=None)
+        """The newest hour folder holding a lake file: `forget` leaves its hours' folders behind, empty."""
+        for hour, folder in sorted(self.hour_folders().items(), reverse=True):
+            if next(folder.glob("region=*/state=*/*.parquet"), None) is not None:
+                return hour
+        return None
 
     def state_of(self, site: int) -> str | None:
         """The device's state from ``devices.parquet``, or None when the warehouse has none or lacks the site."""
