@@ -38,7 +38,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import published
-from duckwifi.rollups.store import read_manifest
+from duckwifi.rollups.store import read_manifest, refuse_gone_units
 from duckwifi.warehouse import Warehouse
 
 
@@ -128,7 +128,7 @@ class Query:
         try:
             return self.con.sql(self.sql)
         except duckdb.CatalogException as error:
-            raise _unknown_name(self.con, self.sql, self.warehouse, error) from None
+            raise _unknown_name(self.sql, self.warehouse, error) from None
         except duckdb.Error as error:
             raise _query_error(error) from None
 
@@ -138,18 +138,33 @@ class Query:
 ROLLUP_VIEWS = frozenset({"rollup_units", "rollup_stats", "rollup_sketch", "rollup_cells"})
 
 
-def _unknown_name(
-    con: duckdb.DuckDBPyConnection, sql: str, warehouse: Warehouse, error: duckdb.CatalogException
-) -> DuckwifiError:
+def _names_rollup_views(sql: str) -> bool:
+    """Whether the query names a rollup view: asked of an empty connection, since with the views in place DuckDB
+    binds them to list the names."""
+    try:
+        with duckdb.connect(":memory:") as bare:
+            # Identifiers are case-insensitive.
+            named = {name.lower() for name in bare.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        # The query's own error comes when it runs.
+        return False
+    return bool(named & ROLLUP_VIEWS)
+
+
+def _refuse_gone_units(warehouse: Warehouse) -> None:
+    try:
+        manifest = read_manifest(warehouse)
+    except RollupsDamaged:
+        # A manifest that cannot be read leaves no rollup views: the query's own error says so (_unknown_name).
+        return
+    refuse_gone_units(warehouse, manifest)
+
+
+def _unknown_name(sql: str, warehouse: Warehouse, error: duckdb.CatalogException) -> DuckwifiError:
     """A name the query uses does not exist: the user's to fix (exit 2), unless the query names a rollup view
     while the rollup store is damaged, which is why the view is missing: RollupsDamaged (exit 5), with its way
     out."""
-    try:
-        # Identifiers are case-insensitive.
-        named = {name.lower() for name in con.get_table_names(sql, qualified=False)}
-    except duckdb.Error:
-        named = set()
-    if named & ROLLUP_VIEWS:
+    if _names_rollup_views(sql):
         try:
             read_manifest(warehouse)
         except RollupsDamaged as damage:
@@ -162,6 +177,9 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
     con = readers.reader_connection(warehouse)
     try:
         check_is_query(con, sql)
+        if _names_rollup_views(sql):
+            # The views read the units the manifest lists: one whose folder is gone would be left out in silence.
+            _refuse_gone_units(warehouse)
     except BaseException:
         con.close()
         raise

@@ -71,6 +71,24 @@ def test_a_damaged_rollup_manifest_leaves_telemetry_readable(runner, converted, 
     assert invoke(runner, "sql", "-w", converted, "SELECT * FROM no_such_table").exit_code == ExitCode.USAGE
 
 
+def test_a_rollup_view_over_a_listed_unit_that_is_gone_is_exit_5_not_part_of_the_answer(runner, converted) -> None:
+    """The views read the units the manifest lists; one deleted by hand would be left out in silence."""
+    import shutil
+
+    (gone,) = sorted((converted / "rollups" / "units").iterdir())[:1]
+    shutil.rmtree(gone)
+    result = invoke(runner, "sql", "-w", converted, "SELECT sum(rows) FROM rollup_stats")
+    assert result.exit_code == ExitCode.CORRUPT, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("duckwifi: error: 1 unit(s) the rollup store lists are gone from ")
+    assert result.stderr.endswith("run `duckwifi rollup --rebuild` to rebuild the store from the lake\n")
+    # Telemetry does not depend on the store.
+    assert invoke(runner, "sql", "-w", converted, "SELECT count(*) FROM telemetry").exit_code == 0
+    assert invoke(runner, "rollup", "--rebuild", "-w", converted).exit_code == 0
+    fixed = invoke(runner, "sql", "-w", converted, "SELECT sum(rows) AS n FROM rollup_stats WHERE metric = 'metric_1'")
+    assert fixed.stdout == f"n\n{2 * DEVICES}\n"
+
+
 def test_the_map_cells_view_gives_both_coordinates_as_double(runner, converted) -> None:
     query = "SELECT DISTINCT typeof(lat) || ' ' || typeof(lon) AS types FROM rollup_cells"
     assert invoke(runner, "sql", "-w", converted, query).stdout == "types\nDOUBLE DOUBLE\n"

@@ -59,13 +59,7 @@ def open_store(warehouse: Warehouse, lake: Path, *, converted_sources: int) -> N
             "source(s); run `duckwifi rollup --rebuild` to rebuild it from the lake"
         )
     store.ensure_manifest(warehouse, lake)
-    units = warehouse.rollups_dir / store.UNITS_DIR
-    gone = [u.unit for u in store.read_manifest(warehouse).units if not (units / u.unit).is_dir()]
-    if gone:
-        raise RollupsDamaged(
-            f"{len(gone)} unit(s) the rollup store lists are gone from {units} (the first: {gone[0]}); run "
-            "`duckwifi rollup --rebuild` to rebuild the store from the lake"
-        )
+    store.refuse_gone_units(warehouse, store.read_manifest(warehouse))
 
 
 def stage(

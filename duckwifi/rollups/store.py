@@ -112,6 +112,19 @@ class Manifest:
         }
 
 
+def refuse_gone_units(warehouse: Warehouse, manifest: Manifest) -> None:
+    """RollupsDamaged, naming `duckwifi rollup --rebuild`, when units the manifest lists have no folder: deleted
+    by hand, since under the convert lock only a publish removes a unit, and only once it is unlisted. Readers
+    would otherwise count the rest as the whole."""
+    units = warehouse.rollups_dir / UNITS_DIR
+    gone = [u.unit for u in manifest.units if not (units / u.unit).is_dir()]
+    if gone:
+        raise RollupsDamaged(
+            f"{len(gone)} unit(s) the rollup store lists are gone from {units} (the first: {gone[0]}); run "
+            "`duckwifi rollup --rebuild` to rebuild the store from the lake"
+        )
+
+
 def manifest_path(warehouse: Warehouse) -> Path:
     return warehouse.rollups_dir / MANIFEST_NAME
 
