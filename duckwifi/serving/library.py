@@ -105,7 +105,7 @@ class _Runs:
 def _unit_unreadable(error: duckdb.Error) -> RollupsDamaged:
     """A unit file a question reads (hours older than the window) is damaged, or gone though still listed."""
     return RollupsDamaged(
-        f"cannot read the rollup store ({error}); `duckwifi check` lists damaged rollups and "
+        f"cannot read the rollup store ({first_line(error)}); `duckwifi check` lists damaged rollups and "
         "`duckwifi check --repair` rebuilds them"
     )
 
@@ -697,7 +697,7 @@ class ServingStore:
                 "a day digest of %s cannot be read (%s); the days are loaded from their units "
                 "(`duckwifi check --repair` rewrites it)",
                 self._warehouse.root,
-                unreadable,
+                first_line(unreadable),
             )
             self._load(manifest, use_digests=False)
             return
