@@ -151,13 +151,21 @@ def _names_rollup_views(sql: str) -> bool:
     return bool(named & ROLLUP_VIEWS)
 
 
-def _refuse_gone_units(warehouse: Warehouse) -> None:
+def _refuse_gone_units(warehouse: Warehouse, sql: str) -> None:
+    """The rollup views read the units the manifest lists: a query of them while one's folder is gone would leave
+    it out in silence. Looked for first (a read of the manifest and a stat per unit), so that the query is
+    parsed for the views' names only then: listing a query's names binds its table functions, which for a
+    read_parquet of the whole lake reads every file's footer."""
     try:
         manifest = read_manifest(warehouse)
     except RollupsDamaged:
         # A manifest that cannot be read leaves no rollup views: the query's own error says so (_unknown_name).
         return
-    refuse_gone_units(warehouse, manifest)
+    try:
+        refuse_gone_units(warehouse, manifest)
+    except RollupsDamaged:
+        if _names_rollup_views(sql):
+            raise
 
 
 def _unknown_name(sql: str, warehouse: Warehouse, error: duckdb.CatalogException) -> DuckwifiError:
@@ -177,9 +185,7 @@ def prepare_query(warehouse: Warehouse, sql: str) -> Query:
     con = readers.reader_connection(warehouse)
     try:
         check_is_query(con, sql)
-        if _names_rollup_views(sql):
-            # The views read the units the manifest lists: one whose folder is gone would be left out in silence.
-            _refuse_gone_units(warehouse)
+        _refuse_gone_units(warehouse, sql)
     except BaseException:
         con.close()
         raise
