@@ -38,7 +38,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import published
-from duckwifi.rollups.store import read_manifest, refuse_gone_units
+from duckwifi.rollups.store import read_manifest, refuse_gone_listed_units
 from duckwifi.warehouse import Warehouse
 
 
@@ -157,12 +157,8 @@ def _refuse_gone_units(warehouse: Warehouse, sql: str) -> None:
     parsed for the views' names only then: listing a query's names binds its table functions, which for a
     read_parquet of the whole lake reads every file's footer."""
     try:
-        manifest = read_manifest(warehouse)
-    except RollupsDamaged:
-        # A manifest that cannot be read leaves no rollup views: the query's own error says so (_unknown_name).
-        return
-    try:
-        refuse_gone_units(warehouse, manifest)
+        # (A manifest that cannot be read leaves no rollup views: the query's own error says so, _unknown_name.)
+        refuse_gone_listed_units(warehouse)
     except RollupsDamaged:
         if _names_rollup_views(sql):
             raise

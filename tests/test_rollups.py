@@ -226,6 +226,11 @@ def test_convert_refuses_units_deleted_under_the_manifest(runner, converted) -> 
     )
     assert refused.stderr.endswith("run `duckwifi rollup --rebuild` to rebuild the store from the lake\n")
     assert sorted(p.name for p in lake.rglob("*.parquet")) == lake_before
+    # Forgetting a source would publish the manifest again, still listing them: refused the same way.
+    forgotten = invoke(runner, "forget", sorted(src.glob("*.csv"))[0], "--warehouse", warehouse)
+    assert forgotten.exit_code == ExitCode.CORRUPT, forgotten.output
+    assert forgotten.stderr == refused.stderr
+    assert sorted(p.name for p in lake.rglob("*.parquet")) == lake_before
     assert invoke(runner, "rollup", "--rebuild", "--warehouse", warehouse).exit_code == 0
     assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
     assert _served_counts(warehouse) == _raw_counts(warehouse)

@@ -125,6 +125,16 @@ def refuse_gone_units(warehouse: Warehouse, manifest: Manifest) -> None:
         )
 
 
+def refuse_gone_listed_units(warehouse: Warehouse) -> None:
+    """refuse_gone_units for the published manifest; one that cannot be read is left to what reads it next (its
+    own RollupsDamaged says so)."""
+    try:
+        manifest = read_manifest(warehouse)
+    except RollupsDamaged:
+        return
+    refuse_gone_units(warehouse, manifest)
+
+
 def manifest_path(warehouse: Warehouse) -> Path:
     return warehouse.rollups_dir / MANIFEST_NAME
 
