@@ -38,7 +38,7 @@ from duckwifi.errors import (
     translate,
 )
 from duckwifi.fsutil import published
-from duckwifi.rollups.store import read_manifest, refuse_gone_listed_units
+from duckwifi.rollups.store import read_manifest, refuse_gone_units
 from duckwifi.warehouse import Warehouse
 
 
@@ -158,7 +158,7 @@ def _refuse_gone_units(warehouse: Warehouse, sql: str) -> None:
     read_parquet of the whole lake reads every file's footer."""
     try:
         # (A manifest that cannot be read leaves no rollup views: the query's own error says so, _unknown_name.)
-        refuse_gone_listed_units(warehouse)
+        refuse_gone_units(warehouse)
     except RollupsDamaged:
         if _names_rollup_views(sql):
             raise

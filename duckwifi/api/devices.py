@@ -97,9 +97,6 @@ class DeviceReader:
                         found[day + int(hour_value) * HOUR] = hour_folder
         except OSError as error:
             raise LakeUnreadable(f"cannot read the lake {lake}: {error}") from None
-        if not found and not is_a_lake(lake):
-            # Emptied under the server: the mount point of a disk unmounted meanwhile, not a lake without data.
-            raise LakeUnreadable.gone(lake)
         return found
 
     def newest_hour(self) -> datetime | None:
@@ -144,7 +141,7 @@ class DeviceReader:
     def check_present(self) -> None:
         """A lake folder gone or emptied (a disk unmounted) is LakeUnreadable for every device, whether its answer
         is cached or not: answers are cached by the rollups' version, which does not move when the lake goes."""
-        if self.lake is not None and not (self.lake.is_dir() and is_a_lake(self.lake)):
+        if self.lake is not None and not is_a_lake(self.lake):
             raise LakeUnreadable.gone(self.lake)
 
     def rows(self, site: int, start: datetime, end: datetime) -> list[dict[str, Any]]:

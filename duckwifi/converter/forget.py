@@ -13,7 +13,7 @@ from duckwifi.converter.ledger import read_ledger, start_forgetting
 from duckwifi.converter.publishing import forget_files, recover
 from duckwifi.converter.staging import sha256_of, source_key
 from duckwifi.errors import BadArgument, LakeUnreadable
-from duckwifi.rollups.store import refuse_gone_listed_units
+from duckwifi.rollups.store import refuse_gone_units
 from duckwifi.warehouse import Warehouse, connect
 
 
@@ -32,7 +32,7 @@ def forget(warehouse: Warehouse, source: Path) -> Forgotten:
         # Its files cannot be deleted, so its rows must stay in the ledger (and its rollups in the store).
         raise LakeUnreadable.gone(lake)
     # Withdrawing its unit publishes the manifest again, which would go on listing units deleted by hand.
-    refuse_gone_listed_units(warehouse)
+    refuse_gone_units(warehouse)
     recover(warehouse, lake)
     with connect(warehouse) as con:
         entries = read_ledger(con, lake)

@@ -59,7 +59,7 @@ def open_store(warehouse: Warehouse, lake: Path, *, converted_sources: int) -> N
             "source(s); run `duckwifi rollup --rebuild` to rebuild it from the lake"
         )
     store.ensure_manifest(warehouse, lake)
-    store.refuse_gone_units(warehouse, store.read_manifest(warehouse))
+    store.refuse_gone_units(warehouse)
 
 
 def stage(

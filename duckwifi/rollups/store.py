@@ -112,10 +112,15 @@ class Manifest:
         }
 
 
-def refuse_gone_units(warehouse: Warehouse, manifest: Manifest) -> None:
-    """RollupsDamaged, naming `duckwifi rollup --rebuild`, when units the manifest lists have no folder: deleted
-    by hand, since under the convert lock only a publish removes a unit, and only once it is unlisted. Readers
-    would otherwise count the rest as the whole."""
+def refuse_gone_units(warehouse: Warehouse) -> None:
+    """RollupsDamaged, naming `duckwifi rollup --rebuild`, when units the published manifest lists have no
+    folder: deleted by hand, since under the convert lock only a publish removes a unit, and only once it is
+    unlisted. Readers would otherwise count the rest as the whole. A manifest that cannot be read is left to what
+    reads it next (its own RollupsDamaged says so)."""
+    try:
+        manifest = read_manifest(warehouse)
+    except RollupsDamaged:
+        return
     units = warehouse.rollups_dir / UNITS_DIR
     gone = [u.unit for u in manifest.units if not (units / u.unit).is_dir()]
     if gone:
@@ -123,16 +128,6 @@ def refuse_gone_units(warehouse: Warehouse, manifest: Manifest) -> None:
             f"{len(gone)} unit(s) the rollup store lists are gone from {units} (the first: {gone[0]}); run "
             "`duckwifi rollup --rebuild` to rebuild the store from the lake"
         )
-
-
-def refuse_gone_listed_units(warehouse: Warehouse) -> None:
-    """refuse_gone_units for the published manifest; one that cannot be read is left to what reads it next (its
-    own RollupsDamaged says so)."""
-    try:
-        manifest = read_manifest(warehouse)
-    except RollupsDamaged:
-        return
-    refuse_gone_units(warehouse, manifest)
 
 
 def manifest_path(warehouse: Warehouse) -> Path:
