@@ -31,6 +31,7 @@ TABLES = (
     "quantile_hour",
     "quantile_day",
     "cells_hour",
+    "cells_block",
     "cells_day",
     "cell_centres",
     "hour_rows",

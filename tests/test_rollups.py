@@ -555,6 +555,47 @@ def test_a_store_refreshed_hour_by_hour_and_compacted_answers_as_a_fresh_one(run
     assert followed.overview()["hours"] == 4
 
 
+def test_the_windows_map_blocks_follow_new_and_forgotten_hours(runner, converted) -> None:
+    """The six-hour blocks of the window's map cells are rebuilt for every hour a refresh loads or removes, and
+    dropped once they leave the window: a store followed through new and forgotten hours holds the blocks a
+    fresh store makes, and answers the same maps."""
+    warehouse, src, lake = converted
+    followed = ServingStore(warehouse, window_hours=12)
+
+    def cells(store: ServingStore) -> dict[str, list[tuple]]:
+        return {
+            t: store._db.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("cells_hour", "cells_block")
+        }
+
+    def blocks(store: ServingStore) -> list[int]:
+        return [h for (h,) in store._db.execute("SELECT DISTINCT hour(t) FROM cells_block ORDER BY 1").fetchall()]
+
+    def agrees_with_a_fresh_store() -> None:
+        fresh = ServingStore(warehouse, window_hours=12)
+        try:
+            assert cells(followed) == cells(fresh)
+            for stat in ("avg", "max"):
+                assert followed.map_cells(
+                    "metric_2", stat, FIRST + timedelta(hours=7), FIRST + timedelta(hours=15)
+                ) == (fresh.map_cells("metric_2", stat, FIRST + timedelta(hours=7), FIRST + timedelta(hours=15)))
+        finally:
+            fresh.close()
+
+    assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src, "--hours", "14").exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+    assert followed.refresh()
+    # Hours 00-15, a window from 04:00: the 00:00 block is not wholly inside it.
+    assert blocks(followed) == [6, 12]
+    agrees_with_a_fresh_store()
+    for hour in (15, 8):  # the newest hour (the window moves back), then one inside a block
+        source = (src / f"telemetry_2020-01-01_{hour:02d}.csv").resolve()
+        assert invoke(runner, "forget", source, "--warehouse", warehouse).exit_code == 0
+        assert followed.refresh()
+        agrees_with_a_fresh_store()
+    assert blocks(followed) == [6, 12]
+    followed.close()
+
+
 def _plant_unlisted_units(warehouse: Path) -> list[Path]:
     """What a Dask worker killed mid-task leaves: a complete unit nobody listed, and a half-written one."""
     import shutil

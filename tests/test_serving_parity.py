@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from duckwifi.serving import ServingStore
 from duckwifi.serving.catalogue import QUANTILES
+from duckwifi.serving.library import _read_blocks
 from tests.rollup_lake import (
     SmallLake,
     assert_distribution_matches_raw,
@@ -232,29 +233,119 @@ def test_partial_old_days_read_as_the_whole_day_minus_the_other_hours(lake: Smal
     wide.close()
 
 
-def test_map_of_a_partial_recent_day_subtracts_the_other_hours_in_memory(lake: SmallLake, raw_con) -> None:
-    """A 24-hour map starting at 02:00 of a day held by hour in memory reads that day's cells minus two hours."""
-    wide = ServingStore(lake.warehouse, window_hours=HOURS)
+@pytest.fixture(scope="module")
+def wide(lake: SmallLake) -> ServingStore:
+    # Every hour in memory: maps inside the window read its six-hour blocks.
+    return ServingStore(lake.warehouse, window_hours=HOURS)
+
+
+@given(
+    metric=metrics,
+    stat=st.sampled_from(["count", "avg", "min", "max"]),
+    span=ranges,
+    region=regions,
+    state=states,
+)
+def test_maps_read_from_the_windows_blocks_match_raw(wide, raw_con, metric, stat, span, region, state) -> None:
+    start, end = span
+    got = wide.map_cells(metric, stat, start, end, region=region, state=state)
+    assert_map_matches_raw(raw_con, got, metric, stat, start, end, region, state)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "subtract", "hours", "blocks", "minus"),
+    [
+        # 24 hours from 02:00: the day's four blocks minus 00:00 and 01:00, and the next day's first hours.
+        (
+            "2020-01-02T02",
+            "2020-01-03T02",
+            True,
+            [("2020-01-03T00", "2020-01-03T02")],
+            [("2020-01-02T00", "2020-01-03T00")],
+            [("2020-01-02T00", "2020-01-02T02")],
+        ),
+        # From 13:00 (the live dashboard's range): the 12:00 block minus 12:00.
+        (
+            "2020-01-02T13",
+            "2020-01-03T01",
+            True,
+            [("2020-01-03T00", "2020-01-03T01")],
+            [("2020-01-02T12", "2020-01-03T00")],
+            [("2020-01-02T12", "2020-01-02T13")],
+        ),
+        # min and max do not subtract: the hours up to the first block, and after the last.
+        (
+            "2020-01-02T13",
+            "2020-01-03T01",
+            False,
+            [("2020-01-02T13", "2020-01-02T18"), ("2020-01-03T00", "2020-01-03T01")],
+            [("2020-01-02T18", "2020-01-03T00")],
+            [],
+        ),
+        # Cut at both ends inside one day: 03:00 to 06:00 by hour (three hours beat a block minus three).
+        (
+            "2020-01-02T03",
+            "2020-01-02T20",
+            True,
+            [("2020-01-02T03", "2020-01-02T06"), ("2020-01-02T18", "2020-01-02T20")],
+            [("2020-01-02T06", "2020-01-02T18")],
+            [],
+        ),
+        # The 18:00 block of Jan 1 is not wholly in the window (it opens at 22:00): hours until the next block.
+        (
+            "2020-01-01T23",
+            "2020-01-02T07",
+            True,
+            [("2020-01-01T23", "2020-01-02T00"), ("2020-01-02T06", "2020-01-02T07")],
+            [("2020-01-02T00", "2020-01-02T06")],
+            [],
+        ),
+        # Too short for a whole block: hours only.
+        ("2020-01-02T13", "2020-01-02T15", True, [("2020-01-02T13", "2020-01-02T15")], [], []),
+    ],
+)
+def test_a_map_inside_the_window_reads_six_hour_blocks(
+    wide, raw_con, start, end, subtract, hours, blocks, minus
+) -> None:
+    """Inside the hourly window a map reads its range's whole six-hour blocks and only the hours at the ends,
+    subtracting a block's hours outside the range (count and avg) when that reads fewer rows."""
+
+    def runs(pairs: list[tuple[str, str]]) -> set[tuple[datetime, datetime]]:
+        return {(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in pairs}
+
+    span = (datetime.fromisoformat(start), datetime.fromisoformat(end))
+    plan = _read_blocks(wide._plan(span, use_days=True, subtract=subtract), wide._window_start(), subtract=subtract)
+    assert {r for r in (plan.runs.h1, plan.runs.h2) if r[0] < r[1]} == runs(hours)
+    assert {r for r in plan.blocks if r[0] < r[1]} == runs(blocks)
+    assert {r for r in plan.minus if r[0] < r[1]} == runs(minus)
+    assert not plan.reads_edges
+    stats = ["count", "avg"] if subtract else ["min", "max"]
+    for stat, state in [(stats[0], []), (stats[1], []), (stats[1], ["CA", "TX"])]:
+        got = wide.map_cells("metric_4", stat, *span, state=state)
+        assert got
+        assert_map_matches_raw(raw_con, got, "metric_4", stat, *span, [], state)
+
+
+def test_state_quantiles_of_a_partial_recent_day_subtract_the_other_hours_in_memory(wide, raw_con) -> None:
+    """State-level hourly sketches are in memory for the window: a range from 02:00 of a day in it reads the
+    day's sketches minus two hours."""
     jan2 = datetime(2020, 1, 2)
     for start, end in [
         (jan2 + timedelta(hours=2), jan2 + timedelta(hours=26)),
         (jan2 + timedelta(hours=3), jan2 + timedelta(hours=20)),
     ]:
-        plan = wide._plan((start, end), use_days=True, subtract=True, memory=True)
+        plan = wide._prepare_sketch_edge(4, 2, (start, end), True)
         assert plan.minus[0][0] == jan2, plan
-        assert not plan.subtracted
-        for stat, state in [("count", []), ("avg", []), ("avg", ["CA", "TX"]), ("max", [])]:
-            got = wide.map_cells("metric_4", stat, start, end, state=state)
-            assert got
-            assert_map_matches_raw(raw_con, got, "metric_4", stat, start, end, [], state)
-    wide.close()
+        assert not plan.reads_edges
+        for state in ([], ["CA", "TX"]):
+            assert_distribution_matches_raw(wide, raw_con, "metric_4", start, end, [], state)
 
 
 def test_quantiles_of_a_partial_day_subtract_the_other_hours_in_memory(lake: SmallLake, store, raw_con) -> None:
     """National and regional sketches are in memory for every hour: a range starting at 03:00 reads the whole
     day minus three hours, and its answers still agree with the raw lake."""
     start, end = datetime(2020, 1, 2, 3), datetime(2020, 1, 3, 2)
-    # The store's other minus path (level 2) is covered above; here the nation and a region.
+    # The state level's minus path is covered above; here the nation and a region.
     plan = store._prepare_sketch_edge(1, 0, (start, end), True)
     assert plan.minus[0] == (datetime(2020, 1, 2), start), plan
     for region in ([], ["West"]):

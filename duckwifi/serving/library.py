@@ -76,6 +76,10 @@ SERVING_MEMORY_LIMIT = "4GB"
 DEFAULT_COMPACT_AFTER_HOURS = 24
 # A reader that finds a unit's file deleted under it (a newer publish replaced it) reads the manifest again.
 _LOAD_ATTEMPTS = 3
+# The window's map cells are also kept merged by blocks of this many hours (a divisor of 24, so that blocks
+# align with days): a range inside the window reads its whole blocks and only the hours at its ends.
+BLOCK_HOURS = 6
+_BLOCK = BLOCK_HOURS * HOUR
 _EPOCH = datetime(1970, 1, 1)
 _EMPTY_RUN = (_EPOCH, _EPOCH)
 
@@ -114,6 +118,15 @@ def _floor_day(value: datetime) -> datetime:
     return value.replace(hour=0)
 
 
+def _floor_block(value: datetime) -> datetime:
+    return value.replace(hour=value.hour - value.hour % BLOCK_HOURS)
+
+
+def _ceil_block(value: datetime) -> datetime:
+    floor = _floor_block(value)
+    return floor if floor == value else floor + _BLOCK
+
+
 def _cut(start: datetime, end: datetime, *, use_days: bool) -> _Runs:
     if not use_days:
         return _Runs((start, end), _EMPTY_RUN, _EMPTY_RUN)
@@ -137,10 +150,16 @@ class _EdgePlan:
     # Whether the question reads whole days (it does not group by hour): its hours from unit files are then
     # merged per day as they are loaded, so the edge table holds a day's rows, not each hour's.
     by_day: bool = False
+    # Up to two runs of the window's six-hour blocks (cells_block; the map only, see _read_blocks).
+    blocks: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] = (_EMPTY_RUN, _EMPTY_RUN)
 
     def minus_params(self) -> dict[str, datetime]:
         (m1_start, m1_end), (m2_start, m2_end) = self.minus
         return {"m1_start": m1_start, "m1_end": m1_end, "m2_start": m2_start, "m2_end": m2_end}
+
+    def block_params(self) -> dict[str, datetime]:
+        (b1_start, b1_end), (b2_start, b2_end) = self.blocks
+        return {"b1_start": b1_start, "b1_end": b1_end, "b2_start": b2_start, "b2_end": b2_end}
 
     @property
     def reads_edges(self) -> bool:
@@ -202,6 +221,41 @@ def _plan_edges(
             minus = (in_memory[0], in_memory[1])
     added = [h for run_start, run_end in (runs.h1, runs.h2) for h in held(run_start, min(run_end, window_start))]
     return _EdgePlan(runs, added, subtracted, minus, by_day=use_days)
+
+
+def _read_blocks(plan: _EdgePlan, window_start: datetime, *, subtract: bool) -> _EdgePlan:
+    """Read each run of hours that lies inside the window as its whole six-hour blocks plus the hours at its
+    ends; with ``subtract`` (count and avg), an end is rounded out to a block boundary instead when the hours
+    then subtracted, plus the block, are fewer than the hours added (a run from 13:00 reads the 12:00 block
+    minus 12:00, not five hours). The plan must come from ``_plan_edges`` without ``memory``, so that its
+    ``minus`` is free for the hours subtracted here; runs reaching older than the window stay as they are.
+    """
+    hours: list[tuple[datetime, datetime]] = []
+    blocks: list[tuple[datetime, datetime]] = []
+    minus: list[tuple[datetime, datetime]] = []
+    for start, end in (plan.runs.h1, plan.runs.h2):
+        if start >= end:
+            continue
+        low, high = _ceil_block(start), _floor_block(end)
+        if start >= window_start:
+            if subtract and _floor_block(start) >= window_start and start - _floor_block(start) + HOUR < low - start:
+                low = _floor_block(start)
+            if subtract and _ceil_block(end) - end + HOUR < end - high:
+                high = _ceil_block(end)
+        if start < window_start or low >= high:
+            hours.append((start, end))
+            continue
+        blocks.append((low, high))
+        hours.extend(run for run in ((start, low), (high, end)) if run[0] < run[1])
+        minus.extend(run for run in ((low, start), (end, high)) if run[0] < run[1])
+    # A run cut at both ends is the range's only run; two runs each have one end on a day boundary.
+    hours += [_EMPTY_RUN] * (2 - len(hours))
+    blocks += [_EMPTY_RUN] * (2 - len(blocks))
+    minus += [_EMPTY_RUN] * (2 - len(minus))
+    runs = _Runs(hours[0], hours[1], plan.runs.days)
+    return _EdgePlan(
+        runs, plan.added, plan.subtracted, (minus[0], minus[1]), by_day=plan.by_day, blocks=(blocks[0], blocks[1])
+    )
 
 
 class ServingStore:
@@ -358,12 +412,13 @@ class ServingStore:
         if span is None:
             return []
         subtract = stat in ("count", "avg")
-        plan = self._plan(span, use_days=True, subtract=subtract, memory=subtract)
+        plan = self._plan(span, use_days=True, subtract=subtract)
+        plan = _read_blocks(plan, self._window_start(), subtract=subtract)
         runs = plan.runs
         if plan.reads_edges:
             # Partial days older than the hourly window: their hours come from the units' files.
             self._load_edge("cells", plan, index)
-        rows = self._run(
+        columns = self._run_columns(
             "serving/cells_query.sql",
             {
                 "metric": index,
@@ -372,10 +427,17 @@ class ServingStore:
                 "states": states,
                 "edges": plan.reads_edges,
                 **runs.params(),
+                **plan.block_params(),
                 **plan.minus_params(),
             },
         )
-        return [{"cell": c, "lat": lat, "lon": lon, "value": v, "count": n} for c, lat, lon, v, n in rows]
+        # Columns, not rows: DuckDB hands over a map's thousands of cells as arrays in a fraction of the time it
+        # takes to build a Python tuple per row (docs/benchmarks.md, s24).
+        cells, lats, lons, values, counts = (columns[name].tolist() for name in ("cell", "lat", "lon", "value", "n"))
+        return [
+            {"cell": c, "lat": lat, "lon": lon, "value": v, "count": n}
+            for c, lat, lon, v, n in zip(cells, lats, lons, values, counts, strict=True)
+        ]
 
     def distribution(
         self,
@@ -576,9 +638,14 @@ class ServingStore:
         self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
     ) -> _EdgePlan:
         """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
+        return _plan_edges(
+            span, self._manifest.hours, self._window_start(), use_days=use_days, subtract=subtract, memory=memory
+        )
+
+    def _window_start(self) -> datetime:
+        """The first hour of the window that cells_hour and the state-level rows of sketch_hour hold."""
         held = self._manifest.hours
-        window_start = (held[-1] if held else _EPOCH) + HOUR - self._window
-        return _plan_edges(span, held, window_start, use_days=use_days, subtract=subtract, memory=memory)
+        return (held[-1] if held else _EPOCH) + HOUR - self._window
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._db.cursor()
@@ -667,6 +734,17 @@ class ServingStore:
                 )
             )
         steps.append(("drop_window_hours", {"oldest": window_start}))
+        touched_blocks = {_floor_block(h) for h in window_hours + hours_without}
+        steps.append(
+            (
+                "replace_window_blocks",
+                {
+                    "blocks": sorted(b for b in touched_blocks if b >= window_start),
+                    "oldest": window_start,
+                    "block_hours": BLOCK_HOURS,
+                },
+            )
+        )
         con = self._db.cursor()
         self._working = con
         install_macros(con)

@@ -1,12 +1,13 @@
 -- Answers count, avg, min or max of one metric per map cell, from cells_hour (runs of hours in the recent
--- window), cells_edge (this cursor's rows of older hours of those runs, read from unit files) and cells_day
--- (whole days), cut by the caller as in stats_query.sql. For count and avg, a partial day may be read as
--- its whole day minus the hours outside the range: from cells_hour ($m1, $m2 runs) when they are in the
--- window, or as negative rows of cells_edge when older. A cell that spans a state
+-- window), cells_block (runs of the window's six-hour blocks), cells_edge (this cursor's rows of older hours,
+-- read from unit files) and cells_day (whole days), cut by the caller as in stats_query.sql. For count and
+-- avg, a range may be read as blocks minus the hours outside it ($m1, $m2 runs of cells_hour), or a partial
+-- day older than the window as its whole day minus negative rows of cells_edge. A cell that spans a state
 -- line has a row per state in the rollups; they merge here unless a state filter keeps one side.
 -- Parameters: $metric TINYINT; $stat VARCHAR (count, avg, min, max); $h1_start, $h1_end, $h2_start,
--- $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end TIMESTAMP; $regions, $states VARCHAR[];
--- $edges BOOLEAN (read the cursor's cells_edge, loaded for this range).
+-- $h2_end, $b1_start, $b1_end, $b2_start, $b2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start, $m2_end
+-- TIMESTAMP; $regions, $states VARCHAR[]; $edges BOOLEAN (read the cursor's cells_edge, loaded for this
+-- range).
 -- Output: rows (cell VARCHAR, lat DOUBLE, lon DOUBLE, value DOUBLE, n BIGINT), ordered by cell.
 WITH picked AS (
     SELECT
@@ -35,7 +36,20 @@ WITH picked AS (
         AND (len($regions) = 0 OR list_contains($regions, c.region))
         AND (len($states) = 0 OR list_contains($states, c.state))
     UNION ALL
-    -- Hours of a whole day (in the days run) outside the range, subtracted (count and avg only).
+    SELECT
+        c.cell,
+        c.n,
+        c.s1,
+        c.lo,
+        c.hi
+    FROM cells_block AS c
+    WHERE
+        c.metric = $metric
+        AND ((c.t >= $b1_start AND c.t < $b1_end) OR (c.t >= $b2_start AND c.t < $b2_end))
+        AND (len($regions) = 0 OR list_contains($regions, c.region))
+        AND (len($states) = 0 OR list_contains($states, c.state))
+    UNION ALL
+    -- Hours of the blocks read that lie outside the range, subtracted (count and avg only).
     SELECT
         c.cell,
         -c.n AS n,

@@ -33,6 +33,10 @@ CREATE OR REPLACE TABLE cells_hour AS
 SELECT * FROM cells_hour
 ORDER BY metric, t;
 
+CREATE OR REPLACE TABLE cells_block AS
+SELECT * FROM cells_block
+ORDER BY metric, t;
+
 CREATE OR REPLACE TABLE cells_day AS
 SELECT * FROM cells_day
 ORDER BY metric, t;

@@ -4,7 +4,7 @@
 -- refreshes), so a query on one metric and level skips the other row groups.
 -- Parameters: none.
 -- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, quantile_hour, quantile_day, cells_hour,
--- cells_day, cell_centres, hour_rows (empty).
+-- cells_block, cells_day, cell_centres, hour_rows (empty).
 -- Statistics are pre-merged at six levels, so a question reads only the rows of the coarsest grain that
 -- holds its filters and grouping: 0 the nation, 1 a region, 2 a state, and 3, 4, 5 the same split by band.
 -- A key column the level does not split by is NULL.
@@ -74,6 +74,20 @@ CREATE TABLE sketch_day (
 -- Map sums are DECIMAL(18, 4), eight bytes rather than sixteen in the largest tables: a cell's sum over a
 -- day is at most 20M devices x 24 hours x 99999.9999, below 1e14, and sums stay exact in any order.
 CREATE TABLE cells_hour (
+    t TIMESTAMP NOT NULL,
+    region VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    cell VARCHAR NOT NULL,
+    metric TINYINT NOT NULL,
+    n BIGINT NOT NULL,
+    s1 DECIMAL(18, 4) NOT NULL,
+    lo DECIMAL(9, 4) NOT NULL,
+    hi DECIMAL(9, 4) NOT NULL
+);
+
+-- The window's hourly cells merged by six-hour block (00, 06, 12, 18 UTC), for the blocks wholly inside
+-- the window: a 24-hour map ending mid-day reads four blocks and a few hours, not 24 hours' rows.
+CREATE TABLE cells_block (
     t TIMESTAMP NOT NULL,
     region VARCHAR NOT NULL,
     state VARCHAR NOT NULL,
