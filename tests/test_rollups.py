@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -593,6 +594,33 @@ def test_the_windows_map_blocks_follow_new_and_forgotten_hours(runner, converted
         assert followed.refresh()
         agrees_with_a_fresh_store()
     assert blocks(followed) == [6, 12]
+    followed.close()
+
+
+class _AskingWhileCompacting(ServingStore):
+    """A store that asks a question at the start of every compaction: after a refresh's commit, while the tables
+    are sorted again (seconds on 30 days), which is when a server thread may ask one."""
+
+    asked: list[list[dict[str, Any]]]
+
+    def _compact(self) -> None:
+        self.asked.append(self.map_cells("metric_2", "avg", FIRST, FIRST + timedelta(hours=3)))
+        super()._compact()
+
+
+def test_a_question_during_a_refresh_answers_from_the_new_tables_and_manifest_together(runner, converted) -> None:
+    """Questions plan from the manifest (its hours, the window) and read the tables: a refresh swaps the manifest
+    as it commits the tables, so a question asked while it then compacts sees one state, not the new tables
+    with the old window (which read the hour that just left the window from memory, where it no longer is)."""
+    warehouse, src, lake = converted
+    _AskingWhileCompacting.asked = []
+    followed = _AskingWhileCompacting(warehouse, window_hours=2, compact_after_hours=1)
+    assert invoke(runner, "tick", "--warehouse", warehouse, "--out", src).exit_code == 0
+    assert invoke(runner, "convert", src, lake, "--warehouse", warehouse).exit_code == 0
+    assert followed.refresh()
+    fresh = ServingStore(warehouse, window_hours=2)
+    assert followed.asked[-1] == fresh.map_cells("metric_2", "avg", FIRST, FIRST + timedelta(hours=3))
+    fresh.close()
     followed.close()
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
@@ -258,6 +260,28 @@ def _read_blocks(plan: _EdgePlan, window_start: datetime, *, subtract: bool) -> 
     )
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _consistent(question: Callable[Concatenate[ServingStore, _P], _T]) -> Callable[Concatenate[ServingStore, _P], _T]:
+    """Answer from one state of the store: tables and manifest of the same load. A question plans from the
+    manifest (its hours, the window) and reads the tables; a refresh commits the tables and then swaps the
+    manifest, so a question that overlapped a commit is asked again once the swap is done."""
+
+    @functools.wraps(question)
+    def asked(store: ServingStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        while True:
+            begun = store._commits
+            if store._swapped == begun:
+                answer = question(store, *args, **kwargs)
+                if store._commits == begun:
+                    return answer
+            time.sleep(0.001)
+
+    return asked
+
+
 class ServingStore:
     """The serving store of one warehouse; thread-safe: queries may run while ``refresh`` loads."""
 
@@ -286,6 +310,9 @@ class ServingStore:
         self._published_at: float | None = None
         self._window_hours: set[datetime] = set()
         self._hours_since_compaction = 0
+        # Loads committed, and the last of them whose manifest is swapped in (see _consistent).
+        self._commits = 0
+        self._swapped = 0
         self.refresh()
 
     # -- state -----------------------------------------------------------------------------------------
@@ -354,6 +381,7 @@ class ServingStore:
 
     # -- queries ---------------------------------------------------------------------------------------
 
+    @_consistent
     def timeseries(
         self,
         metric: str,
@@ -370,6 +398,7 @@ class ServingStore:
         rows = self._ask(metric, stat, start, end, group=bucket, region=region, state=state, band=band)
         return [{"time": t, "value": v, "count": n} for t, _, v, n in rows]
 
+    @_consistent
     def breakdown(
         self,
         metric: str,
@@ -390,6 +419,7 @@ class ServingStore:
         answer.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0.0), _key_order(by, r["key"])))
         return answer[:limit]
 
+    @_consistent
     def map_cells(
         self,
         metric: str,
@@ -439,6 +469,7 @@ class ServingStore:
             for c, lat, lon, v, n in zip(cells, lats, lons, values, counts, strict=True)
         ]
 
+    @_consistent
     def distribution(
         self,
         metric: str,
@@ -467,12 +498,14 @@ class ServingStore:
         _, _, p50, p90, p99, count = rows[0]
         return {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": histogram(merged, bins)}
 
+    @_consistent
     def holds_data(self, start: datetime, end: datetime) -> bool:
         """Whether some hour in [start, end) holds data (a bisection of the loaded manifest's sorted hours)."""
         held = self._manifest.hours
         nearest = bisect.bisect_left(held, start)
         return nearest < len(held) and held[nearest] < end
 
+    @_consistent
     def overview(self) -> dict[str, Any]:
         """``{"first_hour", "last_hour", "hours", "rows", "last_hour_rows", "rows_per_hour", "version"}``."""
         rows = self._run("serving/overview.sql", {})
@@ -486,6 +519,7 @@ class ServingStore:
             "version": self.version,
         }
 
+    @_consistent
     def meta(self) -> dict[str, Any]:
         """The allow-lists (metrics, stats, regions, states with their region, bands) and the coverage."""
         overview = self.overview()
@@ -667,6 +701,7 @@ class ServingStore:
         A day digest is a cache: one that cannot be read (damaged by hand or by the disk) rolls the
         transaction back, and the load is done again from the units alone."""
         rollups = self._warehouse.rollups_dir
+        first_load = not self._manifest.units
         old = {u.unit: u for u in self._manifest.units}
         new = {u.unit: u for u in manifest.units}
         changed = [old[k] for k in old.keys() - new.keys()] + [new[k] for k in new.keys() - old.keys()]
@@ -753,8 +788,14 @@ class ServingStore:
             for name, params in steps:
                 _refuse_when_closing(self._closing)
                 _execute_script(con, f"serving/{name}.sql", params)
+            self._commits += 1
             con.commit()
+            # Questions plan from the manifest: swap it in with the tables, before a compaction (seconds).
+            self._manifest = manifest
+            self._window_hours = in_window
+            self._swapped = self._commits
         except (duckdb.IOException, duckdb.InvalidInputException) as error:
+            self._swapped = self._commits
             con.rollback()
             # A digest deleted meanwhile (a convert found it stale) is retried with the newer manifest by the
             # caller, as a replaced unit is; only digests still there may be damaged ones.
@@ -762,6 +803,7 @@ class ServingStore:
                 raise
             unreadable: Exception | None = error
         except BaseException:
+            self._swapped = self._commits
             con.rollback()
             raise
         else:
@@ -779,9 +821,7 @@ class ServingStore:
             )
             self._load(manifest, use_digests=False)
             return
-        self._window_hours = in_window
         # A first load reads all digests in one sorted insert: only the hours merged after it are out of order.
-        first_load = not self._manifest.units
         self._hours_since_compaction += len(hours) - (
             sum(1 for h in hours if _floor_day(h) in digested) if first_load else 0
         )
