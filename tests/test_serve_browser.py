@@ -72,7 +72,7 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 assert page.locator("#timeseries .scatterlayer .point").count() == len(before["timeseries"])
                 map_traces = page.locator("#map .scatterlayer .trace")
                 assert map_traces.nth(0).locator(".point").count() == len(before["map"])
-                assert page.locator("#breakdown .barlayer .point").count() == len(before["breakdown"])
+                assert page.locator("#breakdown .scatterlayer .point").count() == len(before["breakdown"])
                 # The state outlines: at least one line per state.
                 assert map_traces.nth(1).locator("path.js-line").count() >= 49
 
@@ -101,6 +101,17 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 # ... and in the breakdown, every state with one is shown, marked.
                 ticks = page.evaluate("document.getElementById('breakdown').layout.yaxis.ticktext")
                 assert {i["state"] for i in log} <= {t.removeprefix("⚠ ") for t in ticks if t.startswith("⚠ ")}
+                # The breakdown is one ranking: every state the API ranks, in its order (top row first), the
+                # marked ones where they rank; changes are signed, and no change is "0", never "-0.00".
+                ranked = server.json(
+                    "/api/breakdown?metric=metric_1&by=state&limit=60&compare=previous"
+                    "&from=2020-01-01T02:00:00&to=2020-01-02T02:00:00"
+                )["rows"]
+                shown = page.evaluate("Array.from(document.getElementById('breakdown').data[0].y)")
+                assert shown[::-1] == [r["key"] for r in ranked if r["value"] is not None]
+                labels = page.evaluate("Array.from(document.getElementById('breakdown').data[0].text)")
+                assert not [text for text in labels if text and float(text.replace(",", "")) == 0 and text != "0"]
+                assert all(text[0] in "+-" for text in labels if text not in ("", "0"))
 
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -144,6 +155,23 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 page.wait_for_function("Number(document.body.dataset.drawn) >= 6", timeout=60_000)
                 assert plotted(page, "timeseries")
                 assert page.evaluate(x_range) == ["2019-12-04 00:00", "2020-01-02 00:00"]
+
+                # A count is of rows: no unit on its axis, which starts at zero (whole numbers of rows).
+                page.select_option("#stat", "count")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 7", timeout=60_000)
+                assert page.evaluate("document.getElementById('timeseries').layout.yaxis.title.text") == "rows"
+                assert page.evaluate("document.getElementById('timeseries').layout.yaxis.rangemode") == "tozero"
+                assert page.evaluate("document.getElementById('breakdown').layout.xaxis.title.text") == "rows"
+                assert "(" not in page.text_content("#timeseries-note")
+
+                # A state without devices: every panel says so, the distribution too (its note was drawn where
+                # the previous plot's axes had been, off the panel).
+                page.select_option("#place", "state:AK")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 8", timeout=60_000)
+                for chart in ("timeseries", "distribution"):
+                    notes = page.evaluate(f"document.getElementById('{chart}').layout.annotations")
+                    assert [(n["text"], n["xref"], n["x"]) for n in notes] == [("no data in this range", "paper", 0.5)]
+                    assert page.locator(f"#{chart} .annotation-text").text_content() == "no data in this range"
 
                 # The API's docs page, too, draws from files served by duckwifi itself.
                 page.goto(server.url + "docs")

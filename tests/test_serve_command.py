@@ -90,7 +90,7 @@ def test_an_empty_folder_at_the_lake_path_is_a_gone_lake(tmp_path):
 def test_another_lake_is_a_usage_error_and_the_warehouse_must_exist(served_lake, tmp_path):
     result = run_cli("serve", "--warehouse", served_lake.warehouse, "--lake", tmp_path, "--port", "0", timeout=60)
     assert result.returncode == 2
-    assert "is not the lake of the warehouse" in result.stderr
+    assert f"is not the lake of {served_lake.warehouse}, which is " in result.stderr
     result = run_cli("serve", "--warehouse", tmp_path / "nowhere", "--port", "0", timeout=60)
     assert result.returncode == 3
     assert result.stderr.startswith("duckwifi: error: no warehouse")
@@ -105,6 +105,28 @@ def test_a_non_loopback_host_needs_a_token_or_no_auth(served_lake):
         "serve", "--warehouse", served_lake.warehouse, "--token", "t", "--no-auth", "--port", "0", timeout=60
     )
     assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "origin", ["foo", "", "http://app.example/", "http://app.example:3000/path", "HTTP://APP.EXAMPLE"]
+)
+def test_a_cors_origin_a_browser_would_never_send_is_a_usage_error(served_lake, origin):
+    result = run_cli("serve", "--warehouse", served_lake.warehouse, "--cors-origin", origin, "--port", "0", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"duckwifi: error: --cors-origin {origin!r} is not an origin: give it as a browser sends it, "
+        "scheme://host[:port] in lower case with no path (http://localhost:3000), or * for any\n"
+    )
+
+
+def test_on_every_interface_it_prints_a_url_to_open_here(served_lake):
+    """Bound to 0.0.0.0, the address to open on this machine is loopback's, not the wildcard."""
+    server = start_server("--warehouse", served_lake.warehouse, "--host", "0.0.0.0", "--no-auth", "--cors-origin", "*")
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.get("/api/health")[0] == 200
+    finally:
+        assert server.stop() == 0
 
 
 def test_head_answers_as_get_without_a_body(served_lake):

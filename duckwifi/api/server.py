@@ -16,10 +16,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -59,7 +60,7 @@ def resolve_lake(warehouse: Warehouse, asked: Path | None) -> Path | None:
         if lake is None:
             raise BadArgument(f"--lake {asked}: the warehouse {warehouse.root} has no lake yet; convert into it first")
         if asked.resolve() != lake.resolve():
-            raise BadArgument(f"--lake {asked} is not the lake of the warehouse {warehouse.root} ({lake})")
+            raise BadArgument(f"--lake {asked} is not the lake of {warehouse.root}, which is {lake}")
     if lake is not None:
         try:
             next(iter(lake.iterdir()), None)
@@ -91,6 +92,28 @@ def check_exposure(options: ServeOptions) -> None:
         )
 
 
+def check_cors_origins(origins: Sequence[str]) -> None:
+    """Each ``--cors-origin`` is what a browser sends in its Origin header (scheme://host[:port], in lower case,
+    nothing after), or ``*`` for any: anything else would never match, and the front end would fail silently."""
+    for origin in origins:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin)
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+        except ValueError:
+            parts = urlsplit("")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or origin != f"{parts.scheme}://{parts.netloc}".lower()
+        ):
+            raise BadArgument(
+                f"--cors-origin {origin!r} is not an origin: give it as a browser sends it, scheme://host[:port] "
+                "in lower case with no path (http://localhost:3000), or * for any"
+            )
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (port 0 picks a free one)."""
     if not 0 <= port <= 65535:
@@ -115,7 +138,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
+    """The URL to open: on a wildcard address (every interface), this machine's loopback one."""
     host, port = sock.getsockname()[:2]
+    address = ipaddress.ip_address(host)
+    if address.is_unspecified:
+        host = "::1" if address.version == 6 else "127.0.0.1"
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
 
@@ -154,6 +181,7 @@ def _log_to_stderr() -> None:
 def serve(warehouse: Warehouse, options: ServeOptions, *, on_ready: Callable[[str], None]) -> None:
     """Serve until a signal; ``on_ready`` gets the URL once the socket listens and the data is loaded."""
     check_exposure(options)
+    check_cors_origins(options.cors_origins)
     lake = resolve_lake(warehouse, options.lake)
     sock = bind(options.host, options.port)
     try:

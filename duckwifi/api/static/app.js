@@ -52,6 +52,14 @@
   };
   // What a note says about the metric: its label, and the column it is when the label is not the column.
   const metricNote = (metric) => (metricLabel(metric) === metric ? metric : `${metricLabel(metric)} · ${metric}`);
+  // A count is of rows (measurements) and has no unit; every other statistic is in the metric's unit.
+  const valueTitle = (stat, metric) => (stat === "count" ? "rows" : `${stat} ${metricLabel(metric)}`);
+  const statNote = (stat, metric) => (stat === "count"
+    ? `rows measured · ${metricLabel(metric).replace(/ \([^)]*\)$/, "")}${metricLabel(metric) === metric ? "" : " · " + metric}`
+    : `${stat} of ${metricNote(metric)}`);
+  const hoverValue = (stat, field) => (stat === "count" ? `%{${field}:,} rows` : `%{${field}:.4f}`);
+  // A change as three significant digits with its sign; no change (or one that rounds to none) is "0", never "-0.00".
+  const changeFormat = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3, signDisplay: "exceptZero" });
 
   function ranges() {
     const end = parseHour(state.meta.last_hour) + HOUR_MS;
@@ -179,7 +187,9 @@
   }
 
   function empty(id, text) {
-    Plotly.react(id, [], { annotations: [{ text, showarrow: false, font: { color: "#5b6474" } }],
+    // Placed on the paper: in data coordinates it fell wherever the previous plot's axes had been.
+    Plotly.react(id, [], { annotations: [{ text, showarrow: false, font: { color: "#5b6474" },
+      xref: "paper", yref: "paper", x: 0.5, y: 0.5 }],
       xaxis: { visible: false }, yaxis: { visible: false }, margin: { t: 10, b: 10 } }, PLOT_CONFIG);
   }
 
@@ -188,7 +198,7 @@
     const params = { metric, stat, from: range.from, to: range.to, bucket: range.bucket, ...f };
     if (quantile && f.band) params.band = null;
     setNote("timeseries", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metricNote(metric)} · by ${range.bucket}`);
+      `${statNote(stat, metric)} · by ${range.bucket}`);
     const answer = await api("timeseries", params);
     if (!answer.points.length) return empty("timeseries", "no data in this range");
     // A chosen state or region's incidents shade the hours they cover (nationwide there would be too many).
@@ -201,10 +211,11 @@
       fillcolor: INCIDENT_COLOURS[i.kind], opacity: 0.12, line: { width: 0 }, layer: "below",
     }));
     Plotly.react("timeseries", [{
-      type: "scatter", mode: "lines+markers", name: `${stat} ${metricLabel(metric)}`,
+      type: "scatter", mode: "lines+markers", name: valueTitle(stat, metric),
       x: answer.points.map((p) => label(p.time)), y: answer.points.map((p) => p.value),
       customdata: answer.points.map((p) => p.count),
-      hovertemplate: "%{x}<br>%{y:.4f}<br>%{customdata:,} rows<extra></extra>",
+      hovertemplate: stat === "count" ? "%{x}<br>%{y:,} rows<extra></extra>"
+        : "%{x}<br>%{y:.4f}<br>%{customdata:,} rows<extra></extra>",
       line: { color: "#2563eb", width: 2 }, marker: { size: 4 },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 },
@@ -212,7 +223,8 @@
       // lone point does not get an axis of milliseconds.
       xaxis: { type: "date", title: { text: "hour (UTC)" },
         range: [label(range.from), label(formatHour(parseHour(range.to) - (range.bucket === "day" ? DAY_MS : HOUR_MS)))] },
-      yaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
+      // Counts from zero: whole numbers of rows, not ticks of 20.0005k around a steady fleet.
+      yaxis: { title: { text: valueTitle(stat, metric) }, rangemode: stat === "count" ? "tozero" : "normal" },
       shapes,
     }, PLOT_CONFIG);
   }
@@ -242,8 +254,8 @@
     if (f.band) notes.push("band ignored: cells are not kept by band");
     const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
     if (change) params.compare = "previous";
-    notes.push(change ? `change of ${mapStat} vs the equally long period before`
-      : `${mapStat} of ${metricNote(metric)}`);
+    notes.push(change ? `change of ${mapStat === "count" ? "rows" : mapStat} vs the equally long period before`
+      : statNote(mapStat, metric));
     setNote("map", notes.join(" · "));
     if (!state.outlines) state.outlines = await api("states");
     const answer = await api("map", params);
@@ -254,7 +266,8 @@
       type: "scatter", mode: "markers", name: "cells",
       x: cells.map((c) => c.lon), y: cells.map((c) => c.lat),
       customdata: cells.map((c) => [c.cell, c.count, c.previous === undefined ? null : c.previous]),
-      hovertemplate: "cell %{customdata[0]}<br>%{marker.color:.4f}<br>%{customdata[1]:,} rows<extra></extra>",
+      hovertemplate: mapStat === "count" ? "cell %{customdata[0]}<br>%{marker.color:,} rows<extra></extra>"
+        : "cell %{customdata[0]}<br>%{marker.color:.4f}<br>%{customdata[1]:,} rows<extra></extra>",
       marker: {
         size: 5, symbol: "square", color: values,
         colorscale: change ? [[0, "rgb(37,99,235)"], [0.5, "rgb(235,235,235)"], [1, "rgb(202,40,40)"]] : "Viridis",
@@ -280,8 +293,8 @@
     }, PLOT_CONFIG);
   }
 
-  // Increase red, decrease blue, no change (or none known) grey; computed here because Plotly's bar text
-  // colouring cannot read a numeric colour array.
+  // Increase red, decrease blue, no change (or none known) grey; computed here because a colour scale has no
+  // colour for an unknown change.
   function diverging(value, reach) {
     if (value === null || value === undefined) return "rgb(190,195,203)";
     const t = Math.min(1, Math.abs(value) / reach);
@@ -295,34 +308,37 @@
     const params = { metric, stat, by: "state", limit: 60, from: range.from, to: range.to, compare: "previous",
       region: f.region, band: quantile ? null : f.band };
     setNote("breakdown", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${stat} of ${metricNote(metric)}; bar colour: change vs the previous period`);
+      `${statNote(stat, metric)}; dot colour and label: change vs the previous period`);
     const answer = await api("breakdown", params);
     let rows = answer.rows.filter((r) => r.value !== null);
     if ($("rank").value === "change") {
       rows = rows.slice().sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0) || a.key.localeCompare(b.key));
     }
     if (!rows.length) return empty("breakdown", "no data in this range");
-    // The top 25, and (up to 40 rows in all) the states with an incident in the range, outlined and marked.
+    // Every state, in rank order (a state with an incident in the range is marked where it ranks). Dots on an
+    // axis fitted to the values: bars from zero all look alike when the states differ by a few percent, or when
+    // every value is negative (signal strength).
     const affected = new Set(((await incidents) || []).map((i) => i.state));
-    const shown = rows.slice(0, 25);
-    for (const r of rows.slice(25)) if (affected.has(r.key) && shown.length < 40) shown.push(r);
-    rows = shown.reverse();
+    rows = rows.slice().reverse();
     const hit = (r) => affected.has(r.key);
     if (affected.size) setNote("breakdown", $("breakdown-note").textContent + " · ⚠ outlined: an incident in the range");
     const reach = Math.max(1e-9, ...rows.map((r) => Math.abs(r.change ?? 0)));
+    const height = Math.max(300, 17 * rows.length + 60);
+    $("breakdown").style.height = height + "px";
     Plotly.react("breakdown", [{
-      type: "bar", orientation: "h", y: rows.map((r) => r.key), x: rows.map((r) => r.value),
+      type: "scatter", mode: "markers+text", y: rows.map((r) => r.key), x: rows.map((r) => r.value),
       customdata: rows.map((r) => [r.count, r.previous, r.change]),
-      hovertemplate: "%{y}: %{x:.4f}<br>previous %{customdata[1]:.4f}<br>change %{customdata[2]:+.4f}" +
-        "<br>%{customdata[0]:,} rows<extra></extra>",
-      marker: { color: rows.map((r) => diverging(r.change, reach)),
+      hovertemplate: "%{y}: " + hoverValue(stat, "x") + "<br>previous %{customdata[1]:.4f}" +
+        "<br>change %{customdata[2]:+.4f}<br>%{customdata[0]:,} rows<extra></extra>",
+      marker: { size: 10, color: rows.map((r) => diverging(r.change, reach)),
         line: { color: rows.map((r) => (hit(r) ? "#111827" : "rgba(0,0,0,0)")), width: rows.map((r) => (hit(r) ? 2 : 0)) } },
-      text: rows.map((r) => (r.change === null ? "" : (r.change >= 0 ? "+" : "") + r.change.toFixed(2))),
-      textposition: "outside", cliponaxis: false,
+      text: rows.map((r) => (r.change === null ? "" : changeFormat.format(r.change))),
+      textposition: "middle right", textfont: { size: 10, color: "#5b6474" }, cliponaxis: false,
     }], {
-      margin: { l: 40, r: 60, t: 10, b: 40 }, xaxis: { title: { text: `${stat} ${metricLabel(metric)}` } },
+      height, margin: { l: 50, r: 60, t: 10, b: 40 },
+      xaxis: { title: { text: valueTitle(stat, metric) }, zeroline: false, automargin: true },
       yaxis: { automargin: true, tickmode: "array", tickvals: rows.map((r) => r.key),
-        ticktext: rows.map((r) => (hit(r) ? "⚠ " + r.key : r.key)) },
+        ticktext: rows.map((r) => (hit(r) ? "⚠ " + r.key : r.key)), range: [-0.7, rows.length - 0.3] },
     }, PLOT_CONFIG);
   }
 
