@@ -188,6 +188,27 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
 
 
+def test_a_page_opened_without_the_servers_token_says_how_to_give_it(served_lake):
+    server = start_server("--warehouse", served_lake.warehouse, "--token", "s3cret")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page()
+                page.goto(server.url)
+                page.wait_for_function("document.getElementById('status').classList.contains('error')", timeout=60_000)
+                assert page.text_content("#status") == (
+                    f"could not load: this server asks for a token: open the page as {server.url}#token=TOKEN"
+                )
+                page = browser.new_page()
+                page.goto(server.url + "#token=s3cret")
+                page.wait_for_function("Number(document.body.dataset.drawn || 0) >= 1", timeout=60_000)
+            finally:
+                browser.close()
+    finally:
+        assert server.stop() == 0
+
+
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch):
     # A proxy set in the environment must not see loopback traffic.

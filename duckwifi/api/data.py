@@ -152,7 +152,8 @@ class DashboardData:
             except Exception as error:  # the poller must survive a publish it met half-way
                 if self._stop.is_set():
                     return
-                message = f"{type(error).__name__}: {error}"
+                # An expected condition says what it is; anything else is named by its type, as a bug would be.
+                message = str(error) if isinstance(error, DuckwifiError) else f"{type(error).__name__}: {error}"
                 if message != self._last_poll_error:
                     log.warning(
                         "could not follow the rollup store (keeps serving version %s): %s", self.version, message

@@ -33,6 +33,9 @@
     }
     const url = "/api/" + path + (query.toString() ? "?" + query : "");
     const response = await fetch(url, { headers: token ? { Authorization: "Bearer " + token } : {} });
+    if (response.status === 401) {
+      throw new Error("this server asks for a token: open the page as " + location.origin + "/#token=TOKEN");
+    }
     if (!response.ok) throw new Error(path + ": HTTP " + response.status);
     return response.json();
   }
