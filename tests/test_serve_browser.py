@@ -164,6 +164,9 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 assert page.evaluate("document.getElementById('breakdown').layout.xaxis.title.text") == "rows"
                 assert "(" not in page.text_content("#timeseries-note")
 
+                # A state that no data has come from is marked so in the selector; one with data is not.
+                assert page.locator("#place option[value='state:AK']").text_content() == "AK (West) · no data"
+                assert page.locator("#place option[value='state:TX']").text_content() == "TX (South)"
                 # A state without devices: every panel says so, the distribution too (its note was drawn where
                 # the previous plot's axes had been, off the panel).
                 page.select_option("#place", "state:AK")

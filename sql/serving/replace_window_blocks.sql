@@ -30,6 +30,10 @@ FROM (
         c.hi,
         date_trunc('day', c.t) + to_hours(hour(c.t) // $block_hours * $block_hours) AS block
     FROM cells_hour AS c
+    -- The blocks' span first: a plain comparison, before computing every hour's block.
+    WHERE
+        c.t >= list_min(cast($blocks AS TIMESTAMP[]))
+        AND c.t < list_max(cast($blocks AS TIMESTAMP[])) + to_hours($block_hours)
 ) AS b
 WHERE list_contains($blocks, b.block)
 GROUP BY b.metric, b.block, b.region, b.state, b.cell

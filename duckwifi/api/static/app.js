@@ -13,7 +13,7 @@
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
   const $ = (id) => document.getElementById(id);
-  const state = { meta: null, version: null, outlines: null, busy: false, again: false };
+  const state = { meta: null, version: null, outlines: null, busy: false, again: false, marked: null };
 
   // A token given as #token=... is sent as a bearer token (serve --token) and kept out of the address bar.
   const token = (() => {
@@ -109,6 +109,17 @@
     meta.bands.forEach((b) => option($("band"), String(b), "Band " + b));
     for (const id of ["metric", "stat", "place", "band", "range", "map-mode", "rank"]) {
       $(id).addEventListener("change", () => refresh());
+    }
+  }
+
+  // States that no data has come from (the generator's fleet has none in AK or HI) say so in the selector, so
+  // that choosing one does not leave an analyst puzzling over empty panels. Asked once per data version.
+  async function markStatesWithoutData(meta) {
+    const answer = await api("breakdown", { metric: meta.metrics[0], stat: "count", by: "state", limit: 1000 });
+    const held = new Set(answer.rows.map((r) => r.key));
+    for (const s of meta.states) {
+      const element = $("place").querySelector(`option[value="state:${s.state}"]`);
+      if (element) element.textContent = `${s.state} (${s.region})` + (held.has(s.state) ? "" : " · no data");
     }
   }
 
@@ -397,6 +408,10 @@
       state.version = meta.version;
       fillSelectors(meta);
       drawHeader(overview);
+      if (meta.last_hour && state.marked !== meta.version) {
+        await markStatesWithoutData(meta);
+        state.marked = meta.version;
+      }
       if (!meta.last_hour) {
         for (const id of ["timeseries", "map", "breakdown", "distribution"]) empty(id, "nothing converted yet");
         setStatus("waiting for the first hour");
