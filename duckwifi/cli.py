@@ -748,6 +748,8 @@ def serve(
         typer.echo(url)
         sys.stdout.flush()
         stderr.print(f"serving the dashboard at {url} (API docs at {url}docs); Ctrl-C stops")
+        if token is not None:
+            stderr.print(f"the page takes the token as {url}#token=TOKEN")
 
     if not warehouse.is_dir():
         # A warehouse folder with nothing converted yet serves empty answers; a folder that is not there is a typo.

@@ -76,9 +76,10 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 # The state outlines: at least one line per state.
                 assert map_traces.nth(1).locator("path.js-line").count() >= 49
 
-                # The time axis spans the range asked (the newest 24 hours), whatever hours hold data.
+                # The time axis spans the range asked (the newest 24 hours), whatever hours hold data, with half an
+                # hour of room at either end so that the first and last points are whole.
                 x_range = "document.getElementById('timeseries').layout.xaxis.range"
-                assert page.evaluate(x_range) == ["2020-01-01 02:00", "2020-01-02 01:00"]
+                assert page.evaluate(x_range) == ["2020-01-01 01:30", "2020-01-02 01:30"]
 
                 # The metrics are labelled from the realistic catalogue, /api/meta's metric_labels.
                 assert page.locator("#metric option[value='metric_12']").text_content() == "cpu (%)"
@@ -109,6 +110,8 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 )["rows"]
                 shown = page.evaluate("Array.from(document.getElementById('breakdown').data[0].y)")
                 assert shown[::-1] == [r["key"] for r in ranked if r["value"] is not None]
+                # Its previous 24 hours hold 2 hours of data: the changes compare unequal spans, and it says so.
+                assert "the period before holds 2 hours of data against 24 here" in page.text_content("#breakdown-note")
                 labels = page.evaluate("Array.from(document.getElementById('breakdown').data[0].text)")
                 assert not [text for text in labels if text and float(text.replace(",", "")) == 0 and text != "0"]
                 assert all(text[0] in "+-" for text in labels if text not in ("", "0"))
@@ -138,6 +141,12 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 assert page.locator("#incidents tbody tr").count() == sum(i["state"] == first["state"] for i in log)
                 shapes = page.evaluate("document.getElementById('timeseries').layout.shapes.length")
                 assert shapes == page.locator("#incidents tbody tr").count()
+                # The ranking still marks every state with an incident, and shows the chosen one in bold.
+                ticks = page.evaluate("document.getElementById('breakdown').layout.yaxis.ticktext")
+                assert {i["state"] for i in log} <= {
+                    t.removeprefix("⚠ ").removeprefix("<b>").removesuffix("</b>") for t in ticks if t.startswith("⚠ ")
+                }
+                assert f"<b>{first['state']}</b>" in {t.removeprefix("⚠ ") for t in ticks}
 
                 # A count metric (reboots: nearly every row 0) has a bin of exact zeros with no width: it is
                 # drawn as wide as the narrowest other bin, not as a spike of 10^17 rows per unit.
@@ -154,11 +163,20 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 page.select_option("#range", "30d")
                 page.wait_for_function("Number(document.body.dataset.drawn) >= 6", timeout=60_000)
                 assert plotted(page, "timeseries")
-                assert page.evaluate(x_range) == ["2019-12-04 00:00", "2020-01-02 00:00"]
+                assert page.evaluate(x_range) == ["2019-12-03 12:00", "2020-01-02 12:00"]
+                assert page.evaluate("document.getElementById('timeseries').layout.xaxis.title.text") == "day (UTC)"
+                # Nothing before these 30 days: ranking by change says there is none, and ranks by level.
+                page.select_option("#rank", "change")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 7", timeout=60_000)
+                assert "no data in the period before this range: no change to show, ranked by level" in (
+                    page.text_content("#breakdown-note")
+                )
+                page.select_option("#rank", "value")
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 8", timeout=60_000)
 
                 # A count is of rows: no unit on its axis, which starts at zero (whole numbers of rows).
                 page.select_option("#stat", "count")
-                page.wait_for_function("Number(document.body.dataset.drawn) >= 7", timeout=60_000)
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 9", timeout=60_000)
                 assert page.evaluate("document.getElementById('timeseries').layout.yaxis.title.text") == "rows"
                 assert page.evaluate("document.getElementById('timeseries').layout.yaxis.rangemode") == "tozero"
                 assert page.evaluate("document.getElementById('breakdown').layout.xaxis.title.text") == "rows"
@@ -170,7 +188,7 @@ def test_the_dashboard_draws_every_chart_and_follows_the_metric(served_lake):
                 # A state without devices: every panel says so, the distribution too (its note was drawn where
                 # the previous plot's axes had been, off the panel).
                 page.select_option("#place", "state:AK")
-                page.wait_for_function("Number(document.body.dataset.drawn) >= 8", timeout=60_000)
+                page.wait_for_function("Number(document.body.dataset.drawn) >= 10", timeout=60_000)
                 for chart in ("timeseries", "distribution"):
                     notes = page.evaluate(f"document.getElementById('{chart}').layout.annotations")
                     assert [(n["text"], n["xref"], n["x"]) for n in notes] == [("no data in this range", "paper", 0.5)]

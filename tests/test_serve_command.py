@@ -108,14 +108,16 @@ def test_a_non_loopback_host_needs_a_token_or_no_auth(served_lake):
 
 
 @pytest.mark.parametrize(
-    "origin", ["foo", "", "http://app.example/", "http://app.example:3000/path", "HTTP://APP.EXAMPLE"]
+    "origin",
+    ["foo", "", "http://app.example/", "http://app.example:3000/path", "HTTP://APP.EXAMPLE", "https://app.example:443"],
 )
 def test_a_cors_origin_a_browser_would_never_send_is_a_usage_error(served_lake, origin):
     result = run_cli("serve", "--warehouse", served_lake.warehouse, "--cors-origin", origin, "--port", "0", timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
         f"duckwifi: error: --cors-origin {origin!r} is not an origin: give it as a browser sends it, "
-        "scheme://host[:port] in lower case with no path (http://localhost:3000), or * for any\n"
+        "scheme://host[:port] in lower case with no path and without the scheme's default port "
+        "(http://localhost:3000), or * for any\n"
     )
 
 

@@ -103,14 +103,18 @@ def check_cors_origins(origins: Sequence[str]) -> None:
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
         except ValueError:
             parts = urlsplit("")
+        default_port = {"http": 80, "https": 443}.get(parts.scheme)
         if (
-            parts.scheme not in ("http", "https")
+            default_port is None
             or not parts.hostname
             or origin != f"{parts.scheme}://{parts.netloc}".lower()
+            # A browser leaves the scheme's own port out of the Origin it sends.
+            or parts.port == default_port
         ):
             raise BadArgument(
                 f"--cors-origin {origin!r} is not an origin: give it as a browser sends it, scheme://host[:port] "
-                "in lower case with no path (http://localhost:3000), or * for any"
+                "in lower case with no path and without the scheme's default port (http://localhost:3000), or * for "
+                "any"
             )
 
 

@@ -13,7 +13,7 @@
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
   const $ = (id) => document.getElementById(id);
-  const state = { meta: null, version: null, outlines: null, busy: false, again: false, marked: null };
+  const state = { meta: null, overview: null, version: null, outlines: null, busy: false, again: false, marked: null };
 
   // A token given as #token=... is sent as a bearer token (serve --token) and kept out of the address bar.
   const token = (() => {
@@ -34,7 +34,9 @@
     const url = "/api/" + path + (query.toString() ? "?" + query : "");
     const response = await fetch(url, { headers: token ? { Authorization: "Bearer " + token } : {} });
     if (response.status === 401) {
-      throw new Error("this server asks for a token: open the page as " + location.origin + "/#token=TOKEN");
+      const error = new Error("this server asks for a token: open the page as " + location.origin + "/#token=TOKEN");
+      error.tokenNeeded = true;
+      throw error;
     }
     if (!response.ok) throw new Error(path + ": HTTP " + response.status);
     return response.json();
@@ -60,9 +62,28 @@
   const statNote = (stat, metric) => (stat === "count"
     ? `rows measured · ${metricLabel(metric).replace(/ \([^)]*\)$/, "")}${metricLabel(metric) === metric ? "" : " · " + metric}`
     : `${stat} of ${metricNote(metric)}`);
+  // Quantiles come from sketch buckets about 4% wide: within 2% of the exact value, so neighbours often tie.
+  const quantileNote = (stat) => (QUANTILES.includes(stat) ? " · quantiles within 2% (sketch buckets): close values tie" : "");
+  const singular = (unit) => ({ days: "day", hours: "hour", seconds: "second" }[unit] || unit);
   const hoverValue = (stat, field) => (stat === "count" ? `%{${field}:,} rows` : `%{${field}:.4f}`);
   // A change as three significant digits with its sign; no change (or one that rounds to none) is "0", never "-0.00".
   const changeFormat = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3, signDisplay: "exceptZero" });
+
+  // Hours holding data in [from, to), from /api/overview's rows per hour.
+  function hoursWithData(from, to) {
+    return ((state.overview && state.overview.rows_per_hour) || []).filter((h) => h.time >= from && h.time < to).length;
+  }
+
+  // A comparison with the period before is fair only when both hold data for as many hours: a count over 16
+  // hours against one over 24 "rises" by half, and an average of night hours against a whole day moves too.
+  function coverageNote(range) {
+    const length = parseHour(range.to) - parseHour(range.from);
+    const before = formatHour(parseHour(range.from) - length);
+    const now = hoursWithData(range.from, range.to);
+    const then = hoursWithData(before, range.from);
+    if (!then || then === now) return "";
+    return ` · ⚠ the period before holds ${then} hours of data against ${now} here: changes compare unequal spans`;
+  }
 
   function ranges() {
     const end = parseHour(state.meta.last_hour) + HOUR_MS;
@@ -126,17 +147,21 @@
   // -- incidents: the generator's log (/api/incidents) over the range, in the chosen region or state ----------
   const INCIDENT_COLOURS = { outage: "#b91c1c", degradation: "#d97706" };
 
-  async function loadIncidents(range, f) {
+  // Every incident of the range; each panel keeps those of the place it shows (inPlace).
+  async function loadIncidents(range) {
     try {
-      const answer = await api("incidents", { from: range.from, to: range.to });
-      const regionOf = Object.fromEntries(state.meta.states.map((s) => [s.state, s.region]));
-      return answer.incidents.filter((i) => (!f.state || i.state === f.state) &&
-        (!f.region || regionOf[i.state] === f.region));
+      return (await api("incidents", { from: range.from, to: range.to })).incidents;
     } catch (error) {
       // The charts do not need the log: say it is missing and draw them without it.
       setNote("incidents", "the incident log could not be read: " + error.message);
       return null;
     }
+  }
+
+  function inPlace(incidents, f) {
+    if (incidents === null) return null;
+    const regionOf = Object.fromEntries(state.meta.states.map((s) => [s.state, s.region]));
+    return incidents.filter((i) => (!f.state || i.state === f.state) && (!f.region || regionOf[i.state] === f.region));
   }
 
   function incidentScope(i) {
@@ -212,11 +237,12 @@
     const params = { metric, stat, from: range.from, to: range.to, bucket: range.bucket, ...f };
     if (quantile && f.band) params.band = null;
     setNote("timeseries", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${statNote(stat, metric)} · by ${range.bucket}`);
+      `${statNote(stat, metric)} · by ${range.bucket}` + quantileNote(stat));
     const answer = await api("timeseries", params);
     if (!answer.points.length) return empty("timeseries", "no data in this range");
+    const bucketMs = range.bucket === "day" ? DAY_MS : HOUR_MS;
     // A chosen state or region's incidents shade the hours they cover (nationwide there would be too many).
-    const shaded = f.state || f.region ? (await incidents) || [] : [];
+    const shaded = f.state || f.region ? inPlace(await incidents, f) || [] : [];
     const shapes = shaded.map((i) => ({
       // Clipped to the range, or an incident that began before it would stretch the axis.
       type: "rect", xref: "x", yref: "paper", y0: 0, y1: 1,
@@ -235,8 +261,9 @@
       margin: { l: 60, r: 20, t: 10, b: 40 },
       // The axis spans the range asked, from its first bucket to its last: the data's place in it shows, and a
       // lone point does not get an axis of milliseconds.
-      xaxis: { type: "date", title: { text: "hour (UTC)" },
-        range: [label(range.from), label(formatHour(parseHour(range.to) - (range.bucket === "day" ? DAY_MS : HOUR_MS)))] },
+      // Half a bucket of room at either end, so that the first and last points are not cut in half.
+      xaxis: { type: "date", title: { text: range.bucket === "day" ? "day (UTC)" : "hour (UTC)" },
+        range: [label(formatHour(parseHour(range.from) - bucketMs / 2)), label(formatHour(parseHour(range.to) - bucketMs / 2))] },
       // Counts from zero: whole numbers of rows, not ticks of 20.0005k around a steady fleet.
       yaxis: { title: { text: valueTitle(stat, metric) }, rangemode: stat === "count" ? "tozero" : "normal" },
       shapes,
@@ -268,7 +295,7 @@
     if (f.band) notes.push("band ignored: cells are not kept by band");
     const params = { metric, stat: mapStat, from: range.from, to: range.to, region: f.region, state: f.state };
     if (change) params.compare = "previous";
-    notes.push(change ? `change of ${mapStat === "count" ? "rows" : mapStat} vs the equally long period before`
+    notes.push(change ? `change of ${statNote(mapStat, metric)} vs the equally long period before` + coverageNote(range)
       : statNote(mapStat, metric));
     setNote("map", notes.join(" · "));
     if (!state.outlines) state.outlines = await api("states");
@@ -286,10 +313,10 @@
         size: 5, symbol: "square", color: values,
         colorscale: change ? [[0, "rgb(37,99,235)"], [0.5, "rgb(235,235,235)"], [1, "rgb(202,40,40)"]] : "Viridis",
         cmin: change ? -reach : undefined, cmax: change ? reach : undefined,
-        colorbar: { thickness: 10, len: 0.7 },
+        colorbar: { thickness: 10, len: 0.7, title: { text: (change ? "change of " : "") + valueTitle(mapStat, metric), side: "right" } },
       },
     };
-    const known = await incidents;
+    const known = inPlace(await incidents, f);
     if (known && known.length) notes.push("circles: incidents (red outage, orange degradation)");
     setNote("map", notes.join(" · "));
     // Cells, then the outlines over them (a full fleet's cells cover the land), then the incidents on top.
@@ -321,43 +348,57 @@
     const quantile = QUANTILES.includes(stat);
     const params = { metric, stat, by: "state", limit: 60, from: range.from, to: range.to, compare: "previous",
       region: f.region, band: quantile ? null : f.band };
-    setNote("breakdown", (quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") +
-      `${statNote(stat, metric)}; dot colour and label: change vs the previous period`);
     const answer = await api("breakdown", params);
     let rows = answer.rows.filter((r) => r.value !== null);
-    if ($("rank").value === "change") {
+    const compared = rows.some((r) => r.change !== null);
+    const byChange = $("rank").value === "change" && compared;
+    const notes = [(quantile && f.band ? "band ignored: quantiles are not kept by band · " : "") + statNote(stat, metric)];
+    if (byChange) {
+      // Ranked by the size of the change, and drawn as the change: the level is in the hover.
       rows = rows.slice().sort((a, b) => Math.abs(b.change ?? 0) - Math.abs(a.change ?? 0) || a.key.localeCompare(b.key));
+      notes.push("ranked by the size of the change vs the previous period");
+    } else {
+      notes.push(compared ? "dot colour and label: change vs the previous period"
+        : "no data in the period before this range: no change to show" +
+          ($("rank").value === "change" ? ", ranked by level" : ""));
     }
-    if (!rows.length) return empty("breakdown", "no data in this range");
-    // Every state, in rank order (a state with an incident in the range is marked where it ranks). Dots on an
-    // axis fitted to the values: bars from zero all look alike when the states differ by a few percent, or when
-    // every value is negative (signal strength).
-    const affected = new Set(((await incidents) || []).map((i) => i.state));
+    if (compared) notes.push(coverageNote(range).slice(3));
+    if (!rows.length) {
+      setNote("breakdown", notes.filter(Boolean).join(" · ") + quantileNote(stat));
+      return empty("breakdown", "no data in this range");
+    }
+    // Every state of the region (or the nation), in rank order: a state with an incident in the range is marked
+    // where it ranks, and the chosen state is in bold. Dots on an axis fitted to the values: bars from zero all
+    // look alike when the states differ by a few percent, or when every value is negative (signal strength).
+    const affected = new Set((inPlace(await incidents, { region: f.region, state: null }) || []).map((i) => i.state));
+    if (affected.size) notes.push("⚠ outlined: an incident in the range");
+    setNote("breakdown", notes.filter(Boolean).join(" · ") + quantileNote(stat));
     rows = rows.slice().reverse();
     const hit = (r) => affected.has(r.key);
-    if (affected.size) setNote("breakdown", $("breakdown-note").textContent + " · ⚠ outlined: an incident in the range");
+    const tick = (r) => (hit(r) ? "⚠ " : "") + (r.key === f.state ? `<b>${r.key}</b>` : r.key);
     const reach = Math.max(1e-9, ...rows.map((r) => Math.abs(r.change ?? 0)));
     const height = Math.max(300, 17 * rows.length + 60);
     $("breakdown").style.height = height + "px";
     Plotly.react("breakdown", [{
-      type: "scatter", mode: "markers+text", y: rows.map((r) => r.key), x: rows.map((r) => r.value),
-      customdata: rows.map((r) => [r.count, r.previous, r.change]),
-      hovertemplate: "%{y}: " + hoverValue(stat, "x") + "<br>previous %{customdata[1]:.4f}" +
+      type: "scatter", mode: "markers+text", y: rows.map((r) => r.key), x: rows.map((r) => (byChange ? r.change : r.value)),
+      customdata: rows.map((r) => [r.count, r.previous, r.change, r.value]),
+      hovertemplate: "%{y}: " + hoverValue(stat, "customdata[3]") + "<br>previous %{customdata[1]:.4f}" +
         "<br>change %{customdata[2]:+.4f}<br>%{customdata[0]:,} rows<extra></extra>",
       marker: { size: 10, color: rows.map((r) => diverging(r.change, reach)),
         line: { color: rows.map((r) => (hit(r) ? "#111827" : "rgba(0,0,0,0)")), width: rows.map((r) => (hit(r) ? 2 : 0)) } },
-      text: rows.map((r) => (r.change === null ? "" : changeFormat.format(r.change))),
+      text: rows.map((r) => (r.change === null || byChange ? "" : changeFormat.format(r.change))),
       textposition: "middle right", textfont: { size: 10, color: "#5b6474" }, cliponaxis: false,
     }], {
       height, margin: { l: 50, r: 60, t: 10, b: 40 },
-      xaxis: { title: { text: valueTitle(stat, metric) }, zeroline: false, automargin: true },
-      yaxis: { automargin: true, tickmode: "array", tickvals: rows.map((r) => r.key),
-        ticktext: rows.map((r) => (hit(r) ? "⚠ " + r.key : r.key)), range: [-0.7, rows.length - 0.3] },
+      xaxis: { title: { text: (byChange ? "change of " : "") + valueTitle(stat, metric) }, zeroline: byChange, automargin: true },
+      yaxis: { automargin: true, tickmode: "array", tickvals: rows.map((r) => r.key), ticktext: rows.map(tick),
+        range: [-0.7, rows.length - 0.3] },
     }, PLOT_CONFIG);
   }
 
   async function drawDistribution(metric, range, f) {
-    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + metricNote(metric));
+    setNote("distribution", (f.band ? "band ignored: quantiles are not kept by band · " : "") + metricNote(metric) +
+      quantileNote("p50"));
     const answer = await api("distribution", { metric, from: range.from, to: range.to, region: f.region, state: f.state });
     if (!answer.count) return empty("distribution", "no data in this range");
     const lines = QUANTILES.map((q, i) => ({
@@ -383,7 +424,8 @@
       marker: { color: "#64748b" },
     }], {
       margin: { l: 60, r: 20, t: 10, b: 40 }, shapes: lines, annotations: labels, bargap: 0,
-      xaxis: { title: { text: metricLabel(metric) } }, yaxis: { title: { text: `rows per ${metricUnit(metric) || "unit"}` } },
+      xaxis: { title: { text: metricLabel(metric) }, rangemode: answer.bins[0].lower >= 0 ? "nonnegative" : "normal" },
+      yaxis: { title: { text: `rows per ${singular(metricUnit(metric) || "unit")}` } },
     }, PLOT_CONFIG);
   }
 
@@ -407,6 +449,7 @@
       state.meta = meta;
       state.version = meta.version;
       fillSelectors(meta);
+      state.overview = overview;
       drawHeader(overview);
       if (meta.last_hour && state.marked !== meta.version) {
         await markStatesWithoutData(meta);
@@ -422,13 +465,13 @@
       const range = ranges();
       const f = filters();
       // One request for the incident log; the panels that mark incidents wait for it.
-      const incidents = loadIncidents(range, f);
+      const incidents = loadIncidents(range);
       await Promise.all([
         drawTimeseries(metric, stat, range, f, incidents),
         drawMap(metric, stat, range, f, incidents),
         drawBreakdown(metric, stat, range, f, incidents),
         drawDistribution(metric, range, f),
-        incidents.then(drawIncidents),
+        incidents.then((all) => drawIncidents(inPlace(all, f))),
       ]);
       setStatus(`data version ${meta.version} · updated ${new Date().toISOString().slice(11, 19)} UTC`);
       document.body.dataset.version = meta.version;
@@ -446,7 +489,7 @@
       const health = await api("health");
       if (health.version !== state.version) await refresh();
     } catch (error) {
-      setStatus("server unreachable: " + error.message, true);
+      setStatus(error.tokenNeeded ? "could not load: " + error.message : "server unreachable: " + error.message, true);
     }
     setTimeout(watch, POLL_MS);
   }
