@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -122,6 +122,12 @@ def _floor_day(value: datetime) -> datetime:
 
 def _floor_block(value: datetime) -> datetime:
     return value.replace(hour=value.hour - value.hour % BLOCK_HOURS)
+
+
+def _first_window_hour(held_hours: Sequence[datetime], window: timedelta) -> datetime:
+    """The first hour of the window that cells_hour, cells_block and the state-level rows of sketch_hour hold: the
+    loading and the questions must agree on it."""
+    return (held_hours[-1] if held_hours else _EPOCH) + HOUR - window
 
 
 def _ceil_block(value: datetime) -> datetime:
@@ -356,7 +362,7 @@ class ServingStore:
                     continue
                 except duckdb.InvalidInputException as error:
                     raise _unit_damaged(error) from None
-                self._manifest = manifest
+                # (_load swapped the manifest in with the tables.)
                 self._published_at = published_at
                 return True
         return False
@@ -677,9 +683,7 @@ class ServingStore:
         )
 
     def _window_start(self) -> datetime:
-        """The first hour of the window that cells_hour and the state-level rows of sketch_hour hold."""
-        held = self._manifest.hours
-        return (held[-1] if held else _EPOCH) + HOUR - self._window
+        return _first_window_hour(self._manifest.hours, self._window)
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._db.cursor()
@@ -714,8 +718,7 @@ class ServingStore:
         hours_without = sorted(hours - set(hours_with))
         days = {_floor_day(h) for h in hours}
         days_with = {_floor_day(h) for h in units_by_hour}
-        newest = max(units_by_hour, default=_EPOCH)
-        window_start = newest + HOUR - self._window
+        window_start = _first_window_hour(manifest.hours, self._window)
         in_window = {h for h in units_by_hour if h >= window_start}
         window_hours = sorted((in_window & set(hours_with)) | (in_window - self._window_hours))
         rebuilt_days = sorted(days & days_with)
@@ -793,9 +796,7 @@ class ServingStore:
             # Questions plan from the manifest: swap it in with the tables, before a compaction (seconds).
             self._manifest = manifest
             self._window_hours = in_window
-            self._swapped = self._commits
         except (duckdb.IOException, duckdb.InvalidInputException) as error:
-            self._swapped = self._commits
             con.rollback()
             # A digest deleted meanwhile (a convert found it stale) is retried with the newer manifest by the
             # caller, as a replaced unit is; only digests still there may be damaged ones.
@@ -803,12 +804,13 @@ class ServingStore:
                 raise
             unreadable: Exception | None = error
         except BaseException:
-            self._swapped = self._commits
             con.rollback()
             raise
         else:
             unreadable = None
         finally:
+            # Swapped in with the tables, or nothing committed: questions may plan again either way.
+            self._swapped = self._commits
             self._working = None
             con.close()
         if unreadable is not None:
