@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duckwifi.serving.catalogue import QUANTILES
-from duckwifi.serving.ranking import group_starts, histogram, pick_quantiles, quantile_rows
+from duckwifi.serving.ranking import BucketValues, group_starts, histogram, pick_quantiles, quantile_rows
 from duckwifi.serving.schema import create_serving_schema
 
 LEVELS = list(QUANTILES.values())
@@ -54,12 +54,11 @@ def _by_macro(con: duckdb.DuckDBPyConnection, rows: list[tuple[object, ...]]) ->
 
 
 def _by_numpy(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
-    # The columns as sketch_merge.sql gives them: ordered by group and bucket, with the bucket's value.
+    # The columns as sketch_merge.sql gives them: ordered by group and bucket.
     merged = con.execute(
-        "SELECT t AS time_key, region AS text_key, bucket, rollup_bucket_value(bucket) AS value, n"
-        " FROM ranked_input ORDER BY t, region, bucket"
+        "SELECT t AS time_key, region AS text_key, bucket, n FROM ranked_input ORDER BY t, region, bucket"
     ).fetchnumpy()
-    return quantile_rows(merged, LEVELS)
+    return quantile_rows(merged, LEVELS, BucketValues.read(con))
 
 
 @settings(max_examples=150, deadline=None)
@@ -72,9 +71,20 @@ def test_numpy_ranking_matches_the_sql_macro(con: duckdb.DuckDBPyConnection, gro
     assert sum(row[5] for row in by_numpy) == sum(n for *_, n in rows)
 
 
-def test_no_buckets_no_rows() -> None:
-    empty = {k: np.zeros(0) for k in ("time_key", "text_key", "value")} | {"n": np.zeros(0, dtype=np.int64)}
-    assert quantile_rows(empty, LEVELS) == []
+def test_no_buckets_no_rows(con: duckdb.DuckDBPyConnection) -> None:
+    empty = {k: np.zeros(0) for k in ("time_key", "text_key")}
+    empty |= {"bucket": np.zeros(0, dtype=np.int16), "n": np.zeros(0, dtype=np.int64)}
+    assert quantile_rows(empty, LEVELS, BucketValues.read(con)) == []
+
+
+@given(st.integers(-32768, 32767))
+def test_the_bucket_table_is_the_macros(con: duckdb.DuckDBPyConnection, key: int) -> None:
+    table = BucketValues.read(con)
+    index = BucketValues.index(np.array([key], dtype=np.int16))[0]
+    by_macro = con.execute(
+        "SELECT rollup_bucket_value($k), rollup_bucket_lower($k), rollup_bucket_upper($k)", {"k": key}
+    ).fetchone()
+    assert (table.value[index], table.lower[index], table.upper[index]) == by_macro
 
 
 def test_groups_split_on_any_key_and_on_null() -> None:
@@ -94,27 +104,30 @@ def test_the_rank_is_ceil_q_n_and_at_least_one() -> None:
     assert [p.tolist() for p in picked] == [[3.0], [1.0], [1.0], [2.0], [3.0]]
 
 
-def test_histogram_gathers_buckets_into_equal_runs() -> None:
+def test_histogram_gathers_buckets_into_equal_runs(con: duckdb.DuckDBPyConnection) -> None:
     # Five buckets into two bins: rows 0-2 and 3-4 ((i * 2) // 5), edges the outer edges of each run.
-    merged = {
-        "lower": np.array([-4.0, -2.0, 0.0, 1.0, 2.0]),
-        "upper": np.array([-2.0, -1.0, 0.0, 2.0, 3.0]),
-        "n": np.array([1, 2, 3, 4, 5], dtype=np.int64),
-    }
-    assert histogram(merged, 2) == [
-        {"lower": -4.0, "upper": 0.0, "count": 6},
-        {"lower": 1.0, "upper": 3.0, "count": 9},
+    table = BucketValues.read(con)
+    keys = [-2010, -2001, 0, 2001, 2017]
+    merged = {"bucket": np.array(keys, dtype=np.int16), "n": np.array([1, 2, 3, 4, 5], dtype=np.int64)}
+    edges = "SELECT rollup_bucket_lower($k), rollup_bucket_upper($k)"
+    edge = {k: con.execute(edges, {"k": k}).fetchone() for k in keys}
+    assert histogram(merged, 2, table) == [
+        {"lower": edge[-2010][0], "upper": 0.0, "count": 6},
+        {"lower": edge[2001][0], "upper": edge[2017][1], "count": 9},
     ]
     # More bins than buckets: a bin per bucket.
-    assert [b["count"] for b in histogram(merged, 40)] == [1, 2, 3, 4, 5]
-    assert histogram({k: v[:0] for k, v in merged.items()}, 3) == []
+    assert [b["count"] for b in histogram(merged, 40, table)] == [1, 2, 3, 4, 5]
+    assert histogram({k: v[:0] for k, v in merged.items()}, 3, table) == []
 
 
 @given(st.lists(st.integers(1, 1000), min_size=1, max_size=300), st.integers(1, 100))
-def test_histogram_keeps_every_row_in_at_most_the_bins_asked(counts: list[int], bins: int) -> None:
-    edges = np.arange(len(counts) + 1, dtype=np.float64)
-    merged = {"lower": edges[:-1], "upper": edges[1:], "n": np.array(counts, dtype=np.int64)}
-    answer = histogram(merged, bins)
+def test_histogram_keeps_every_row_in_at_most_the_bins_asked(
+    con: duckdb.DuckDBPyConnection, counts: list[int], bins: int
+) -> None:
+    # Consecutive positive keys: each bucket's upper edge is the next one's lower edge.
+    keys = np.arange(2000, 2000 + len(counts), dtype=np.int16)
+    merged = {"bucket": keys, "n": np.array(counts, dtype=np.int64)}
+    answer = histogram(merged, bins, BucketValues.read(con))
     assert sum(b["count"] for b in answer) == sum(counts)
     assert len(answer) == min(bins, len(counts))
     assert all(a["upper"] == b["lower"] for a, b in itertools.pairwise(answer))

@@ -58,7 +58,7 @@ from duckwifi.serving.catalogue import (
     states_filter,
     whole_hour,
 )
-from duckwifi.serving.ranking import histogram, quantile_rows
+from duckwifi.serving.ranking import BucketValues, histogram, quantile_rows
 from duckwifi.serving.schema import create_serving_schema
 from duckwifi.sql_scripts import execute_script as _execute_script
 from duckwifi.sql_scripts import statements as _statements
@@ -305,6 +305,7 @@ class ServingStore:
         config = {"memory_limit": memory_limit(SERVING_MEMORY_LIMIT), "enable_external_file_cache": False}
         self._db = duckdb.connect(":memory:", config=config)
         create_serving_schema(self._db)
+        self._buckets = BucketValues.read(self._db)
         self._refresh_lock = threading.Lock()
         self._cursors = ThreadCursors(self._new_cursor)
         # The connection a refresh (or a compaction) is working on, and whether the store is closing: a server
@@ -498,11 +499,11 @@ class ServingStore:
             return empty
         level = 2 if states else 1 if regions else 0
         merged = self._merged_sketches(index, level, "none", regions, states, span)
-        rows = quantile_rows(merged, list(QUANTILES.values()))
+        rows = quantile_rows(merged, list(QUANTILES.values()), self._buckets)
         if not rows:
             return empty
         _, _, p50, p90, p99, count = rows[0]
-        return {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": histogram(merged, bins)}
+        return {"p50": p50, "p90": p90, "p99": p99, "count": count, "bins": histogram(merged, bins, self._buckets)}
 
     @_consistent
     def holds_data(self, start: datetime, end: datetime) -> bool:
@@ -581,7 +582,7 @@ class ServingStore:
                 rows = self._run("serving/quantile_series.sql", {**params, "regions": regions, "states": states})
             else:
                 merged = self._merged_sketches(index, geography, group, regions, states, span)
-                rows = quantile_rows(merged, list(QUANTILES.values()))
+                rows = quantile_rows(merged, list(QUANTILES.values()), self._buckets)
             return [(row[0], row[1], row[column], row[5]) for row in rows]
         runs = _cut(*span, use_days=group != "hour")
         level = geography + (3 if bands or group == "band" else 0)

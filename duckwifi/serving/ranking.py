@@ -14,10 +14,38 @@ order) whose running count reaches ``max(ceil(q * n), 1)``, the row of rank ceil
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
+
+from duckwifi import queries
+
+# A sketch key's row in BucketValues: keys are SMALLINT, so every key has one.
+_KEY_OFFSET = 32768
+
+
+@dataclass(frozen=True)
+class BucketValues:
+    """Every sketch key's representative value and edges (sql/serving/bucket_values.sql, from the rollup
+    macros), indexed by key: a question looks up the few buckets it picks instead of DuckDB computing three
+    powers for each of its merged buckets."""
+
+    value: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> BucketValues:
+        """The table, from a connection with the rollup macros installed."""
+        rows = con.execute(queries.load("serving/bucket_values.sql")).fetchnumpy()
+        return cls(rows["value"], rows["lower"], rows["upper"])
+
+    @staticmethod
+    def index(buckets: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+        return np.asarray(buckets, dtype=np.intp) + _KEY_OFFSET
 
 
 def group_starts(keys: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.intp]:
@@ -54,20 +82,23 @@ def pick_quantiles(
     return totals, picked
 
 
-def quantile_rows(merged: Mapping[str, npt.NDArray[Any]], levels: Sequence[float]) -> list[tuple[Any, ...]]:
+def quantile_rows(
+    merged: Mapping[str, npt.NDArray[Any]], levels: Sequence[float], table: BucketValues
+) -> list[tuple[Any, ...]]:
     """``(time_key, text_key, p50, p90, p99, n)`` per group, in group order, from sketch_merge.sql's columns
-    fetched as numpy arrays (``time_key``, ``text_key``, ``value``, ``n``)."""
+    fetched as numpy arrays (``time_key``, ``text_key``, ``bucket``, ``n``)."""
     if len(merged["n"]) == 0:
         return []
     starts = group_starts([merged["time_key"], merged["text_key"]])
-    totals, picked = pick_quantiles(starts, merged["n"].astype(np.int64), merged["value"], levels)
+    values = table.value[BucketValues.index(merged["bucket"])]
+    totals, picked = pick_quantiles(starts, merged["n"].astype(np.int64), values, levels)
     times = merged["time_key"][starts].tolist()
     texts = merged["text_key"][starts].tolist()
     return list(zip(times, texts, *(p.tolist() for p in picked), totals.tolist(), strict=True))
 
 
-def histogram(merged: Mapping[str, npt.NDArray[Any]], bins: int) -> list[dict[str, Any]]:
-    """One group's merged buckets (sketch_merge.sql's ``lower``, ``upper`` and ``n``, in value order) gathered
+def histogram(merged: Mapping[str, npt.NDArray[Any]], bins: int, table: BucketValues) -> list[dict[str, Any]]:
+    """One group's merged buckets (sketch_merge.sql's ``bucket`` and ``n``, in value order) gathered
     into at most ``bins`` bins of as many buckets each, so bins are about equal in log scale and a gap between
     negative and positive values costs nothing: ``[{"lower", "upper", "count"}]``, each bin's edges its
     buckets' outer edges, its count exact."""
@@ -78,5 +109,6 @@ def histogram(merged: Mapping[str, npt.NDArray[Any]], bins: int) -> list[dict[st
     firsts = np.flatnonzero(np.diff(of_bucket, prepend=-1))
     lasts = np.append(firsts[1:], buckets) - 1
     counts = np.add.reduceat(merged["n"].astype(np.int64), firsts)
-    lower, upper = merged["lower"][firsts].tolist(), merged["upper"][lasts].tolist()
+    keys = BucketValues.index(merged["bucket"])
+    lower, upper = table.lower[keys[firsts]].tolist(), table.upper[keys[lasts]].tolist()
     return [{"lower": a, "upper": b, "count": n} for a, b, n in zip(lower, upper, counts.tolist(), strict=True)]

@@ -1,7 +1,8 @@
 -- Merges the sketches one quantile question or distribution reads into buckets per group (time, region or
--- state, or none), ordered by group and bucket, each bucket with its representative value and its edges;
--- serving/ranking.py then picks p50, p90 and p99 of every group from the running counts, and gathers a
--- distribution's buckets into bins. The range comes as in stats_query.sql:
+-- state, or none), ordered by group and bucket; serving/ranking.py then picks p50, p90 and p99 of every
+-- group from the running counts, and gathers a distribution's buckets into bins, looking up the picked
+-- buckets' values and edges (serving/bucket_values.sql): computed here for every merged bucket, they were
+-- a quarter of a 30-day state breakdown's statement. The range comes as in stats_query.sql:
 -- two runs of hours from sketch_hour and one run of days from sketch_day, picked by serving_sketch_rows.
 -- The sketch level is the coarsest that holds the filter and the grouping (0 nation, 1 region, 2 state),
 -- so a national question merges one pre-merged sketch per hour or day rather than 49. Counts subtracted
@@ -12,18 +13,14 @@
 -- none: one group); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start,
 -- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[]; $edges
 -- BOOLEAN (read the cursor's sketch_edge, loaded for this range).
--- Needs: serving_sketch_rows (serving/create_serving_macros.sql); rollup_bucket_value, rollup_bucket_lower,
--- rollup_bucket_upper (rollups/create_rollup_macros.sql).
--- Output: rows (time_key TIMESTAMP, text_key VARCHAR, bucket SMALLINT, value DOUBLE, lower DOUBLE, upper
--- DOUBLE, n BIGINT), ordered by time_key, text_key, bucket; n > 0.
+-- Needs: serving_sketch_rows (serving/create_serving_macros.sql).
+-- Output: rows (time_key TIMESTAMP, text_key VARCHAR, bucket SMALLINT, n BIGINT), ordered by time_key,
+-- text_key, bucket; n > 0.
 SELECT
     m.time_key,
     -- After the merge: grouped as the sketch tables' one-byte serving_place, answered as text.
     cast(m.text_key AS VARCHAR) AS text_key,
     m.bucket,
-    rollup_bucket_value(m.bucket) AS value,
-    rollup_bucket_lower(m.bucket) AS lower,
-    rollup_bucket_upper(m.bucket) AS upper,
     m.n
 FROM (
     SELECT
