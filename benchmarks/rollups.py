@@ -289,6 +289,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _resident_mb() -> float:
+    """This process's resident memory now (Linux), not its peak: what a loaded store keeps."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def queries(store: Path, warehouse: Path, repeat: int) -> dict[str, Any]:
     import duckdb
 
@@ -306,6 +312,7 @@ def queries(store: Path, warehouse: Path, repeat: int) -> dict[str, Any]:
         "store_rows": overview["rows"],
         "load_s": round(load_s, 1),
         "peak_rss_mb_after_load": round(_rss_mb()),
+        "rss_mb_after_load": round(_resident_mb()),
         "rss_mb_before_load": round(rss_before),
         "shapes": {},
     }

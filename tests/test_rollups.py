@@ -318,6 +318,15 @@ def test_an_empty_store_answers_empty(warehouse_dir) -> None:
     assert served.distribution("metric_1")["p50"] is None
 
 
+def test_the_loaded_store_is_compressed(shared_store) -> None:
+    # DuckDB compresses an in-memory database only when it is checkpointed, and keeps rows as written until
+    # then (about five times the memory, docs/benchmarks.md): every load ends with a checkpoint.
+    con = shared_store._connection()
+    for table in ("sketch_day", "stats_hour", "cells_hour"):
+        kinds = con.execute("SELECT DISTINCT compression FROM pragma_storage_info(?)", [table]).fetchall()
+        assert {kind for (kind,) in kinds} - {"Uncompressed"}, table
+
+
 # -- bad input to every function -----------------------------------------------------------------------
 
 BAD_CALLS = [

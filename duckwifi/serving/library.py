@@ -70,8 +70,9 @@ log = logging.getLogger(__name__)
 # or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
 # of a range) are read from the units' files. For 30 days they would be the size of the whole store.
 DEFAULT_WINDOW_HOURS = 48
-# The store lives in memory (about 2.2 GB for 30 days at a 20M fleet's group counts) and its tables are
-# sorted again now and then, one at a time, so its DuckDB may use more than a pipeline command's default.
+# The store lives in memory, compressed once loaded (about 0.5 GB for 30 days at a 20M fleet's group counts,
+# 2.9 GB as a first load writes them), and its tables are sorted again now and then, one at a time, so its
+# DuckDB may use more than a pipeline command's default.
 SERVING_MEMORY_LIMIT = "4GB"
 # Refreshes append rows out of the tables' (metric, level, time) order, which the row groups' min/max
 # statistics rely on to skip other metrics; after this many reloaded hours the tables are sorted again.
@@ -304,6 +305,7 @@ class ServingStore:
         # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
         config = {"memory_limit": memory_limit(SERVING_MEMORY_LIMIT), "enable_external_file_cache": False}
         self._db = duckdb.connect(":memory:", config=config)
+        _execute_script(self._db, "serving/open_store.sql", {})
         create_serving_schema(self._db)
         self._buckets = BucketValues.read(self._db)
         self._refresh_lock = threading.Lock()
@@ -687,11 +689,17 @@ class ServingStore:
         return _first_window_hour(self._manifest.hours, self._window)
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = self._db.cursor()
+        cursor = self._connection()
         # Temporary macros and tables belong to one connection, and each cursor is a connection of its own.
         install_macros(cursor)
         _execute_script(cursor, "serving/create_cursor_tables.sql", {})
         return cursor
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the store's database (serving/open_store.sql)."""
+        con = self._db.cursor()
+        _execute_script(con, "serving/use_store.sql", {})
+        return con
 
     def _run(self, statement: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return self._cursors.get().connection.execute(queries.load(statement), params).fetchall()
@@ -784,7 +792,7 @@ class ServingStore:
                 },
             )
         )
-        con = self._db.cursor()
+        con = self._connection()
         self._working = con
         install_macros(con)
         try:
@@ -830,10 +838,25 @@ class ServingStore:
         )
         if self._hours_since_compaction >= self._compact_after_hours:
             self._compact()
+        self._compress()
+
+    def _compress(self) -> None:
+        """Compress what the load (and a compaction) wrote: the store's database holds it as written until it is
+        checkpointed, about five times its compressed size (serving/compress_store.sql)."""
+        con = self._connection()
+        self._working = con
+        try:
+            _execute_script(con, "serving/compress_store.sql", {})
+        except duckdb.OutOfMemoryException:
+            # Compression only saves memory; queries stay right, and the next refresh tries again.
+            log.warning("not enough memory to compress the serving store (DUCKWIFI_MEMORY_LIMIT); will retry")
+        finally:
+            self._working = None
+            con.close()
 
     def _compact(self) -> None:
         """Sort the tables again, one statement (one table) at a time; a query sees one order or the other."""
-        con = self._db.cursor()
+        con = self._connection()
         self._working = con
         try:
             for statement in _statements("serving/compact_tables.sql"):
