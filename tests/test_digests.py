@@ -57,6 +57,11 @@ def _digest_folders(warehouse: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
+def _store(warehouse: Path) -> ServingStore:
+    # Hourly rows of a 3-hour window, so that day 1 is read from its digest alone: no hour of it from units.
+    return ServingStore(warehouse, window_hours=3, sketch_window_hours=3)
+
+
 def _tables(store: ServingStore) -> dict[str, list[tuple]]:
     # The test reads the store's own tables: parity must hold for every row, not only for some questions.
     return {t: store._db.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
@@ -67,7 +72,7 @@ def _from_units(warehouse: Path, tmp_path: Path) -> dict[str, list[tuple]]:
     copy = tmp_path / "units-only"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(warehouse / "rollups", copy / "rollups", ignore=shutil.ignore_patterns(digests.DIGESTS_DIR))
-    store = ServingStore(copy, window_hours=3)
+    store = _store(copy)
     try:
         return _tables(store)
     finally:
@@ -83,7 +88,7 @@ def _drop_unit_files(warehouse: Path, day: datetime) -> None:
 
 
 def _served_counts(warehouse: Path) -> list[tuple[datetime, int]]:
-    store = ServingStore(warehouse, window_hours=3)
+    store = _store(warehouse)
     try:
         return [(p["time"], p["count"]) for p in store.timeseries("metric_1", "count")]
     finally:
@@ -112,7 +117,7 @@ def test_convert_writes_the_digest_of_each_complete_day_from_exactly_its_units(t
 
 def test_a_store_loaded_with_digests_holds_exactly_what_units_give(two_days, tmp_path: Path) -> None:
     warehouse, _, _ = two_days
-    with_digests = ServingStore(warehouse, window_hours=3)
+    with_digests = _store(warehouse)
     try:
         loaded = _tables(with_digests)
         assert loaded == _from_units(warehouse, tmp_path)
@@ -127,7 +132,7 @@ def test_a_day_with_a_usable_digest_is_read_from_it_not_from_its_units(two_days,
     expected = _from_units(warehouse, tmp_path)
     _drop_unit_files(warehouse, DAY1)
     # Day 1 is outside the 3-hour window, so nothing of it is read from units: the digest answers alone.
-    store = ServingStore(warehouse, window_hours=3)
+    store = _store(warehouse)
     try:
         assert _tables(store) == expected
     finally:
@@ -135,7 +140,7 @@ def test_a_day_with_a_usable_digest_is_read_from_it_not_from_its_units(two_days,
     # The control: without the digest the same store cannot load, so the digest was what answered.
     shutil.rmtree(warehouse / "rollups" / digests.DIGESTS_DIR)
     with pytest.raises(RollupsDamaged, match="a rollup unit cannot be read"):
-        ServingStore(warehouse, window_hours=3)
+        _store(warehouse)
 
 
 def test_a_digest_made_stale_by_forget_is_ignored_then_replaced(runner, two_days, tmp_path: Path) -> None:
@@ -147,7 +152,7 @@ def test_a_digest_made_stale_by_forget_is_ignored_then_replaced(runner, two_days
     assert _digest_folders(warehouse) == stale
     assert _served_counts(warehouse) == _raw_counts(warehouse)
     assert DAY1 + timedelta(hours=22) not in dict(_served_counts(warehouse))
-    store = ServingStore(warehouse, window_hours=3)
+    store = _store(warehouse)
     assert _tables(store) == _from_units(warehouse, tmp_path)
     # The next convert replaces it with the digest of the day's remaining units.
     forgotten.unlink()
@@ -157,7 +162,7 @@ def test_a_digest_made_stale_by_forget_is_ignored_then_replaced(runner, two_days
     assert _digest_folders(warehouse) != stale
     # A store that followed the change reads the same as a fresh one.
     assert store.refresh() is False
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _tables(store)
+    assert _tables(_store(warehouse)) == _tables(store)
 
 
 def _keep_only(warehouse: Path, kept: Path, name: str) -> None:
@@ -181,7 +186,7 @@ def test_a_digest_made_stale_by_replace_changed_is_not_used(runner, two_days, tm
     _keep_only(warehouse, kept, name)
     assert _served_counts(warehouse) == _raw_counts(warehouse)
     assert dict(_served_counts(warehouse))[DAY1 + timedelta(hours=21)] == 100
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    assert _tables(_store(warehouse)) == _from_units(warehouse, tmp_path)
 
 
 def test_a_digest_of_a_day_that_gained_a_unit_is_not_used_even_under_the_new_name(
@@ -204,7 +209,7 @@ def test_a_digest_of_a_day_that_gained_a_unit_is_not_used_even_under_the_new_nam
     _keep_only(warehouse, kept, digests.digest_name(DAY1, day1_units))
     assert digests.usable_digest(Warehouse(warehouse), DAY1, day1_units) is None
     assert _served_counts(warehouse) == _raw_counts(warehouse)
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    assert _tables(_store(warehouse)) == _from_units(warehouse, tmp_path)
 
 
 def test_rebuild_rewrites_the_digests_and_rollup_digests_writes_missing_ones(runner, two_days, tmp_path) -> None:
@@ -214,7 +219,7 @@ def test_rebuild_rewrites_the_digests_and_rollup_digests_writes_missing_ones(run
     after = _digest_folders(warehouse)
     assert len(after) == 1
     assert after != before
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    assert _tables(_store(warehouse)) == _from_units(warehouse, tmp_path)
     shutil.rmtree(warehouse / "rollups" / "digests")
     result = invoke(runner, "rollup", "--digests", "-w", warehouse)
     assert result.exit_code == 0, result.output
@@ -279,13 +284,13 @@ def test_writing_digests_killed_at_random_instants_never_shows_a_partial_one(tmp
             if not name.startswith("."):
                 day = datetime.strptime(name[:10], "%Y-%m-%d")
                 assert digests.usable_digest(Warehouse(wh), day, digests.units_by_day(manifest)[day]) is not None
-        assert _tables(ServingStore(wh, window_hours=3)) == expected
+        assert _tables(_store(wh)) == expected
     # Most kills hit a running writer (the rest found it done): the loop tested what it claims.
     assert killed_while_writing >= 2
     final = run_cli("rollup", "--digests", "-w", wh)
     assert final.returncode == 0, final.stderr
     assert _digest_folders(wh) == written
-    assert _tables(ServingStore(wh, window_hours=3)) == expected
+    assert _tables(_store(wh)) == expected
 
 
 @pytest.mark.slow
@@ -294,13 +299,13 @@ def test_a_reader_during_a_convert_that_writes_digests_never_errors(tmp_path: Pa
     assert run_cli("init", "-w", wh, "--devices", 2000, "--start", "2020-01-01 18:00").returncode == 0
     assert run_cli("tick", "-w", wh, "--out", src, "--hours", 4).returncode == 0
     assert run_cli("convert", src, lake, "-w", wh).returncode == 0
-    reader = ServingStore(wh, window_hours=3)
+    reader = _store(wh)
     assert run_cli("tick", "-w", wh, "--out", src, "--hours", 8).returncode == 0
     proc = popen_cli("convert", src, lake, "-w", wh)
     loads = 0
     while proc.poll() is None:
         reader.refresh()
-        fresh = ServingStore(wh, window_hours=3)
+        fresh = _store(wh)
         assert fresh.overview()["rows"] >= 4 * 2000
         fresh.close()
         loads += 1
@@ -308,7 +313,7 @@ def test_a_reader_during_a_convert_that_writes_digests_never_errors(tmp_path: Pa
     assert loads > 0
     assert _digest_folders(wh)
     reader.refresh()
-    assert _tables(reader) == _tables(ServingStore(wh, window_hours=3)) == _from_units(wh, tmp_path)
+    assert _tables(reader) == _tables(_store(wh)) == _from_units(wh, tmp_path)
 
 
 def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again(
@@ -321,7 +326,7 @@ def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again
     damaged = warehouse / "rollups" / digests.DIGESTS_DIR / folder / "hour_rows.parquet"
     damaged.write_bytes(damaged.read_bytes()[:100])
     with caplog.at_level(logging.WARNING, logger="duckwifi.serving.library"):
-        assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+        assert _tables(_store(warehouse)) == _from_units(warehouse, tmp_path)
     (warned,) = [r.getMessage() for r in caplog.records if "day digest" in r.getMessage()]
     assert str(damaged) in warned
     assert "duckwifi check --repair" in warned
@@ -334,7 +339,7 @@ def test_a_damaged_digest_is_served_around_then_found_by_check_and_written_again
     assert f"repaired: wrote the day digest {shown.parent} again" in repaired.stderr
     assert _digest_folders(warehouse) == [folder]
     assert invoke(runner, "check", "-w", warehouse).exit_code == 0
-    assert _tables(ServingStore(warehouse, window_hours=3)) == _from_units(warehouse, tmp_path)
+    assert _tables(_store(warehouse)) == _from_units(warehouse, tmp_path)
     # A damaged digest.json keeps the digest from being used at all: listed and written again too.
     info = damaged.parent / "digest.json"
     info.write_text("{")

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from duckwifi.errors import RollupsDamaged
 from duckwifi.serving import ServingStore
+from duckwifi.serving.library import DEFAULT_SKETCH_WINDOW_HOURS
 from tests.conftest import run_cli
 from tests.rollup_lake import (
     SmallLake,
@@ -58,10 +59,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
     return build(tmp_path_factory.mktemp("long"), devices=200, hours=24 * DAYS, start="2020-01-01 00:00:00", kept=KEPT)
 
 
-@pytest.fixture
-def store(lake: SmallLake) -> Iterator[ServingStore]:
-    # A narrow hourly window: state-level hours of old partial days come from the units' files.
-    served = ServingStore(lake.warehouse, window_hours=6)
+# A narrow hourly window for maps; for state-level sketches the same (old partial days' hours come from the
+# units' files), three days (the older ones' from files), or the default 31 days (every hour from memory).
+SKETCH_WINDOWS = [6, 72, DEFAULT_SKETCH_WINDOW_HOURS]
+
+
+@pytest.fixture(params=SKETCH_WINDOWS, ids=lambda hours: f"sketch-window-{hours}h")
+def store(lake: SmallLake, request: pytest.FixtureRequest) -> Iterator[ServingStore]:
+    served = ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=request.param)
     yield served
     served.close()
 
@@ -109,12 +114,57 @@ hours = st.integers(0, 24 * DAYS).map(lambda k: FIRST + timedelta(hours=k))
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sketch_window", SKETCH_WINDOWS)
 @settings(max_examples=15, deadline=None)
 @given(span=st.tuples(hours, hours).map(sorted))
-def test_any_range_agrees_with_the_raw_lake(lake: SmallLake, span: list[datetime]) -> None:
+def test_any_range_agrees_with_the_raw_lake(lake: SmallLake, sketch_window: int, span: list[datetime]) -> None:
     start, end = span
-    with ServingStore(lake.warehouse, window_hours=6) as served, raw(lake.warehouse) as raw_con:
+    served = ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=sketch_window)
+    with served, raw(lake.warehouse) as raw_con:
         _assert_answers_match_raw(served, raw_con, start, end)
+
+
+def _state_sketch_rows(served: ServingStore) -> list[tuple[object, ...]]:
+    return served._connection().execute("SELECT * FROM sketch_hour WHERE level = 2 ORDER BY ALL").fetchall()
+
+
+def test_the_sketch_window_fills_a_day_per_refresh_and_no_answer_changes(lake: SmallLake) -> None:
+    """A store that does not fill its sketch window when it loads (as `serve` starts) holds the state-level
+    hourly sketches of its recent window only, and reads older hours from unit files; each refresh then loads
+    one more day. Every answer is the same at every step, and at the end it holds what a filled store holds."""
+    partial_days = [LONG_RANGES[4], LONG_RANGES[5]]
+    questions = [
+        *(lambda s, r=r: s.breakdown("metric_4", "p99", "state", *r, limit=1000) for r in partial_days),
+        *(lambda s, r=r: s.distribution("metric_6", *r, state=["CA", "TX"]) for r in partial_days),
+        lambda s: s.timeseries("metric_5", "p90", *LONG_RANGES[5], bucket="hour", state=["CA", "TX"]),
+    ]
+    with (
+        ServingStore(lake.warehouse, window_hours=6, fill=False) as filling,
+        ServingStore(lake.warehouse, window_hours=6) as filled,
+    ):
+        want = [q(filled) for q in questions]
+        assert not filled._sketch_plan(LONG_RANGES[4], use_days=True).reads_edges
+        assert filling._sketch_plan(LONG_RANGES[4], use_days=True).reads_edges
+        steps = 0
+        while filling._sketches_from > filled._sketches_from:
+            assert [q(filling) for q in questions] == want
+            assert filling.refresh() is False  # nothing new published: the version is the same
+            steps += 1
+        # The load's own refresh filled the newest day's hours before the window; one refresh each for the six
+        # days before it (the empty one included).
+        assert steps == DAYS - 1
+        assert [q(filling) for q in questions] == want
+        assert not filling._sketch_plan(LONG_RANGES[4], use_days=True).reads_edges
+        assert _state_sketch_rows(filling) == _state_sketch_rows(filled)
+
+
+def test_state_sketches_older_than_the_sketch_window_are_not_kept(lake: SmallLake) -> None:
+    with ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=48) as served:
+        newest = served.overview()["last_hour"]
+        held = {row[1] for row in _state_sketch_rows(served)}
+        assert held
+        assert min(held) >= newest + timedelta(hours=1) - timedelta(hours=48)
+        assert min(held) < newest + timedelta(hours=1) - timedelta(hours=6)
 
 
 def _sources_of_day(lake: SmallLake, day: int) -> list[Path]:
@@ -144,7 +194,7 @@ def test_a_changed_day_in_the_middle_is_followed(lake: SmallLake, store: Serving
         for start, end in LONG_RANGES:
             _assert_answers_match_raw(store, raw_con, start, end)
     # The same as a store loaded afresh.
-    with ServingStore(lake.warehouse, window_hours=6) as fresh:
+    with ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6) as fresh:
         for start, end in LONG_RANGES:
             assert store.distribution("metric_6", start, end) == fresh.distribution("metric_6", start, end)
             assert store.map_cells("metric_2", "avg", start, end) == fresh.map_cells("metric_2", "avg", start, end)
@@ -157,8 +207,11 @@ def test_the_next_question_over_the_same_range_reads_no_unit_file(lake: SmallLak
     copy = tmp_path / "wh"
     shutil.copytree(lake.warehouse, copy)
     start, end = FIRST + timedelta(hours=5), FIRST + 6 * DAY
-    with ServingStore(copy, window_hours=6) as served, ServingStore(lake.warehouse, window_hours=6) as reference:
-        assert served._plan((start, end), use_days=True, subtract=True, memory=True).reads_edges
+    with (
+        ServingStore(copy, window_hours=6, sketch_window_hours=6) as served,
+        ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6) as reference,
+    ):
+        assert served._sketch_plan((start, end), use_days=True).reads_edges
         first = ("metric_4", "p99", "state", start, end)
         assert served.breakdown(*first) == reference.breakdown(*first)
         for table in (copy / "rollups" / "units").glob("*/sketch.parquet"):
@@ -178,9 +231,12 @@ def test_an_edge_merged_per_day_is_not_reused_by_hour(lake: SmallLake) -> None:
     very same hours on the same cursor reads them again, hour by hour, rather than take that day's rows."""
     start, end = FIRST + DAY + timedelta(hours=5), FIRST + DAY + timedelta(hours=10)
     states = ["CA", "TX"]
-    with ServingStore(lake.warehouse, window_hours=6) as served, ServingStore(lake.warehouse, window_hours=6) as fresh:
-        by_day = served._plan((start, end), use_days=True, subtract=True, memory=True)
-        by_hour = served._plan((start, end), use_days=False, subtract=True, memory=True)
+    with (
+        ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6) as served,
+        ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6) as fresh,
+    ):
+        by_day = served._sketch_plan((start, end), use_days=True)
+        by_hour = served._sketch_plan((start, end), use_days=False)
         assert by_day.added == by_hour.added == [FIRST + DAY + timedelta(hours=9)]
         days = served.timeseries("metric_5", "p90", start, end, bucket="day", state=states)
         assert [p["time"] for p in days] == [FIRST + DAY]
@@ -196,7 +252,7 @@ def test_a_damaged_unit_of_an_old_hour_is_a_named_error(lake: SmallLake, tmp_pat
     copy = tmp_path / "wh"
     shutil.copytree(lake.warehouse, copy)
     start, end = FIRST + DAY + timedelta(hours=5), FIRST + DAY + timedelta(hours=10)
-    with ServingStore(copy, window_hours=6) as served:
+    with ServingStore(copy, window_hours=6, sketch_window_hours=6) as served:
         (unit,) = [u for u in served._manifest.units if FIRST + DAY + timedelta(hours=9) in u.hours]
         sketch = unit.path(copy / "rollups", "sketch")
         if damage == "truncated":

@@ -133,6 +133,33 @@ def test_overview_and_health(client):
     assert body["status"] == "ok"
     assert body["version"] == overview["version"]
     assert body["seconds_since_publish"] >= 0
+    assert body["warming"] is False
+
+
+def test_the_server_starts_warming_and_its_poller_fills_the_sketch_window(tmp_path):
+    """The server starts before the state-level hourly sketches of its older days are in memory (health says
+    warming); its poller loads them a day at a time, back to back, and no answer changes meanwhile."""
+    from duckwifi.api.data import DashboardData
+    from tests.rollup_lake import build
+
+    # Hours 0, 30, 80 and 110 of five days: the newest 48 hours hold 80 and 110, and the load's own refresh
+    # fills only the day before them (empty), so days 0 and 1 are left to the poller.
+    lake = build(tmp_path, devices=200, hours=120, start="2020-01-01 00:00:00", kept={0, 30, 80, 110})
+    first = datetime(2020, 1, 1)
+    span = (first + timedelta(hours=1), first + timedelta(hours=111))
+    data = DashboardData(Warehouse(lake.warehouse), poll_interval_s=30)
+    try:
+        assert data.health().warming
+        before = data._store.breakdown("metric_4", "p99", "state", *span, limit=1000)
+        data.start()
+        deadline = time.monotonic() + 30
+        while data.health().warming and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Filled well before the 30 s poll interval: the poller does not wait between days.
+        assert not data.health().warming
+        assert data._store.breakdown("metric_4", "p99", "state", *span, limit=1000) == before
+    finally:
+        data.close()
 
 
 def test_health_is_stale_while_the_store_cannot_be_followed(tmp_path):

@@ -44,7 +44,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> SmallLake:
 @pytest.fixture(scope="module")
 def store(lake: SmallLake) -> ServingStore:
     # A narrow hourly window, so that answers also come from the hours read from unit files.
-    return ServingStore(lake.warehouse, window_hours=6)
+    return ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +202,7 @@ def test_partial_old_days_read_as_the_whole_day_minus_the_other_hours(lake: Smal
     """A partial day older than the hourly window is read as its day minus the few hours outside the range
     (counts and sums subtract exactly): the answers equal those of a store holding every hour in memory."""
     # A one-hour window: Jan 2 is a whole day older than it, and only Jan 3 01:00 is held by hour in memory.
-    narrow = ServingStore(lake.warehouse, window_hours=1)
+    narrow = ServingStore(lake.warehouse, window_hours=1, sketch_window_hours=1)
     wide = ServingStore(lake.warehouse, window_hours=HOURS)
     jan2 = datetime(2020, 1, 2)
     ranges = [

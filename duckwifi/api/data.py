@@ -101,7 +101,8 @@ class DashboardData:
     def __init__(self, warehouse: Warehouse, *, poll_interval_s: float = POLL_INTERVAL_S) -> None:
         self.warehouse = warehouse
         try:
-            self._store = ServingStore(warehouse)
+            # Serving starts once the store is loaded; the sketch window fills a day per poll after that.
+            self._store = ServingStore(warehouse, fill=False)
         except DuckwifiError as error:
             raise LakeUnreadable(f"cannot read the rollup store of {warehouse.root}: {error}") from None
         except OSError as error:
@@ -144,7 +145,8 @@ class DashboardData:
         self._store.close()
 
     def _poll(self) -> None:
-        while not self._stop.wait(self._poll_interval_s):
+        # While the sketch window fills (a day a refresh, after start-up), poll again at once.
+        while not self._stop.wait(self._poll_interval_s if self._store.filled else 0.0):
             try:
                 if self.refresh():
                     log.info("new data published: version %s", self.version)
@@ -202,6 +204,7 @@ class DashboardData:
             version=self.version,
             seconds_since_publish=None if seconds is None else round(seconds, 3),
             problem=problem,
+            warming=not self._store.filled,
         )
 
     def timeseries(self, query: DataQuery, bucket: str) -> models.Timeseries:

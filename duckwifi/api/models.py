@@ -155,6 +155,11 @@ class Health(_Answer):
         description="seconds since the publish of the version served; null when nothing is published"
     )
     problem: str | None = Field(None, description="why the server is stale; null when it is not")
+    warming: bool = Field(
+        False,
+        description="true while the server, after start-up, still loads older days' state-level sketches into "
+        "memory, a day each poll: answers are the same, state quantiles over older hours slower until then",
+    )
 
 
 _DEVICE_FIELDS: dict[str, Any] = {

@@ -70,6 +70,11 @@ log = logging.getLogger(__name__)
 # or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
 # of a range) are read from the units' files. For 30 days they would be the size of the whole store.
 DEFAULT_WINDOW_HOURS = 48
+# State-level hourly sketches are kept longer: for 31 days, so that a state quantile over any range of the
+# newest 30 days, from any hour to any hour, reads memory only (with its partial days' hours read from unit
+# files it took twice as long). Compressed, 31 days of them take about 0.5 GB at a 20M fleet's group counts.
+# A first load holds them for the recent window; the older days are filled one a refresh (``fill``).
+DEFAULT_SKETCH_WINDOW_HOURS = 31 * 24
 # The store lives in memory, compressed once loaded (about 0.5 GB for 30 days at a 20M fleet's group counts,
 # 2.9 GB as a first load writes them), and its tables are sorted again now and then, one at a time, so its
 # DuckDB may use more than a pipeline command's default.
@@ -297,10 +302,16 @@ class ServingStore:
         warehouse: Warehouse | Path | str,
         *,
         window_hours: int = DEFAULT_WINDOW_HOURS,
+        sketch_window_hours: int = DEFAULT_SKETCH_WINDOW_HOURS,
         compact_after_hours: int = DEFAULT_COMPACT_AFTER_HOURS,
+        fill: bool = True,
     ) -> None:
+        """Load the store. With ``fill`` (the default) the state-level hourly sketches of the whole sketch window
+        are loaded before this returns (about 0.8 s a day); without it, one day more with each ``refresh``, and
+        questions read the hours not yet held from unit files meanwhile (``serve`` starts that way)."""
         self._warehouse = warehouse if isinstance(warehouse, Warehouse) else Warehouse(Path(warehouse))
         self._window = window_hours * HOUR
+        self._sketch_window = max(sketch_window_hours, window_hours) * HOUR
         self._compact_after_hours = compact_after_hours
         # Unit files are read once each, so DuckDB's cache of external files would only hold memory.
         config = {"memory_limit": memory_limit(SERVING_MEMORY_LIMIT), "enable_external_file_cache": False}
@@ -318,11 +329,16 @@ class ServingStore:
         # When the loaded version's manifest was written (its mtime), for the health check's age.
         self._published_at: float | None = None
         self._window_hours: set[datetime] = set()
+        # Every held hour from this one on has its state-level sketches in sketch_hour (see fill).
+        self._sketches_from = _EPOCH
+        self._unfilled_version: str | None = None
         self._hours_since_compaction = 0
         # Loads committed, and the last of them whose manifest is swapped in (see _consistent).
         self._commits = 0
         self._swapped = 0
         self.refresh()
+        if fill:
+            self.fill()
 
     # -- state -----------------------------------------------------------------------------------------
 
@@ -342,32 +358,52 @@ class ServingStore:
         return max(0.0, datetime.now().timestamp() - self._published_at)
 
     def refresh(self) -> bool:
-        """Follow the manifest: load what changed since the last load; True when the version changed."""
+        """Follow the manifest: load what changed since the last load; True when the version changed. Then load
+        one more day of the sketch window's state-level hourly sketches, while some are not held (see fill)."""
         with self._refresh_lock:
-            for attempt in range(_LOAD_ATTEMPTS):
-                # Read before the manifest: a publish in between makes the age look older, never newer.
-                published_at = _modified_at(manifest_path(self._warehouse))
-                manifest = read_manifest(self._warehouse)
-                if manifest.version == self._manifest.version:
-                    return False
-                if manifest.generation == 0 and self._manifest.generation > 0:
-                    # Generations only grow: a store that was published is never unpublished, so its manifest
-                    # was deleted (the whole rollups folder, say). Keep serving what is loaded.
-                    raise RollupsDamaged(
-                        f"{manifest_path(self._warehouse)} is gone; run `duckwifi rollup --rebuild` to rebuild it"
-                    )
-                try:
-                    self._load(manifest)
-                except duckdb.IOException as error:
-                    # A unit replaced while it was read: the manifest has moved on, so read it again.
-                    if attempt + 1 == _LOAD_ATTEMPTS:
-                        raise _unit_damaged(error) from None
-                    continue
-                except duckdb.InvalidInputException as error:
+            changed = self._follow()
+            self._fill_day()
+            return changed
+
+    @property
+    def filled(self) -> bool:
+        """Whether every held hour of the sketch window has its state-level sketches in memory (see fill)."""
+        held = self._manifest.hours
+        return not held or self._sketches_from <= max(_first_window_hour(held, self._sketch_window), held[0])
+
+    def fill(self) -> None:
+        """Load the state-level hourly sketches of every day of the sketch window not yet held, a day at a time
+        (each its own transaction, compressed before the next): answers do not change, they come from memory."""
+        with self._refresh_lock:
+            while self._fill_day():
+                pass
+
+    def _follow(self) -> bool:
+        """Load the manifest's changes (under the refresh lock); True when the version changed."""
+        for attempt in range(_LOAD_ATTEMPTS):
+            # Read before the manifest: a publish in between makes the age look older, never newer.
+            published_at = _modified_at(manifest_path(self._warehouse))
+            manifest = read_manifest(self._warehouse)
+            if manifest.version == self._manifest.version:
+                return False
+            if manifest.generation == 0 and self._manifest.generation > 0:
+                # Generations only grow: a store that was published is never unpublished, so its manifest
+                # was deleted (the whole rollups folder, say). Keep serving what is loaded.
+                raise RollupsDamaged(
+                    f"{manifest_path(self._warehouse)} is gone; run `duckwifi rollup --rebuild` to rebuild it"
+                )
+            try:
+                self._load(manifest)
+            except duckdb.IOException as error:
+                # A unit replaced while it was read: the manifest has moved on, so read it again.
+                if attempt + 1 == _LOAD_ATTEMPTS:
                     raise _unit_damaged(error) from None
-                # (_load swapped the manifest in with the tables.)
-                self._published_at = published_at
-                return True
+                continue
+            except duckdb.InvalidInputException as error:
+                raise _unit_damaged(error) from None
+            # (_load swapped the manifest in with the tables.)
+            self._published_at = published_at
+            return True
         return False
 
     def interrupt(self) -> None:
@@ -668,22 +704,26 @@ class ServingStore:
         self, index: int, level: int, span: tuple[datetime, datetime], use_days: bool
     ) -> _EdgePlan:
         """Plan the range's sketch rows; fill this cursor's sketch_edge when a state-level question needs hours
-        older than the window (state-level hourly sketches are in memory for the window only; the nation's and
-        the regions' for every hour)."""
+        older than the sketch window, or not yet filled (state-level hourly sketches are in memory from
+        ``_sketches_from`` on; the nation's and the regions' for every hour)."""
         if level != 2:
             return _plan_edges(span, self._manifest.hours, _EPOCH, use_days=use_days, subtract=True, memory=True)
-        plan = self._plan(span, use_days=use_days, subtract=True, memory=True)
+        plan = self._sketch_plan(span, use_days=use_days)
         if plan.reads_edges:
             self._load_edge("sketch", plan, index)
         return plan
 
-    def _plan(
-        self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool, memory: bool = False
-    ) -> _EdgePlan:
-        """Cut the range, and list the hours it needs that are older than the hourly window (see _plan_edges)."""
+    def _sketch_plan(self, span: tuple[datetime, datetime], *, use_days: bool) -> _EdgePlan:
+        """Cut a state-level sketch question's range, and list the hours it needs that memory does not hold
+        (before ``_sketches_from``), read from unit files (see _plan_edges)."""
         return _plan_edges(
-            span, self._manifest.hours, self._window_start(), use_days=use_days, subtract=subtract, memory=memory
+            span, self._manifest.hours, self._sketches_from, use_days=use_days, subtract=True, memory=True
         )
+
+    def _plan(self, span: tuple[datetime, datetime], *, use_days: bool, subtract: bool) -> _EdgePlan:
+        """Cut a map's range, and list the hours it needs that are older than the hourly window (see
+        _plan_edges)."""
+        return _plan_edges(span, self._manifest.hours, self._window_start(), use_days=use_days, subtract=subtract)
 
     def _window_start(self) -> datetime:
         return _first_window_hour(self._manifest.hours, self._window)
@@ -730,6 +770,11 @@ class ServingStore:
         window_start = _first_window_hour(manifest.hours, self._window)
         in_window = {h for h in units_by_hour if h >= window_start}
         window_hours = sorted((in_window & set(hours_with)) | (in_window - self._window_hours))
+        # State-level hourly sketches: held from sketches_from on (the window's hours at least, older days as
+        # they are filled); a changed hour among them is loaded again, and those leaving the sketch window go.
+        sketch_start = _first_window_hour(manifest.hours, self._sketch_window)
+        sketches_from = window_start if first_load else min(max(self._sketches_from, sketch_start), window_start)
+        sketch_hours = sorted(set(window_hours) | {h for h in hours_with if sketches_from <= h < window_start})
         rebuilt_days = sorted(days & days_with)
 
         def files(table: str, wanted_hours: set[datetime]) -> list[str]:
@@ -769,18 +814,14 @@ class ServingStore:
                 ("replace_days", {"days": [day], "sketches": files("sketch", of_day), "cells": files("cells", of_day)})
             )
         if window_hours:
-            wanted = set(window_hours)
             steps.append(
-                (
-                    "replace_window_hours",
-                    {
-                        "window_hours": window_hours,
-                        "sketches": files("sketch", wanted),
-                        "cells": files("cells", wanted),
-                    },
-                )
+                ("replace_window_hours", {"window_hours": window_hours, "cells": files("cells", set(window_hours))})
             )
-        steps.append(("drop_window_hours", {"oldest": window_start}))
+        if sketch_hours:
+            steps.append(
+                ("replace_state_sketch_hours", {"hours": sketch_hours, "sketches": files("sketch", set(sketch_hours))})
+            )
+        steps.append(("drop_window_hours", {"oldest": window_start, "oldest_sketch": sketch_start}))
         touched_blocks = {_floor_block(h) for h in window_hours + hours_without}
         steps.append(
             (
@@ -805,6 +846,7 @@ class ServingStore:
             # Questions plan from the manifest: swap it in with the tables, before a compaction (seconds).
             self._manifest = manifest
             self._window_hours = in_window
+            self._sketches_from = sketches_from
         except (duckdb.IOException, duckdb.InvalidInputException) as error:
             con.rollback()
             # A digest deleted meanwhile (a convert found it stale) is retried with the newer manifest by the
@@ -840,6 +882,46 @@ class ServingStore:
             self._compact()
         self._compress()
 
+    def _fill_day(self) -> bool:
+        """Load the state-level hourly sketches of the held hours of the day before ``_sketches_from`` (or of its
+        hours before it), inside the sketch window, in a transaction of their own; False when none is left."""
+        if self.filled:
+            return False
+        held = self._manifest.hours
+        oldest = max(_first_window_hour(held, self._sketch_window), held[0])
+        day = max(_floor_day(self._sketches_from - HOUR), oldest)
+        hours = list(held[bisect.bisect_left(held, day) : bisect.bisect_left(held, self._sketches_from)])
+        if not hours:
+            self._sketches_from = day
+            return True
+        con = self._connection()
+        self._working = con
+        try:
+            _refuse_when_closing(self._closing)
+            con.begin()
+            params = {"hours": hours, "sketches": self._unit_files("sketch", hours)}
+            _execute_script(con, "serving/replace_state_sketch_hours.sql", params)
+            self._commits += 1
+            con.commit()
+            self._sketches_from = day
+        except (duckdb.IOException, duckdb.InvalidInputException) as error:
+            # A unit replaced meanwhile (the next refresh follows the manifest, then fills this day), or damaged
+            # (a question over its hours then says so, as it would have without filling): the store serves on.
+            con.rollback()
+            if self._unfilled_version != self.version:
+                self._unfilled_version = self.version
+                log.warning("cannot fill the sketch window from a unit file (%s); will retry", first_line(error))
+            return False
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            self._swapped = self._commits
+            self._working = None
+            con.close()
+        self._compress()
+        return True
+
     def _compress(self) -> None:
         """Compress what the load (and a compaction) wrote: the store's database holds it as written until it is
         checkpointed, about five times its compressed size (serving/compress_store.sql)."""
@@ -862,6 +944,8 @@ class ServingStore:
             for statement in _statements("serving/compact_tables.sql"):
                 _refuse_when_closing(self._closing)
                 con.execute(statement)
+                # A table sorted again is held as written until compressed: one at a time, not all at once.
+                _execute_script(con, "serving/compress_store.sql", {})
             self._hours_since_compaction = 0
         except duckdb.OutOfMemoryException:
             # Order only speeds queries up; they stay right, and the next refresh tries again.
