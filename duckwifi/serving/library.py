@@ -333,6 +333,8 @@ class ServingStore:
         self._sketches_from = _EPOCH
         self._unfilled_version: str | None = None
         self._hours_since_compaction = 0
+        # Hours whose rows loads appended out of order since the last compaction (compact_sketch_hours.sql).
+        self._unsorted_hours: set[datetime] = set()
         # Loads committed, and the last of them whose manifest is swapped in (see _consistent).
         self._commits = 0
         self._swapped = 0
@@ -878,6 +880,8 @@ class ServingStore:
         self._hours_since_compaction += len(hours) - (
             sum(1 for h in hours if _floor_day(h) in digested) if first_load else 0
         )
+        self._unsorted_hours |= {h for h in hours_with if not (first_load and _floor_day(h) in digested)}
+        self._unsorted_hours |= set(sketch_hours)
         if self._hours_since_compaction >= self._compact_after_hours:
             self._compact()
         self._compress()
@@ -946,6 +950,15 @@ class ServingStore:
                 con.execute(statement)
                 # A table sorted again is held as written until compressed: one at a time, not all at once.
                 _execute_script(con, "serving/compress_store.sql", {})
+            _refuse_when_closing(self._closing)
+            con.begin()
+            try:
+                _execute_script(con, "serving/compact_sketch_hours.sql", {"hours": sorted(self._unsorted_hours)})
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            self._unsorted_hours.clear()
             self._hours_since_compaction = 0
         except duckdb.OutOfMemoryException:
             # Order only speeds queries up; they stay right, and the next refresh tries again.

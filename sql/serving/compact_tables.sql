@@ -1,6 +1,7 @@
 -- Sorts the serving tables again by metric, level and time. Refreshes append each reloaded hour's rows
 -- after the sorted ones, and a query on one metric skips a row group only when the group's min/max
--- statistics exclude it, which they stop doing as unsorted rows accumulate.
+-- statistics exclude it, which they stop doing as unsorted rows accumulate. All but sketch_hour, which
+-- holds 31 days of state-level hours (compact_sketch_hours.sql sorts only its reloaded hours' rows).
 -- Parameters: none.
 -- Output: the tables with stats, sketch, quantile and cell rows replaced by the same rows, sorted.
 -- Each table is rebuilt from all of its own columns, hence SELECT * and the noqa.
@@ -11,10 +12,6 @@ ORDER BY metric, level, t;
 
 CREATE OR REPLACE TABLE stats_day AS
 SELECT * FROM stats_day
-ORDER BY metric, level, t;
-
-CREATE OR REPLACE TABLE sketch_hour AS
-SELECT * FROM sketch_hour
 ORDER BY metric, level, t;
 
 CREATE OR REPLACE TABLE sketch_day AS
