@@ -193,11 +193,55 @@ def test_a_changed_day_in_the_middle_is_followed(lake: SmallLake, store: Serving
     with raw(lake.warehouse) as raw_con:
         for start, end in LONG_RANGES:
             _assert_answers_match_raw(store, raw_con, start, end)
+    # The running totals of every held day are the sum of the day sketches up to it, after every change.
+    assert _running_totals(store) == _summed_days(store)
     # The same as a store loaded afresh.
     with ServingStore(lake.warehouse, window_hours=6, sketch_window_hours=6) as fresh:
         for start, end in LONG_RANGES:
             assert store.distribution("metric_6", start, end) == fresh.distribution("metric_6", start, end)
             assert store.map_cells("metric_2", "avg", start, end) == fresh.map_cells("metric_2", "avg", start, end)
+
+
+def _running_totals(served: ServingStore) -> list[tuple[object, ...]]:
+    return (
+        served._connection()
+        .execute("SELECT t, state::VARCHAR, metric, bucket, n FROM sketch_running WHERE n <> 0 ORDER BY ALL")
+        .fetchall()
+    )
+
+
+def _summed_days(served: ServingStore) -> list[tuple[object, ...]]:
+    return (
+        served._connection()
+        .execute(
+            "SELECT r.t, d.state::VARCHAR, d.metric, d.bucket, sum(d.n) AS n FROM sketch_day AS d "
+            "JOIN (SELECT DISTINCT t FROM sketch_running) AS r ON d.t <= r.t WHERE d.level = 2 "
+            "GROUP BY ALL HAVING sum(d.n) <> 0 ORDER BY ALL"
+        )
+        .fetchall()
+    )
+
+
+def test_a_long_state_quantile_reads_two_days_of_running_totals(lake: SmallLake) -> None:
+    """A state quantile over three whole days or more merges the running totals of its last day minus the day
+    before its first, not each day: with the state-level day sketches gone it answers the same; a series by
+    day, whose groups are the days, and a two-day range still read the days."""
+    with ServingStore(lake.warehouse, window_hours=6) as served:
+        assert _running_totals(served) == _summed_days(served)
+        long_range, two_days = (FIRST + timedelta(hours=5), FIRST + 6 * DAY), (FIRST + DAY, FIRST + 3 * DAY)
+        answers = [
+            served.breakdown("metric_4", "p99", "state", *long_range, limit=1000),
+            served.distribution("metric_6", *long_range, state=["CA", "TX"]),
+        ]
+        by_day = served.timeseries("metric_5", "p90", *long_range, bucket="day", state=["CA", "TX"])
+        short = served.breakdown("metric_4", "p50", "state", *two_days, limit=1000)
+        served._connection().execute("DELETE FROM sketch_day WHERE level = 2")
+        assert [
+            served.breakdown("metric_4", "p99", "state", *long_range, limit=1000),
+            served.distribution("metric_6", *long_range, state=["CA", "TX"]),
+        ] == answers
+        assert served.timeseries("metric_5", "p90", *long_range, bucket="day", state=["CA", "TX"]) != by_day
+        assert served.breakdown("metric_4", "p50", "state", *two_days, limit=1000) != short
 
 
 def test_the_next_question_over_the_same_range_reads_no_unit_file(lake: SmallLake, tmp_path: Path) -> None:

@@ -87,6 +87,9 @@ _LOAD_ATTEMPTS = 3
 # The window's map cells are also kept merged by blocks of this many hours (a divisor of 24, so that blocks
 # align with days): a range inside the window reads its whole blocks and only the hours at its ends.
 BLOCK_HOURS = 6
+# A state-level quantile over at least this many whole days reads two days' running totals (sketch_running)
+# rather than each day's sketches.
+_RUNNING_DAYS = 3
 _BLOCK = BLOCK_HOURS * HOUR
 _EPOCH = datetime(1970, 1, 1)
 _EMPTY_RUN = (_EPOCH, _EPOCH)
@@ -331,6 +334,8 @@ class ServingStore:
         self._window_hours: set[datetime] = set()
         # Every held hour from this one on has its state-level sketches in sketch_hour (see fill).
         self._sketches_from = _EPOCH
+        # The days some unit holds an hour of, in order (sketch_running holds a row set for each).
+        self._held_days: list[datetime] = []
         self._unfilled_version: str | None = None
         self._hours_since_compaction = 0
         # Hours whose rows loads appended out of order since the last compaction (compact_sketch_hours.sql).
@@ -700,6 +705,16 @@ class ServingStore:
         plan = self._prepare_sketch_edge(index, level, span, group != "hour")
         params = {"metric": index, "level": level, "group": group, "regions": regions, "states": states}
         params["edges"] = plan.reads_edges
+        params["running_to"], params["running_before"] = None, None
+        days_start, days_end = plan.runs.days
+        # Not for a series by day, whose days are its groups.
+        held = self._held_days
+        to = bisect.bisect_left(held, days_end)
+        if level == 2 and group != "day" and days_end - days_start >= _RUNNING_DAYS * DAY and to > 0:
+            # The last held day of the run (or before it: then the two totals cancel) minus the last before it.
+            params["running_to"] = held[to - 1]
+            before = bisect.bisect_left(held, days_start)
+            params["running_before"] = held[before - 1] if before > 0 else None
         return self._run_columns("serving/sketch_merge.sql", {**params, **plan.runs.params(), **plan.minus_params()})
 
     def _prepare_sketch_edge(
@@ -815,6 +830,13 @@ class ServingStore:
             steps.append(
                 ("replace_days", {"days": [day], "sketches": files("sketch", of_day), "cells": files("cells", of_day)})
             )
+        # Running totals from the first changed day on (a day at a time, each from the one before).
+        held_days = sorted(days_with)
+        if days:
+            first_changed = bisect.bisect_left(held_days, min(days))
+            for index in range(first_changed, len(held_days)):
+                previous = held_days[index - 1] if index > 0 else None
+                steps.append(("replace_running_sketches", {"day": held_days[index], "previous": previous}))
         if window_hours:
             steps.append(
                 ("replace_window_hours", {"window_hours": window_hours, "cells": files("cells", set(window_hours))})
@@ -847,6 +869,7 @@ class ServingStore:
             con.commit()
             # Questions plan from the manifest: swap it in with the tables, before a compaction (seconds).
             self._manifest = manifest
+            self._held_days = held_days
             self._window_hours = in_window
             self._sketches_from = sketches_from
         except (duckdb.IOException, duckdb.InvalidInputException) as error:

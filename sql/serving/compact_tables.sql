@@ -18,6 +18,10 @@ CREATE OR REPLACE TABLE sketch_day AS
 SELECT * FROM sketch_day
 ORDER BY metric, level, t;
 
+CREATE OR REPLACE TABLE sketch_running AS
+SELECT * FROM sketch_running
+ORDER BY metric, level, t;
+
 CREATE OR REPLACE TABLE quantile_hour AS
 SELECT * FROM quantile_hour
 ORDER BY metric, level, t;

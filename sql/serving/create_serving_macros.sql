@@ -63,14 +63,18 @@ CREATE OR REPLACE MACRO serving_quantiles(SOURCE_TABLE) AS TABLE
 -- hours of the $m1 and $m2 runs of sketch_hour, negated: hours of a whole day outside the range. The one
 -- place where a question picks its sketch rows (sketch_merge.sql). sketch_edge is
 -- read only with asked_edges: the cursor keeps it for the next question on the metric over the same range.
+-- A long run of days at the state level comes from sketch_running instead: the totals of asked_running_to
+-- minus those of asked_running_before (both NULL otherwise, and then sketch_day's run is read).
 -- Output: table macro serving_sketch_rows(asked_metric, asked_level, asked_regions, asked_states,
 -- asked_h1_start, asked_h1_end, asked_h2_start, asked_h2_end, asked_d_start, asked_d_end, asked_m1_start,
--- asked_m1_end, asked_m2_start, asked_m2_end, asked_edges), the arguments as in sketch_merge.sql, with rows
--- (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket SMALLINT, n BIGINT).
+-- asked_m1_end, asked_m2_start, asked_m2_end, asked_edges, asked_running_to, asked_running_before), the
+-- arguments as in sketch_merge.sql, with rows (t TIMESTAMP, region VARCHAR, state VARCHAR, bucket
+-- SMALLINT, n BIGINT).
 CREATE OR REPLACE MACRO serving_sketch_rows(
     ASKED_METRIC, ASKED_LEVEL, ASKED_REGIONS, ASKED_STATES,
     ASKED_H1_START, ASKED_H1_END, ASKED_H2_START, ASKED_H2_END, ASKED_D_START, ASKED_D_END,
-    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END, ASKED_EDGES
+    ASKED_M1_START, ASKED_M1_END, ASKED_M2_START, ASKED_M2_END, ASKED_EDGES,
+    ASKED_RUNNING_TO, ASKED_RUNNING_BEFORE
 ) AS TABLE
     -- The asked_* names are the macro's parameters, not columns, hence the noqa.
     -- noqa: disable=RF03
@@ -83,7 +87,15 @@ CREATE OR REPLACE MACRO serving_sketch_rows(
         UNION ALL
         SELECT k.*
         FROM sketch_day AS k
-        WHERE k.t >= asked_d_start AND k.t < asked_d_end
+        WHERE k.t >= asked_d_start AND k.t < asked_d_end AND asked_running_to IS NULL
+        UNION ALL
+        SELECT k.*
+        FROM sketch_running AS k
+        WHERE k.t = asked_running_to
+        UNION ALL
+        SELECT k.* REPLACE (-k.n AS n)
+        FROM sketch_running AS k
+        WHERE k.t = asked_running_before
         UNION ALL
         -- Hours of a whole day (in the days run) outside the range, subtracted.
         SELECT k.* REPLACE (-k.n AS n)

@@ -3,8 +3,8 @@
 -- Tables are kept sorted by metric, level and time (compact_tables.sql restores the order after
 -- refreshes), so a query on one metric and level skips the other row groups.
 -- Parameters: none.
--- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, quantile_hour, quantile_day, cells_hour,
--- cells_block, cells_day, cell_centres, hour_rows (empty).
+-- Output: tables stats_hour, stats_day, sketch_hour, sketch_day, sketch_running, quantile_hour,
+-- quantile_day, cells_hour, cells_block, cells_day, cell_centres, hour_rows (empty).
 -- Statistics are pre-merged at six levels, so a question reads only the rows of the coarsest grain that
 -- holds its filters and grouping: 0 the nation, 1 a region, 2 a state, and 3, 4, 5 the same split by band.
 -- A key column the level does not split by is NULL.
@@ -62,6 +62,20 @@ CREATE TABLE sketch_hour (
 );
 
 CREATE TABLE sketch_day (
+    level TINYINT NOT NULL,
+    t TIMESTAMP NOT NULL,
+    region SERVING_PLACE,
+    state SERVING_PLACE,
+    metric TINYINT NOT NULL,
+    bucket SMALLINT NOT NULL,
+    n BIGINT NOT NULL
+);
+
+-- Running totals of the state-level day sketches: the rows of day t hold every state's bucket counts over
+-- all held days up to t. Counts subtract exactly, so a run of days is two days' rows, the last day's minus
+-- the day before the first: a 30-day state quantile merges about 25,000 rows, not 350,000. Level 2 only
+-- (nation and region merge a row set a day); rebuilt from sketch_day (replace_running_sketches.sql).
+CREATE TABLE sketch_running (
     level TINYINT NOT NULL,
     t TIMESTAMP NOT NULL,
     region SERVING_PLACE,

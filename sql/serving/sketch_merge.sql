@@ -12,7 +12,8 @@
 -- Parameters: $metric TINYINT; $level TINYINT; $group VARCHAR (hour, day, region, state,
 -- none: one group); $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end, $m1_start, $m1_end, $m2_start,
 -- $m2_end TIMESTAMP (hours of whole days subtracted, see _plan_edges); $regions, $states VARCHAR[]; $edges
--- BOOLEAN (read the cursor's sketch_edge, loaded for this range).
+-- BOOLEAN (read the cursor's sketch_edge, loaded for this range); $running_to, $running_before TIMESTAMP
+-- (a run of days from sketch_running, or NULL).
 -- Needs: serving_sketch_rows (serving/create_serving_macros.sql).
 -- Output: rows (time_key TIMESTAMP, text_key VARCHAR, bucket SMALLINT, n BIGINT), ordered by time_key,
 -- text_key, bucket; n > 0.
@@ -32,7 +33,7 @@ FROM (
     FROM
         serving_sketch_rows(
             $metric, $level, $regions, $states, $h1_start, $h1_end, $h2_start, $h2_end, $d_start, $d_end,
-            $m1_start, $m1_end, $m2_start, $m2_end, $edges
+            $m1_start, $m1_end, $m2_start, $m2_end, $edges, $running_to, $running_before
         ) AS p
     GROUP BY time_key, text_key, p.bucket
     HAVING sum(p.n) > 0
