@@ -38,6 +38,7 @@ EMPTY_DAY = 3
 HOURS_OF_A_DAY = (0, 9, 17)
 KEPT = {24 * day + hour for day in range(DAYS) if day != EMPTY_DAY for hour in HOURS_OF_A_DAY}
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 # Runs of several whole days: across the empty day, starting or ending on it, starting on the first day, and
 # with partial days at both ends; and ranges without data.
@@ -156,6 +157,33 @@ def test_the_sketch_window_fills_a_day_per_refresh_and_no_answer_changes(lake: S
         assert [q(filling) for q in questions] == want
         assert not filling._sketch_plan(LONG_RANGES[4], use_days=True).reads_edges
         assert _state_sketch_rows(filling) == _state_sketch_rows(filled)
+
+
+def test_a_damaged_unit_stops_the_fill_at_its_day_and_the_store_serves_on(lake: SmallLake, tmp_path: Path) -> None:
+    """A unit file that cannot be read stops the filling of the sketch window at its day, once (not tried again
+    on every refresh of the same version): the store loads and answers; a question over that day's hours says
+    what is damaged, as it would have without the fill."""
+    copy = tmp_path / "wh"
+    shutil.copytree(lake.warehouse, copy)
+    damaged_hour = FIRST + DAY + timedelta(hours=9)
+    with ServingStore(copy, window_hours=6, fill=False) as served:
+        (unit,) = [u for u in served._manifest.units if damaged_hour in u.hours]
+        sketch = unit.path(copy / "rollups", "sketch")
+        sketch.write_bytes(sketch.read_bytes()[:100])
+        served.fill()
+        assert not served.filled
+        assert not served.filling
+        assert served._sketches_from == FIRST + 2 * DAY
+        assert served.refresh() is False
+        assert served._sketches_from == FIRST + 2 * DAY
+        newer = (FIRST + 4 * DAY + timedelta(hours=5), FIRST + 6 * DAY)
+        with ServingStore(lake.warehouse, window_hours=6) as reference:
+            assert served.breakdown("metric_4", "p99", "state", *newer) == reference.breakdown(
+                "metric_4", "p99", "state", *newer
+            )
+        with pytest.raises(RollupsDamaged) as refused:
+            served.breakdown("metric_4", "p99", "state", damaged_hour - timedelta(hours=1), damaged_hour + HOUR)
+        assert str(sketch) in str(refused.value)
 
 
 def test_state_sketches_older_than_the_sketch_window_are_not_kept(lake: SmallLake) -> None:

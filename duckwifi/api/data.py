@@ -146,7 +146,7 @@ class DashboardData:
 
     def _poll(self) -> None:
         # While the sketch window fills (a day a refresh, after start-up), poll again at once.
-        while not self._stop.wait(self._poll_interval_s if self._store.filled else 0.0):
+        while not self._stop.wait(0.0 if self._store.filling else self._poll_interval_s):
             try:
                 if self.refresh():
                     log.info("new data published: version %s", self.version)
@@ -204,7 +204,7 @@ class DashboardData:
             version=self.version,
             seconds_since_publish=None if seconds is None else round(seconds, 3),
             problem=problem,
-            warming=not self._store.filled,
+            warming=self._store.filling,
         )
 
     def timeseries(self, query: DataQuery, bucket: str) -> models.Timeseries:

@@ -378,6 +378,12 @@ class ServingStore:
         held = self._manifest.hours
         return not held or self._sketches_from <= max(_first_window_hour(held, self._sketch_window), held[0])
 
+    @property
+    def filling(self) -> bool:
+        """Whether the sketch window is still being filled: not filled, and not stopped by a unit file that cannot
+        be read (then it is tried again once the store's version changes)."""
+        return not self.filled and self._unfilled_version != self.version
+
     def fill(self) -> None:
         """Load the state-level hourly sketches of every day of the sketch window not yet held, a day at a time
         (each its own transaction, compressed before the next): answers do not change, they come from memory."""
@@ -912,7 +918,7 @@ class ServingStore:
     def _fill_day(self) -> bool:
         """Load the state-level hourly sketches of the held hours of the day before ``_sketches_from`` (or of its
         hours before it), inside the sketch window, in a transaction of their own; False when none is left."""
-        if self.filled:
+        if not self.filling:
             return False
         held = self._manifest.hours
         oldest = max(_first_window_hour(held, self._sketch_window), held[0])
@@ -935,9 +941,11 @@ class ServingStore:
             # A unit replaced meanwhile (the next refresh follows the manifest, then fills this day), or damaged
             # (a question over its hours then says so, as it would have without filling): the store serves on.
             con.rollback()
-            if self._unfilled_version != self.version:
-                self._unfilled_version = self.version
-                log.warning("cannot fill the sketch window from a unit file (%s); will retry", first_line(error))
+            self._unfilled_version = self.version
+            log.warning(
+                "cannot fill the sketch window from a unit file (%s); it is tried again after the next publish",
+                first_line(error),
+            )
             return False
         except BaseException:
             con.rollback()
