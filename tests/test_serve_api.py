@@ -147,15 +147,24 @@ def test_the_server_starts_warming_and_its_poller_fills_the_sketch_window(tmp_pa
     lake = build(tmp_path, devices=200, hours=120, start="2020-01-01 00:00:00", kept={0, 30, 80, 110})
     first = datetime(2020, 1, 1)
     span = (first + timedelta(hours=1), first + timedelta(hours=111))
-    data = DashboardData(Warehouse(lake.warehouse), poll_interval_s=30)
+    data = DashboardData(Warehouse(lake.warehouse), poll_interval_s=0.5)
+    manifest = lake.warehouse / "rollups" / "manifest.json"
     try:
         assert data.health().warming
         before = data._store.breakdown("metric_4", "p99", "state", *span, limit=1000)
+        # A refresh that fails (the manifest gone) is not retried at once, filling or not: at the poll interval.
+        kept = manifest.read_bytes()
+        manifest.unlink()
+        refreshes = []
+        refresh = data.refresh
+        data.refresh = lambda: refreshes.append(1) or refresh()
         data.start()
+        time.sleep(1.6)
+        assert 1 <= len(refreshes) <= 5
+        manifest.write_bytes(kept)
         deadline = time.monotonic() + 30
         while data.health().warming and time.monotonic() < deadline:
             time.sleep(0.05)
-        # Filled well before the 30 s poll interval: the poller does not wait between days.
         assert not data.health().warming
         assert data._store.breakdown("metric_4", "p99", "state", *span, limit=1000) == before
     finally:

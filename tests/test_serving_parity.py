@@ -7,6 +7,7 @@ hours span three days and whose even hours come as one source per region.
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from duckwifi.serving import ServingStore
 from duckwifi.serving.catalogue import QUANTILES
 from duckwifi.serving.library import _read_blocks
+from tests.conftest import run_cli
 from tests.rollup_lake import (
     SmallLake,
     assert_distribution_matches_raw,
@@ -175,8 +177,6 @@ def test_band_quantiles_are_refused_with_a_message(store) -> None:
 
 
 def test_rebuild_answers_exactly_what_convert_answered(lake: SmallLake, store, tmp_path: Path) -> None:
-    from tests.conftest import run_cli
-
     questions = [
         ("timeseries", ("metric_7", "p90"), {"bucket": "day"}),
         ("timeseries", ("metric_7", "stddev"), {"state": ["CA", "TX"]}),
@@ -360,3 +360,27 @@ def test_quantiles_of_a_partial_day_subtract_the_other_hours_in_memory(lake: Sma
     assert {r["key"] for r in got} == set(want)
     for row in got:
         assert close_enough("p90", row["value"], want[row["key"]]), row
+
+
+def _state_sketch_rows(served: ServingStore) -> list[tuple[object, ...]]:
+    return served._connection().execute("SELECT * FROM sketch_hour WHERE level = 2 ORDER BY ALL").fetchall()
+
+
+def test_a_rebuilt_store_fills_its_sketch_window_again_a_day_at_a_time(lake: SmallLake, tmp_path: Path) -> None:
+    """A publish that changes more than a day's hours of the sketch window older than the recent window
+    (`rollup --rebuild`: 27 of them here) does not merge them all in its transaction: they are dropped and
+    filled again, a day at a time, as after a first load."""
+    copy = tmp_path / "wh"
+    shutil.copytree(lake.warehouse, copy)
+    with ServingStore(copy, window_hours=1) as served:
+        assert served.filled
+        result = run_cli("rollup", "--rebuild", "--warehouse", copy)
+        assert result.returncode == 0, result.stderr
+        assert served.refresh()
+        assert not served.filled
+        served.fill()
+        with ServingStore(copy, window_hours=1) as fresh:
+            assert _state_sketch_rows(served) == _state_sketch_rows(fresh)
+            span = (FIRST + timedelta(hours=3), FIRST + timedelta(hours=HOURS - 2))
+            asked = ("metric_4", "p99", "state", *span)
+            assert served.breakdown(*asked) == fresh.breakdown(*asked)

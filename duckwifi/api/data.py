@@ -145,12 +145,17 @@ class DashboardData:
         self._store.close()
 
     def _poll(self) -> None:
-        # While the sketch window fills (a day a refresh, after start-up), poll again at once.
-        while not self._stop.wait(0.0 if self._store.filling else self._poll_interval_s):
+        # While the sketch window fills (a day a refresh, after start-up), poll again at once, unless the refresh
+        # failed: then as usual, so that a publish it cannot follow is not retried without a pause.
+        wait = 0.0 if self._store.filling else self._poll_interval_s
+        while not self._stop.wait(wait):
+            wait = self._poll_interval_s
             try:
                 if self.refresh():
                     log.info("new data published: version %s", self.version)
                 self._last_poll_error = None
+                if self._store.filling:
+                    wait = 0.0
             except Exception as error:  # the poller must survive a publish it met half-way
                 if self._stop.is_set():
                     return

@@ -6,8 +6,9 @@ subtracted, so an hour is re-merged from all of its units). A query runs on its 
 state before or after a refresh's transaction, never a mix: a source's rollups appear all or nothing.
 
 Grains served (docs/rollups.md): statistics by hour and day, pre-merged for the nation, each region and
-each state, with and without band; sketches by hour and day for the nation and each region (state-level
-hourly sketches for the recent window only); p50/p90/p99 of every hour and day at those three levels,
+each state, with and without band; sketches by hour and day for the nation and each region, state-level
+hourly sketches for the sketch window (``sketch_window_hours``, filled a day at a time after a load), and
+running totals of the state-level day sketches; p50/p90/p99 of every hour and day at those three levels,
 computed at load; map cells by day, and by hour for the recent window (``window_hours``). A range is cut
 into whole days plus the hours at either end. A question reads the coarsest level holding its filters.
 """
@@ -66,9 +67,9 @@ from duckwifi.warehouse import Warehouse, memory_limit
 
 log = logging.getLogger(__name__)
 
-# Hourly map cells and state-level hourly sketches are kept in memory for the newest two days: a 24-hour map
-# or state quantile anywhere in them is answered from memory. Older hours of those two (for the partial days
-# of a range) are read from the units' files. For 30 days they would be the size of the whole store.
+# Hourly map cells are kept in memory for the newest two days: a 24-hour map anywhere in them is answered
+# from memory. Older hours (for the partial days of a range) are read from the units' files. For 30 days
+# they would be the size of the whole store.
 DEFAULT_WINDOW_HOURS = 48
 # State-level hourly sketches are kept longer: for 31 days, so that a state quantile over any range of the
 # newest 30 days, from any hour to any hour, reads memory only (with its partial days' hours read from unit
@@ -797,7 +798,12 @@ class ServingStore:
         # they are filled); a changed hour among them is loaded again, and those leaving the sketch window go.
         sketch_start = _first_window_hour(manifest.hours, self._sketch_window)
         sketches_from = window_start if first_load else min(max(self._sketches_from, sketch_start), window_start)
-        sketch_hours = sorted(set(window_hours) | {h for h in hours_with if sketches_from <= h < window_start})
+        old_changed = {h for h in hours_with if sketches_from <= h < window_start}
+        if len(old_changed) > DAY // HOUR:
+            # More than a day of them (a rebuilt store, many replaced sources): not in this transaction, whose
+            # rows stay uncompressed until it commits, but filled again a day at a time, like a first load's.
+            sketches_from, old_changed = window_start, set()
+        sketch_hours = sorted(set(window_hours) | old_changed)
         rebuilt_days = sorted(days & days_with)
 
         def files(table: str, wanted_hours: set[datetime]) -> list[str]:
@@ -851,7 +857,8 @@ class ServingStore:
             steps.append(
                 ("replace_state_sketch_hours", {"hours": sketch_hours, "sketches": files("sketch", set(sketch_hours))})
             )
-        steps.append(("drop_window_hours", {"oldest": window_start, "oldest_sketch": sketch_start}))
+        # No state-level hour is kept before sketches_from: questions read those from unit files.
+        steps.append(("drop_window_hours", {"oldest": window_start, "oldest_sketch": sketches_from}))
         touched_blocks = {_floor_block(h) for h in window_hours + hours_without}
         steps.append(
             (
@@ -927,10 +934,10 @@ class ServingStore:
         if not hours:
             self._sketches_from = day
             return True
+        _refuse_when_closing(self._closing)
         con = self._connection()
         self._working = con
         try:
-            _refuse_when_closing(self._closing)
             con.begin()
             params = {"hours": hours, "sketches": self._unit_files("sketch", hours)}
             _execute_script(con, "serving/replace_state_sketch_hours.sql", params)
@@ -963,10 +970,7 @@ class ServingStore:
         con = self._connection()
         self._working = con
         try:
-            _execute_script(con, "serving/compress_store.sql", {})
-        except duckdb.OutOfMemoryException:
-            # Compression only saves memory; queries stay right, and the next refresh tries again.
-            log.warning("not enough memory to compress the serving store (DUCKWIFI_MEMORY_LIMIT); will retry")
+            _checkpoint(con)
         finally:
             self._working = None
             con.close()
@@ -980,7 +984,7 @@ class ServingStore:
                 _refuse_when_closing(self._closing)
                 con.execute(statement)
                 # A table sorted again is held as written until compressed: one at a time, not all at once.
-                _execute_script(con, "serving/compress_store.sql", {})
+                _checkpoint(con)
             _refuse_when_closing(self._closing)
             con.begin()
             try:
@@ -997,6 +1001,18 @@ class ServingStore:
         finally:
             self._working = None
             con.close()
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Compress what was written (serving/compress_store.sql). It only saves memory, so it never fails a load:
+    DuckDB refuses it while a question that began before a table was replaced still runs (a compaction), or
+    without the memory; the next load's checkpoint compresses what this one left."""
+    try:
+        _execute_script(con, "serving/compress_store.sql", {})
+    except duckdb.TransactionException as error:
+        log.debug("the serving store is compressed at the next load: %s", first_line(error))
+    except duckdb.OutOfMemoryException:
+        log.warning("not enough memory to compress the serving store (DUCKWIFI_MEMORY_LIMIT); will retry")
 
 
 def _modified_at(path: Path) -> float | None:

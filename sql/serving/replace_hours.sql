@@ -1,9 +1,9 @@
 -- Replaces the hourly statistics, the nation- and region-level hourly sketches and the hourly quantiles of
 -- some hours with the merge of every published unit holding rows of them (several sources may share an
 -- hour, e.g. one file per region), then the per-hour row counts. Runs inside the refresh's transaction, so
--- a query sees all of a change or none of it. State-level hourly sketches are kept for the recent window
--- only (replace_window_hours.sql): for 30 days they would be the size of the whole store; their quantiles
--- are kept for every hour here, computed while the units' rows are at hand.
+-- a query sees all of a change or none of it. State-level hourly sketches are kept for the sketch window
+-- only (replace_state_sketch_hours.sql), and filled a day at a time; their quantiles are kept for every
+-- hour here, computed while the units' rows are at hand.
 -- Statistics are merged at the six levels of create_tables.sql in one pass (GROUPING SETS).
 -- Parameters: $hours TIMESTAMP[], the hours to replace; $stats VARCHAR[] and $sketches VARCHAR[], the
 -- stats.parquet and sketch.parquet files of the units holding those hours (at least one each).
