@@ -101,7 +101,7 @@ class DashboardData:
     def __init__(self, warehouse: Warehouse, *, poll_interval_s: float = POLL_INTERVAL_S) -> None:
         self.warehouse = warehouse
         try:
-            # Serving starts once the store is loaded; the sketch window fills a day per poll after that.
+            # Serving starts once the store is loaded; the poller then fills its sketch window, a day at a time.
             self._store = ServingStore(warehouse, fill=False)
         except DuckwifiError as error:
             raise LakeUnreadable(f"cannot read the rollup store of {warehouse.root}: {error}") from None

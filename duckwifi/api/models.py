@@ -158,7 +158,7 @@ class Health(_Answer):
     warming: bool = Field(
         False,
         description="true while the server, after start-up, still loads older days' state-level sketches into "
-        "memory, a day each poll: answers are the same, state quantiles over older hours slower until then",
+        "memory, a day at a time: answers are the same, state quantiles over older hours slower until then",
     )
 
 
