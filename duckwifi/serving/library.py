@@ -135,8 +135,8 @@ def _floor_block(value: datetime) -> datetime:
 
 
 def _first_window_hour(held_hours: Sequence[datetime], window: timedelta) -> datetime:
-    """The first hour of the window that cells_hour, cells_block and the state-level rows of sketch_hour hold: the
-    loading and the questions must agree on it."""
+    """The first hour of a window of ``window`` ending at the newest held hour: cells_hour and cells_block hold the
+    recent window's from it, and the sketch window starts there; the loading and the questions must agree on it."""
     return (held_hours[-1] if held_hours else _EPOCH) + HOUR - window
 
 
@@ -376,8 +376,13 @@ class ServingStore:
     @property
     def filled(self) -> bool:
         """Whether every held hour of the sketch window has its state-level sketches in memory (see fill)."""
+        return not self._manifest.hours or self._sketches_from <= self._oldest_sketch_hour()
+
+    def _oldest_sketch_hour(self) -> datetime:
+        """The oldest hour whose state-level sketches the store holds once filled: the sketch window's first, or
+        the first held hour when later (_EPOCH when none is held)."""
         held = self._manifest.hours
-        return not held or self._sketches_from <= max(_first_window_hour(held, self._sketch_window), held[0])
+        return max(_first_window_hour(held, self._sketch_window), held[0]) if held else _EPOCH
 
     @property
     def filling(self) -> bool:
@@ -928,8 +933,7 @@ class ServingStore:
         if not self.filling:
             return False
         held = self._manifest.hours
-        oldest = max(_first_window_hour(held, self._sketch_window), held[0])
-        day = max(_floor_day(self._sketches_from - HOUR), oldest)
+        day = max(_floor_day(self._sketches_from - HOUR), self._oldest_sketch_hour())
         hours = list(held[bisect.bisect_left(held, day) : bisect.bisect_left(held, self._sketches_from)])
         if not hours:
             self._sketches_from = day
